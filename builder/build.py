@@ -1,0 +1,196 @@
+"""The pipeline, top to bottom: discover -> parse -> execute -> render -> write."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config
+from .execute import CellResult, execute_essay
+from .parse import Essay, EssayError, parse_essay, title_from_name
+from .render import NavEntry, environment, render_essay, render_failed, render_index
+from .writer import SiteWriter
+
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+IGNORED = {"templates", "__pycache__"}  # folders beside the essays that are not assets
+
+
+@dataclass
+class EssayBuild:
+    """What the build learned of one essay file."""
+
+    source: Path
+    essay: Essay | None = None
+    error: EssayError | None = None
+    results: list[CellResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def page(self) -> str:
+        return f"{self.source.stem}.html"
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "invalid"
+        return "error" if any(r.status != "ok" for r in self.results) else "ok"
+
+
+@dataclass
+class BuildResult:
+    essays: list[EssayBuild]
+    seconds: float
+
+    @property
+    def failures(self) -> list[str]:
+        """One line per problem, naming the file and line."""
+        lines = []
+        for e in self.essays:
+            if e.error is not None:
+                lines.append(str(e.error))
+            elif e.essay is not None:
+                for cell, r in zip(e.essay.cells, e.results):
+                    if r.status != "ok":
+                        why = next((o.text for o in r.outputs if o.kind == "error"), r.status)
+                        last = why.strip().splitlines()[-1] if why.strip() else r.status
+                        lines.append(f"{e.source}:{cell.line}: cell {cell.index + 1}: {last}")
+        return lines
+
+
+def build(config: Config) -> BuildResult:
+    """Build the whole site. Raises only for problems with the build itself (no essays
+    folder); problems in essays are recorded in the result and never stop the others."""
+    start = time.monotonic()
+    sources = discover(config.source)
+    builds = [parse_one(path) for path in sources]
+    execute_all(builds, config)
+    write_site(builds, config)
+    result = BuildResult(builds, time.monotonic() - start)
+    if config.report is not None:
+        write_report(result, config.report)
+    return result
+
+
+# ----- steps -----------------------------------------------------------------------------
+
+
+def discover(source: Path) -> list[Path]:
+    if not source.is_dir():
+        raise FileNotFoundError(f"{source}: no such folder of essays")
+    return sorted(p for p in source.glob("*.md") if p.is_file())
+
+
+def parse_one(path: Path) -> EssayBuild:
+    try:
+        return EssayBuild(path, essay=parse_essay(path))
+    except EssayError as exc:
+        return EssayBuild(path, error=exc)
+
+
+def execute_all(builds: list[EssayBuild], config: Config) -> None:
+    """Each essay in its own worker process; several at once, one per core."""
+    runnable = [b for b in builds if b.essay is not None]
+    jobs = config.jobs or min(len(runnable), os.cpu_count() or 1) or 1
+
+    def run(b: EssayBuild) -> None:
+        started = time.monotonic()
+        assert b.essay is not None
+        b.results = execute_essay(b.essay, config.cell_timeout)
+        b.seconds = time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(run, runnable))
+
+
+def write_site(builds: list[EssayBuild], config: Config) -> None:
+    env = environment(config.templates)
+    nav = [nav_entry(b) for b in builds]
+    writer = SiteWriter(config.output)
+    try:
+        write_static(writer)
+        copy_assets(writer, config.source)
+        writer.write_text("index.html", render_index(env, nav))
+        page_config = {"pyodideUrl": config.pyodide_url, "packageBaseUrl": config.package_base_url}
+        for b, entry in zip(builds, nav):
+            if b.essay is not None:
+                page_config["essay"] = b.essay.slug
+                writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, page_config))
+            elif (config.output / b.page).is_file():
+                # keep the last good page of an essay that no longer parses
+                writer.copy_file(config.output / b.page, b.page)
+            else:
+                writer.write_text(b.page, render_failed(env, entry, str(b.error), nav))
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def nav_entry(b: EssayBuild) -> NavEntry:
+    if b.essay is None:
+        return NavEntry(b.page, title_from_name(b.source), status=b.status)
+    description = str(b.essay.meta.get("description") or "")
+    return NavEntry(b.page, b.essay.title, description, b.status)
+
+
+def write_static(writer: SiteWriter) -> None:
+    from .highlight import stylesheet
+
+    css = (PACKAGE / "static" / "style.css").read_text(encoding="utf-8")
+    writer.write_text("_static/style.css", css + "\n" + stylesheet())
+    writer.copy_file(ROOT / "runtime" / "js" / "figures.js", "_static/figures.js")
+    writer.copy_file(plotly_js(), "_static/plotly.min.js")
+
+
+def plotly_js() -> Path:
+    """plotly.js as shipped inside the installed plotly package: offline, no CDN."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def copy_assets(writer: SiteWriter, source: Path) -> None:
+    """Folders beside the essays (data/, images/) go into the site at the same place, so
+    relative paths work in the page as they do at build time."""
+    for path in sorted(source.iterdir()):
+        if path.name.startswith(".") or path.name in IGNORED:
+            continue
+        if path.is_dir():
+            writer.copy_tree(path, path.name)
+        elif path.is_file() and path.suffix != ".md":
+            writer.copy_file(path, path.name)
+
+
+def write_report(result: BuildResult, path: Path) -> None:
+    report = {
+        "seconds": round(result.seconds, 4),
+        "essays": [
+            {
+                "source": str(b.source),
+                "page": b.page,
+                "title": b.essay.title if b.essay else None,
+                "status": b.status,
+                "error": str(b.error) if b.error else None,
+                "cells": [
+                    {
+                        "index": cell.index,
+                        "id": cell.dom_id,
+                        "line": cell.line,
+                        "status": r.status,
+                        "seconds": round(r.seconds, 4),
+                        "cached": r.cached,
+                    }
+                    for cell, r in zip(b.essay.cells if b.essay else [], b.results)
+                ],
+            }
+            for b in result.essays
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+

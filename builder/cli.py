@@ -1,0 +1,154 @@
+"""The `essays` command: build, serve, new."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_CELL_TIMEOUT, Config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return args.func(args)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="essays",
+        description="Build interactive essays: Markdown with Python cells, run at build time, "
+        "written as a static site whose cells readers can edit and run again.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser("build", help="run every essay's cells and write the site",
+                       description="Run every essay's cells and write the static site.")
+    _source_args(b)
+    b.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
+    b.add_argument("--strict", action="store_true",
+                   help="exit non-zero if any cell failed or any essay could not be read")
+    b.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, metavar="S",
+                   help=f"seconds a cell may run before it is stopped (default: {DEFAULT_CELL_TIMEOUT:g}; "
+                   "a cell's data-timeout overrides it)")
+    b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
+    b.add_argument("-j", "--jobs", type=int, default=0, help="essays run at once (default: one per core)")
+    b.add_argument("--pyodide-url", metavar="URL", help="load Pyodide from URL instead of the site's copy")
+    b.add_argument("--package-base-url", metavar="URL",
+                   help="where the page loads Pyodide packages such as numpy (default: Pyodide's CDN)")
+    b.set_defaults(func=cmd_build)
+
+    n = sub.add_parser("new", help="start a new essay from a template",
+                       description="Create essays/NN-title.md with a working cell.")
+    n.add_argument("title", help='the essay\'s title, e.g. "Gradient descent"')
+    n.add_argument("--source", type=Path, default=Path("essays"), help="essays folder (default: essays)")
+    n.set_defaults(func=cmd_new)
+
+    s = sub.add_parser("serve", help="build, serve the site and rebuild on changes",
+                       description="Build the site, serve it, and rebuild when essays change.")
+    _source_args(s)
+    s.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    s.set_defaults(func=cmd_serve)
+    return parser
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", nargs="?", type=Path, default=Path("essays"),
+                   help="folder of essays (default: essays)")
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    return Config(
+        source=args.source,
+        output=args.output,
+        strict=getattr(args, "strict", False),
+        cell_timeout=getattr(args, "cell_timeout", DEFAULT_CELL_TIMEOUT),
+        report=getattr(args, "report", None),
+        jobs=getattr(args, "jobs", 0),
+        pyodide_url=getattr(args, "pyodide_url", None),
+        package_base_url=getattr(args, "package_base_url", None),
+    )
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from jinja2 import TemplateError
+
+    from .build import build
+
+    config = config_from(args)
+    try:
+        result = build(config)
+    except FileNotFoundError as exc:
+        print(f"essays: {exc}", file=sys.stderr)
+        return 2
+    except TemplateError as exc:
+        where = f"{exc.filename}:{exc.lineno}: " if getattr(exc, "filename", None) else ""
+        print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)
+        return 1
+    cells = sum(len(e.results) for e in result.essays)
+    print(f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {config.output} in {result.seconds:.2f} s")
+    failures = result.failures
+    if failures:
+        print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
+        for line in failures:
+            print(f"  {line}", file=sys.stderr)
+    return 1 if (failures and config.strict) else 0
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(config_from(args), host=args.host, port=args.port)
+
+
+NEW_ESSAY = '''---
+title: {title_yaml}
+description: One sentence that says what the reader will learn.
+---
+
+# {title}
+
+Write your prose here. Cells are `<script>` blocks holding Python; they run in order when
+the site is built, and every name a cell defines is shown below it.
+
+<script>
+numbers = [n * n for n in range(10)]
+total = sum(numbers)
+</script>
+
+Call `show(value, label)` to show anything else, and end a cell with an expression to
+show its value.
+
+<script>
+show(total / len(numbers), "mean")
+max(numbers)
+</script>
+'''
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    source: Path = args.source
+    source.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", args.title.lower()).strip("-") or "essay"
+    numbers = [int(m.group(1)) for p in source.glob("*.md") if (m := re.match(r"(\d+)-", p.name))]
+    path = source / f"{max(numbers, default=0) + 1:02d}-{slug}.md"
+    if path.exists():
+        print(f"essays: {path} already exists", file=sys.stderr)
+        return 1
+    # a JSON string is a valid YAML scalar, whatever quotes or colons the title holds
+    text = NEW_ESSAY.format(title=args.title, title_yaml=json.dumps(args.title, ensure_ascii=False))
+    path.write_text(text, encoding="utf-8")
+    print(f"created {path}")
+    return 0

@@ -1,0 +1,26 @@
+"""One typed configuration object, built by the CLI and passed explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_CELL_TIMEOUT = 120.0  # seconds; a cell's data-timeout overrides it
+
+
+@dataclass
+class Config:
+    source: Path = Path("essays")
+    output: Path = Path("site")
+    strict: bool = False
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
+    report: Path | None = None
+    jobs: int = 0  # essays executed at once; 0 means one per CPU core
+    pyodide_url: str | None = None  # load Pyodide from here instead of the site's copy
+    package_base_url: str | None = None  # where the page fetches Pyodide packages (numpy...)
+    quiet: bool = False
+
+    @property
+    def templates(self) -> Path:
+        """A templates/ folder beside the essays overrides the built-in templates."""
+        return self.source / "templates"

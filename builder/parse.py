@@ -1,0 +1,247 @@
+"""Markdown -> Essay: prose blocks and Python cells, with their source line numbers.
+
+markdown-it already finds <script> elements as HTML blocks (CommonMark's block type 1,
+which runs to the line holding </script>, blank lines included); we walk its top-level
+tokens and turn the Python ones into cells. No I/O beyond reading the one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import textwrap
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it.token import Token
+
+from .markdown import markdown
+
+PYTHON_TYPES = {"", "python", "py", "text/python"}
+
+
+class EssayError(Exception):
+    """A problem with an essay file, reported as `path:line: message`."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Prose:
+    tokens: list[Token]
+    line: int  # first source line, 1-based
+
+
+@dataclass
+class Cell:
+    source: str
+    line: int  # line of the first line of code, 1-based
+    tag_line: int  # line of the <script> tag
+    attrs: dict[str, str]
+    index: int  # 0-based position among the essay's cells
+    key: str = ""  # content hash chained with the previous cell's key
+
+    @property
+    def anchor(self) -> str | None:
+        return self.attrs.get("id")
+
+    @property
+    def dom_id(self) -> str:
+        return self.anchor or f"cell-{self.key[:10]}"
+
+    @property
+    def iterations(self) -> int:
+        return int(self.attrs.get("data-iterations", "1"))
+
+    @property
+    def timeout(self) -> float | None:
+        value = self.attrs.get("data-timeout")
+        return float(value) if value is not None else None
+
+
+@dataclass
+class Essay:
+    path: Path
+    title: str
+    meta: dict[str, Any]
+    blocks: list[Prose | Cell]
+    env: dict = field(default_factory=dict, repr=False)  # markdown-it env (footnotes, refs)
+
+    @property
+    def slug(self) -> str:
+        return self.path.stem
+
+    @property
+    def page(self) -> str:
+        return f"{self.slug}.html"
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [b for b in self.blocks if isinstance(b, Cell)]
+
+
+# ----- reading ---------------------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EssayError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})") from None
+    if not text.strip():
+        raise EssayError(path, None, "the file is empty")
+    return text.removeprefix("\ufeff")
+
+
+def parse_essay(path: Path) -> Essay:
+    """Read and parse one essay file; raises EssayError on bad input."""
+    return parse_text(read_text(path), path)
+
+
+def parse_text(text: str, path: Path) -> Essay:
+    env: dict = {}
+    tokens = markdown().parse(text, env)
+    meta: dict[str, Any] = {}
+    blocks: list[Prose | Cell] = []
+    pending: list[Token] = []
+    start = 1
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.type == "front_matter":
+            meta = _front_matter(tok, path)
+        elif tok.level == 0 and tok.type == "html_block" and _is_python_script(tok):
+            if pending:
+                blocks.append(Prose(pending, start))
+                pending = []
+            blocks.append(_cell(tok, path, index=len([b for b in blocks if isinstance(b, Cell)])))
+        else:
+            if not pending and tok.map:
+                start = tok.map[0] + 1
+            pending.append(tok)
+        i += 1
+    if pending:
+        blocks.append(Prose(pending, start))
+    _chain_keys([b for b in blocks if isinstance(b, Cell)])
+    title = str(meta.get("title") or _first_heading(tokens) or title_from_name(path))
+    return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env)
+
+
+# ----- pieces ----------------------------------------------------------------------------
+
+
+def _front_matter(tok: Token, path: Path) -> dict[str, Any]:
+    first = (tok.map[0] if tok.map else 0) + 2  # content starts below the opening ---
+    try:
+        meta = yaml.safe_load(tok.content) if tok.content.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first + mark.line if mark is not None else first
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise EssayError(path, line, f"invalid front matter: {problem}") from None
+    if not isinstance(meta, dict):
+        raise EssayError(path, first, "front matter must be a mapping of keys to values")
+    return meta
+
+
+class _StartTag(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tag: str | None = None
+        self.attrs: dict[str, str] = {}
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.tag is None:
+            self.tag = tag
+            self.attrs = {k: (v if v is not None else "") for k, v in attrs}
+            self.text = self.get_starttag_text() or ""
+
+
+def _start_tag(content: str) -> _StartTag:
+    parser = _StartTag()
+    parser.feed(content)
+    return parser
+
+
+def _is_python_script(tok: Token) -> bool:
+    if not tok.content.lstrip().lower().startswith("<script"):
+        return False
+    tag = _start_tag(tok.content)
+    return tag.tag == "script" and tag.attrs.get("type", "").strip().lower() in PYTHON_TYPES
+
+
+_CLOSE = re.compile(r"</script\s*>", re.IGNORECASE)
+
+
+def _cell(tok: Token, path: Path, index: int) -> Cell:
+    content = tok.content
+    tag_line = (tok.map[0] if tok.map else 0) + 1
+    tag = _start_tag(content)
+    body_start = content.index(tag.text) + len(tag.text)
+    close = _CLOSE.search(content, body_start)
+    if close is None:
+        raise EssayError(path, tag_line, "<script> is never closed")
+    if content[close.end() :].strip():
+        line = tag_line + content[: close.start()].count("\n")
+        raise EssayError(path, line, (
+            "text after </script> on the same line: a cell ends at the first </script>, "
+            "so put the tag on a line of its own (and write <\\/script> inside strings)"
+        ))
+    body = content[body_start : close.start()]
+    line = tag_line + content[:body_start].count("\n")
+    # code usually starts on the line after the tag: skip blank lines, counting them
+    while "\n" in body and not body[: body.index("\n")].strip():
+        body = body[body.index("\n") + 1 :]
+        line += 1
+    source = textwrap.dedent(body).rstrip() + "\n" if body.strip() else ""
+    attrs = {k: v for k, v in tag.attrs.items() if k != "type"}
+    _check_attrs(attrs, path, tag_line)
+    return Cell(source=source, line=line, tag_line=tag_line, attrs=attrs, index=index)
+
+
+def _check_attrs(attrs: dict[str, str], path: Path, line: int) -> None:
+    n = attrs.get("data-iterations")
+    if n is not None and not (n.strip().isdigit() and int(n) >= 1):
+        raise EssayError(path, line, f'data-iterations must be a whole number of at least 1, not "{n}"')
+    t = attrs.get("data-timeout")
+    if t is not None:
+        try:
+            ok = float(t) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise EssayError(path, line, f'data-timeout must be a number of seconds above 0, not "{t}"')
+
+
+def _chain_keys(cells: list[Cell]) -> None:
+    """A cell's key hashes its source and attributes with the key of the cell before it,
+    so it changes whenever anything it could depend on in the essay changes."""
+    previous = ""
+    for cell in cells:
+        digest = hashlib.sha256()
+        digest.update(json.dumps([previous, cell.source, sorted(cell.attrs.items())]).encode())
+        cell.key = previous = digest.hexdigest()[:20]
+
+
+def _first_heading(tokens: list[Token]) -> str | None:
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.tag == "h1" and i + 1 < len(tokens):
+            return tokens[i + 1].content.strip() or None
+    return None
+
+
+def title_from_name(path: Path) -> str:
+    stem = re.sub(r"^\d+[-_]", "", path.stem)
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.stem

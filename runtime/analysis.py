@@ -1,0 +1,107 @@
+"""Static analysis of a cell: which top-level names it binds.
+
+Kept apart from running the cell (as marimo does) so the builder, the kernel and tests can
+ask "what does this cell define?" without executing anything.
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+def _target_names(node: ast.AST) -> list[str]:
+    """Names bound by an assignment target (x, (a, b), [c, *d]); not x.attr or x[i]."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [n for elt in node.elts for n in _target_names(elt)]
+    if isinstance(node, ast.Starred):
+        return _target_names(node.value)
+    return []
+
+
+class _Binder(ast.NodeVisitor):
+    """Collects names bound at module level, in order. Does not enter def/class/lambda
+    bodies or comprehensions: their names are local to them."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def add(self, names: list[str]) -> None:
+        for name in names:
+            if name not in self.names:
+                self.names.append(name)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.generic_visit(node)
+        for target in node.targets:
+            self.add(_target_names(target))
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.generic_visit(node)
+        self.add(_target_names(node.target))
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.generic_visit(node)
+            self.add(_target_names(node.target))
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.generic_visit(node)
+        self.add(_target_names(node.target))
+
+    def visit_For(self, node: ast.For) -> None:
+        self.add(_target_names(node.target))
+        self.generic_visit(node)
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            if item.optional_vars is not None:
+                self.add(_target_names(item.optional_vars))
+        self.generic_visit(node)
+
+    visit_AsyncWith = visit_With
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.add([node.name])
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.add([node.name])
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.add([(a.asname or a.name.split(".")[0]) for a in node.names])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self.add([(a.asname or a.name) for a in node.names if a.name != "*"])
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        # `except E as e` unbinds e at the end of the handler, so it is never shown
+        self.generic_visit(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        pass
+
+    def _skip(self, node: ast.AST) -> None:
+        pass
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _skip
+
+
+def bound_names(tree: ast.Module) -> list[str]:
+    """Top-level names a parsed cell binds, in order of first binding."""
+    binder = _Binder()
+    for stmt in tree.body:
+        binder.visit(stmt)
+    return binder.names
+
+
+def defined_names(source: str) -> list[str]:
+    """Top-level names a cell's source binds; [] when it does not parse."""
+    try:
+        return bound_names(ast.parse(source))
+    except SyntaxError:
+        return []
