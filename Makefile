@@ -1,0 +1,54 @@
+# The README's two commands are `make serve` and `make test`; each installs what it needs
+# first, and every install step is idempotent (stamp files, "only when missing").
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ESSAYS := $(BIN)/essays
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install site serve test test-deps bench clean
+
+install: $(VENV)/.installed $(if $(wildcard package.json),node_modules/.installed)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+site: install
+	$(ESSAYS) build essays -o site
+
+serve: install
+	$(ESSAYS) serve essays -o site --host $(HOST) --port $(PORT)
+
+# Debian's chromium (browser tests) and mesa-vulkan-drivers (a CPU Vulkan adapter for
+# wgpu), installed through apt when missing and we are root; otherwise the tests that
+# need them skip and say why.
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing="$$missing mesa-vulkan-drivers"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "not root: cannot install$$missing; tests that need them will skip"; \
+	  fi; \
+	fi
+
+test: install test-deps
+	$(BIN)/python -m pytest -q
+
+bench: install test-deps
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf site .essays-cache

@@ -1,0 +1,159 @@
+"""The whole pipeline on small projects: pages, links, assets, report, atomic writes."""
+
+import json
+import re
+
+import pytest
+
+from builder import build as build_module
+
+ESSAY_ONE = """\
+---
+title: First steps
+description: Where it starts.
+---
+# First steps
+
+Some prose with a [link](#counter).
+
+## A section
+
+<script id="counter">
+count = 3
+print("printed <b>bold</b>")
+</script>
+
+```python
+never_run = 1 / 0
+```
+"""
+
+ESSAY_TWO = """\
+# Second
+
+<script>
+import json
+data = json.load(open("data/numbers.json"))
+total = sum(data)
+</script>
+
+<script>
+raise ValueError("boom")
+</script>
+
+<script>
+after = total * 2
+</script>
+"""
+
+
+@pytest.fixture
+def two_essays(project):
+    project.write("01-first.md", ESSAY_ONE)
+    project.write("02-second.md", ESSAY_TWO)
+    project.write("data/numbers.json", "[1, 2, 3]")
+    return project
+
+
+def test_pages_index_and_assets(two_essays):
+    result = two_essays.build()
+    site = two_essays.site
+    assert sorted(p.name for p in site.iterdir()) == ["01-first.html", "02-second.html", "_static", "data", "index.html"]
+    assert (site / "data" / "numbers.json").read_text() == "[1, 2, 3]"
+    assert (site / "_static" / "plotly.min.js").stat().st_size > 1_000_000
+    index = two_essays.page("index.html")
+    assert index.index("First steps") < index.index("Second") and "Where it starts." in index
+    assert [e.status for e in result.essays] == ["ok", "error"]
+
+
+def test_essay_page_has_code_outputs_anchors_and_nav(two_essays):
+    two_essays.build()
+    page = two_essays.page("01-first.html")
+    assert '<section class="cell cell-ok" id="counter" data-cell="0"' in page
+    assert '<span class="output-label">count:</span><pre>3</pre>' in page
+    assert "printed &lt;b&gt;bold&lt;/b&gt;" in page  # printed text is escaped
+    assert 'id="a-section"' in page and 'href="#counter"' in page
+    assert '<span class="n">never_run</span>' in page  # fenced code highlighted, not run
+    assert 'rel="next" href="02-second.html"' in page and 'rel="prev"' not in page
+    second = two_essays.page("02-second.html")
+    assert 'rel="prev" href="01-first.html"' in second
+    assert "ValueError: boom" in second and '<span class="output-label">after:</span><pre>12</pre>' in second
+
+
+def test_links_are_relative(two_essays):
+    two_essays.build()
+    for name in ("index.html", "01-first.html", "02-second.html"):
+        for url in re.findall(r'(?:href|src)="([^"]*)"', two_essays.page(name)):
+            assert not url.startswith(("/", "http:", "https:", "//")), (name, url)
+
+
+def test_report_json(two_essays, tmp_path):
+    report = tmp_path / "out" / "report.json"
+    two_essays.build(report=report)
+    data = json.loads(report.read_text())
+    assert data["seconds"] > 0
+    first, second = data["essays"]
+    assert first["source"].endswith("01-first.md") and first["page"] == "01-first.html"
+    assert first["title"] == "First steps" and first["status"] == "ok"
+    assert first["cells"] == [
+        {"index": 0, "id": "counter", "line": 12, "status": "ok", "seconds": first["cells"][0]["seconds"], "cached": False}
+    ]
+    assert [c["status"] for c in second["cells"]] == ["ok", "error", "ok"]
+
+
+def test_broken_essay_never_stops_the_others(project):
+    project.write("01-bad.md", "<script>\nx = 1\n")
+    project.write("02-good.md", "# Good\n\n<script>\ny = 2\n</script>\n")
+    result = project.build()
+    assert [e.status for e in result.essays] == ["invalid", "ok"]
+    assert "&lt;script&gt; is never closed" in project.page("01-bad.html")
+    assert "y:</span><pre>2</pre>" in project.page("02-good.html")
+    assert result.failures == [f"{project.essays / '01-bad.md'}:1: <script> is never closed"]
+
+
+def test_broken_essay_keeps_its_last_good_page(project):
+    path = project.write("01-a.md", "# A\n\n<script>\nx = 1\n</script>\n")
+    project.build()
+    good = project.page("01-a.html")
+    path.write_text("# A\n\n<script>\nx = 2\n")
+    project.build()
+    assert project.page("01-a.html") == good
+
+
+def test_failed_build_leaves_the_previous_site(two_essays, monkeypatch):
+    two_essays.build()
+    before = {p.relative_to(two_essays.site): p.read_bytes() for p in two_essays.site.rglob("*") if p.is_file()}
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(build_module, "render_index", explode)
+    with pytest.raises(RuntimeError):
+        two_essays.build()
+    after = {p.relative_to(two_essays.site): p.read_bytes() for p in two_essays.site.rglob("*") if p.is_file()}
+    assert after == before
+    leftovers = [p.name for p in two_essays.root.iterdir() if p.name.startswith(".site-")]
+    assert leftovers == []
+
+
+def test_templates_folder_overrides_builtin(two_essays):
+    two_essays.write("templates/index.html", "CUSTOM {{ nav|length }}")
+    two_essays.build()
+    assert two_essays.page("index.html") == "CUSTOM 2"
+
+
+def test_chart_pages_load_plotly_and_others_do_not(project):
+    project.write("01-chart.md", '<script>\nshow({"data": [{"y": [1, 2]}]}, "chart")\n</script>\n')
+    project.write("02-plain.md", "<script>\nx = 1\n</script>\n")
+    project.build()
+    assert '<script src="_static/plotly.min.js"' in project.page("01-chart.html")
+    assert "plotly.min.js" not in project.page("02-plain.html")
+    assert "data-figure-json" in project.page("01-chart.html")
+
+
+def test_no_essays_folder_is_an_error(tmp_path):
+    from builder.build import build
+    from builder.config import Config
+
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        build(Config(source=tmp_path / "missing", output=tmp_path / "site"))

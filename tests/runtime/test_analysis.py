@@ -1,0 +1,25 @@
+from runtime.analysis import defined_names
+
+
+def test_assignments_defs_imports_in_order():
+    src = """
+import numpy as np
+from math import sqrt, pi as PI
+a, (b, *c) = 1, (2, 3)
+a += 1
+d: int = 4
+e: int
+def f(): g = 1
+class K: h = 2
+for i in range(3): pass
+with open("x") as fh: pass
+if (n := 5): m = 6
+[z for z in range(3)]
+x.attr = 1
+y[0] = 2
+"""
+    assert defined_names(src) == ["np", "sqrt", "PI", "a", "b", "c", "d", "f", "K", "i", "fh", "n", "m"]
+
+
+def test_syntax_error_defines_nothing():
+    assert defined_names("def (") == []

@@ -1,0 +1,90 @@
+from runtime.kernel import Kernel
+
+
+def texts(outputs):
+    return [(o.kind, o.label, o.text) for o in outputs]
+
+
+def test_outputs_in_order_print_show_names_then_trailing_expression():
+    k = Kernel()
+    out = k.run('print("hello")\nshow(3, "three")\nx = 2\n_hidden = 1\nimport math\nx + 1')
+    assert texts(out) == [
+        ("stream", None, "hello"),
+        ("value", "three", "3"),
+        ("value", "x", "2"),
+        ("value", None, "3"),
+    ]
+
+
+def test_later_cells_see_earlier_names():
+    k = Kernel()
+    k.run("a = 10")
+    assert texts(k.run("b = a * 2")) == [("value", "b", "20")]
+
+
+def test_rebound_name_is_shown_again():
+    k = Kernel()
+    k.run("a = [1]")
+    out = k.run("a = a + [2]")
+    assert texts(out) == [("value", "a", "list(2) [1, 2]")]
+
+
+def test_trailing_none_is_not_shown():
+    assert Kernel().run("print('x')") == Kernel().run("print('x')")
+    assert [o.kind for o in Kernel().run("print('x')")] == ["stream"]
+
+
+def test_error_names_file_and_line_and_keeps_earlier_output():
+    k = Kernel()
+    out = k.run('print("before")\nx = 1\nraise ValueError("bad value")', filename="essays/02-x.md", line=17)
+    assert out[0].text == "before"
+    err = out[-1]
+    assert err.kind == "error"
+    assert 'File "essays/02-x.md", line 19' in err.text
+    assert 'raise ValueError("bad value")' in err.text  # the line is quoted from the cell
+    assert err.text.splitlines()[-1] == "ValueError: bad value"
+    assert "kernel.py" not in err.text
+
+
+def test_error_inside_a_function_defined_in_an_earlier_cell():
+    k = Kernel()
+    k.run("def f():\n    return 1 / 0", filename="essays/x.md", line=5)
+    err = k.run("f()", filename="essays/x.md", line=10)[-1]
+    assert 'line 10' in err.text and 'line 6, in f' in err.text
+
+
+def test_syntax_error_is_reported_with_its_line():
+    out = Kernel().run("x = (1,\n", filename="essays/x.md", line=3)
+    assert out[0].kind == "error" and "essays/x.md" in out[0].text and "SyntaxError" in out[0].text
+
+
+def test_system_exit_does_not_end_the_host():
+    out = Kernel().run("import sys\nsys.exit(3)")
+    assert out[-1].kind == "error" and "SystemExit: 3" in out[-1].text
+
+
+def test_iterations_run_the_body_n_times_and_show_the_last_run():
+    k = Kernel()
+    k.run("count = 0")
+    seen = []
+    out = k.run("count += 1\nprint(count)", iterations=5, on_iteration=lambda i, n: seen.append((i, n)))
+    assert texts(out) == [("stream", None, "5"), ("value", "count", "5")]
+    assert seen == [(i, 5) for i in range(1, 6)]
+
+
+def test_iterations_stop_at_the_first_error():
+    k = Kernel()
+    k.run("i = 0")
+    out = k.run("i += 1\nassert i < 3, i", iterations=10)
+    assert k.namespace["i"] == 3 and out[-1].kind == "error"
+
+
+def test_show_works_from_functions_defined_earlier():
+    k = Kernel()
+    k.run("def report(v):\n    show(v, 'v')")
+    assert texts(k.run("report(7)")) == [("value", "v", "7")]
+
+
+def test_stderr_is_captured_with_stdout():
+    out = Kernel().run("import sys\nprint('a')\nprint('b', file=sys.stderr)")
+    assert out[0].text == "a\nb"
