@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .config import Config
 from .execute import CellResult, execute_essay
-from .parse import Essay, EssayError, parse_essay, title_from_name
+from .parse import Cell, Essay, EssayError, parse_essay, title_from_name
 from .render import NavEntry, environment, render_essay, render_failed, render_index
 from .writer import SiteWriter
 
@@ -38,7 +38,21 @@ class EssayBuild:
     def status(self) -> str:
         if self.error is not None:
             return "invalid"
-        return "error" if any(r.status != "ok" for r in self.results) else "ok"
+        return "error" if self.problems() else "ok"
+
+    def problems(self) -> list[str]:
+        """`file:line: cell N: why` for each cell that went wrong."""
+        cells = self.essay.cells if self.essay else []
+        return [f"{self.source}:{c.line}: cell {c.index + 1}: {p}" for c, r in zip(cells, self.results) if (p := cell_problem(c, r))]
+
+
+def cell_problem(cell: Cell, result: CellResult) -> str | None:
+    if cell.expects_error:
+        return None if result.status == "error" else "expected an error, but it ran without one" if result.status == "ok" else result.status
+    if result.status == "ok":
+        return None
+    why = next((o.text for o in result.outputs if o.kind == "error"), "").strip()
+    return why.splitlines()[-1] if why else result.status
 
 
 @dataclass
@@ -53,12 +67,7 @@ class BuildResult:
         for e in self.essays:
             if e.error is not None:
                 lines.append(str(e.error))
-            elif e.essay is not None:
-                for cell, r in zip(e.essay.cells, e.results):
-                    if r.status != "ok":
-                        why = next((o.text for o in r.outputs if o.kind == "error"), r.status)
-                        last = why.strip().splitlines()[-1] if why.strip() else r.status
-                        lines.append(f"{e.source}:{cell.line}: cell {cell.index + 1}: {last}")
+            lines.extend(e.problems())
         return lines
 
 

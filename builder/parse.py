@@ -63,6 +63,11 @@ class Cell:
         return int(self.attrs.get("data-iterations", "1"))
 
     @property
+    def expects_error(self) -> bool:
+        """The author means this cell to fail (to show an error): not a build problem."""
+        return "data-expect-error" in self.attrs
+
+    @property
     def timeout(self) -> float | None:
         value = self.attrs.get("data-timeout")
         return float(value) if value is not None else None
