@@ -1,0 +1,144 @@
+"""The worker process that runs one essay's cells, and the builder's handle on it.
+
+This module is what the spawned child imports, so it stays light: the standard library
+and runtime/, nothing of the builder's Markdown or templating.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from runtime.display import Output
+
+if TYPE_CHECKING:
+    from .parse import Cell
+
+# A fresh interpreter (`python -m builder.worker`), not a fork: the builder may hold threads
+# (the dev server's watcher) whose locks a fork would copy half-taken, and unlike
+# multiprocessing's spawn it never re-imports the caller's __main__.
+ROOT = Path(__file__).resolve().parent.parent
+PROGRESS_INTERVAL = 0.1  # seconds between progress messages from an iterated cell
+
+
+@dataclass
+class CellResult:
+    status: str  # "ok" | "error" | "timeout" | "skipped"
+    outputs: list[Output] = field(default_factory=list)
+    seconds: float = 0.0
+    cached: bool = False
+
+
+ProgressFn = Callable[["Cell", int, int], None]
+
+
+def _worker_main(conn: Connection, cwd: str) -> None:
+    """Runs in the child: a kernel serving run requests until told to stop."""
+    os.chdir(cwd)
+    sys.path.insert(0, cwd)  # an essay may import helper modules kept beside it
+    from runtime.kernel import Kernel
+
+    kernel = Kernel()
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message[0] == "stop":
+            return
+        _, source, filename, line, iterations = message
+        last = 0.0
+
+        def progress(i: int, n: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if n > 1 and (now - last >= PROGRESS_INTERVAL or i == n):
+                last = now
+                conn.send(("progress", i, n))
+
+        outputs = kernel.run(source, filename, line, iterations, on_iteration=progress)
+        ok = not any(o.kind == "error" for o in outputs)
+        conn.send(("done", outputs, ok))
+
+
+class Worker:
+    """The builder's handle on one worker process."""
+
+    def __init__(self, cwd: Path) -> None:
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "builder.worker", str(theirs.fileno()), str(cwd)],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+
+    def run(
+        self, cell: "Cell", filename: str, timeout: float, progress: ProgressFn | None = None
+    ) -> CellResult:
+        start = time.monotonic()
+        deadline = start + timeout
+        self.conn.send(("run", cell.source, filename, cell.line, cell.iterations))
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                ready = remaining > 0 and self.conn.poll(remaining)
+                if not ready:
+                    self.kill()
+                    note = Output("error", text=f"timed out after {timeout:g} s")
+                    return CellResult("timeout", [note], time.monotonic() - start)
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                code = self._exit_code()
+                text = f"the worker process running this cell exited (exit code {code})"
+                return CellResult("error", [Output("error", text=text)], time.monotonic() - start)
+            if message[0] == "progress":
+                if progress is not None:
+                    progress(cell, message[1], message[2])
+                continue
+            _, outputs, ok = message
+            return CellResult("ok" if ok else "error", outputs, time.monotonic() - start)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _exit_code(self) -> int | None:
+        try:
+            return self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait(timeout=5)
+        self.conn.close()
+
+    def close(self) -> None:
+        try:
+            self.conn.send(("stop",))
+        except (OSError, ValueError):
+            pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.alive():
+            self.kill()
+        else:
+            self.conn.close()
+
+
+if __name__ == "__main__":
+    _worker_main(Connection(int(sys.argv[1])), sys.argv[2])
