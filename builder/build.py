@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import Cache
 from .config import Config
 from .execute import CellResult, execute_essay
 from .parse import Cell, Essay, EssayError, parse_essay, title_from_name
@@ -105,11 +106,12 @@ def execute_all(builds: list[EssayBuild], config: Config) -> None:
     """Each essay in its own worker process; several at once, one per core."""
     runnable = [b for b in builds if b.essay is not None]
     jobs = config.jobs or min(len(runnable), os.cpu_count() or 1) or 1
+    cache = Cache(config.cache_root, config.source) if config.use_cache else None
 
     def run(b: EssayBuild) -> None:
         started = time.monotonic()
         assert b.essay is not None
-        b.results = execute_essay(b.essay, config.cell_timeout)
+        b.results = execute_essay(b.essay, config.cell_timeout, cache=cache)
         b.seconds = time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -193,6 +195,7 @@ def write_report(result: BuildResult, path: Path) -> None:
                         "status": r.status,
                         "seconds": round(r.seconds, 4),
                         "cached": r.cached,
+                        **({"note": r.note} if r.note else {}),
                     }
                     for cell, r in zip(b.essay.cells if b.essay else [], b.results)
                 ],

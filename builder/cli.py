@@ -38,6 +38,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help=f"seconds a cell may run before it is stopped (default: {DEFAULT_CELL_TIMEOUT:g}; "
                    "a cell's data-timeout overrides it)")
     b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
+    b.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)")
+    b.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
     b.add_argument("-j", "--jobs", type=int, default=0, help="essays run at once (default: one per core)")
     b.add_argument("--pyodide-url", metavar="URL", help="load Pyodide from URL instead of the site's copy")
     b.add_argument("--package-base-url", metavar="URL",
@@ -75,6 +78,8 @@ def config_from(args: argparse.Namespace) -> Config:
         jobs=getattr(args, "jobs", 0),
         pyodide_url=getattr(args, "pyodide_url", None),
         package_base_url=getattr(args, "package_base_url", None),
+        cache_dir=getattr(args, "cache_dir", None),
+        use_cache=not getattr(args, "no_cache", False),
     )
 
 

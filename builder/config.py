@@ -19,6 +19,12 @@ class Config:
     pyodide_url: str | None = None  # load Pyodide from here instead of the site's copy
     package_base_url: str | None = None  # where the page fetches Pyodide packages (numpy...)
     quiet: bool = False
+    cache_dir: Path | None = None  # default: .essays-cache beside the essays
+    use_cache: bool = True
+
+    @property
+    def cache_root(self) -> Path:
+        return self.cache_dir or (self.source.parent / ".essays-cache")
 
     @property
     def templates(self) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from runtime.display import Output
 
+from .cache import Cache
 from .parse import Cell, Essay
 from .worker import CellResult, ProgressFn, Worker
 
@@ -26,32 +27,82 @@ def display_name(path: Path) -> str:
 
 
 def execute_essay(
-    essay: Essay, default_timeout: float, progress: ProgressFn | None = None
+    essay: Essay,
+    default_timeout: float,
+    progress: ProgressFn | None = None,
+    cache: Cache | None = None,
 ) -> list[CellResult]:
-    """Run every cell of an essay in order, in a fresh worker process."""
+    """Run an essay's cells in order in a fresh worker process, taking from the cache
+    every cell it can and starting from the latest snapshot before the first that changed."""
+    cells = essay.cells
+    keys = [cache.key(c) for c in cells] if cache else []
+    results: list[CellResult] = []
+    if cache:
+        for key in keys:
+            hit = cache.load(key)
+            if hit is None:
+                break
+            results.append(hit)
+    if len(results) == len(cells):
+        return results  # nothing changed: no process is started at all
+
     cwd = essay.path.resolve().parent
     filename = display_name(essay.path)
-    results: list[CellResult] = []
-    done_ok: list[Cell] = []
     worker = Worker(cwd)
     try:
-        for cell in essay.cells:
+        first_miss = len(results)
+        start = _resume_point(worker, cache, keys, first_miss)
+        if start < first_miss:
+            why = f"the state after cell {first_miss} had no usable snapshot, so cells {start + 1}–{first_miss} ran again"
+            del results[start:]
+        else:
+            why = None
+        done_ok: list[Cell] = []
+        for cell in cells[start:]:
             timeout = cell.timeout or default_timeout
-            result = worker.run(cell, filename, timeout, progress)
+            snapshot_to = (cache.snapshot(keys[cell.index]), cache.blobs) if cache else None
+            result = worker.run(cell, filename, timeout, progress, snapshot_to)
+            if why and cell.index < first_miss:
+                result.note = "; ".join(n for n in (why, result.note) if n)
             results.append(result)
             if result.status == "ok":
                 done_ok.append(cell)
+            if cache and result.status in ("ok", "error") and worker.alive():
+                cache.store(keys[cell.index], result)
             if not worker.alive() or result.status == "timeout":
-                worker, note = _rebuild(cwd, filename, done_ok, default_timeout)
+                worker, note = _rebuild(cwd, filename, cell.index, done_ok, default_timeout, cache, keys)
                 result.outputs.append(Output("note", text=note))
     finally:
         worker.close()
     return results
 
 
-def _rebuild(cwd: Path, filename: str, cells: list[Cell], default_timeout: float) -> tuple[Worker, str]:
-    """A new worker with the state of the cells that had succeeded, run again."""
+def _resume_point(worker: Worker, cache: Cache | None, keys: list[str], first_miss: int) -> int:
+    """Load the latest snapshot before the first cell that must run; return the index of
+    the cell to run from (0 when no snapshot serves)."""
+    if cache is None:
+        return 0
+    for index in range(first_miss, 0, -1):
+        if cache.has_snapshot(keys[index - 1]) and worker.restore(cache.snapshot(keys[index - 1]), cache.blobs) is None:
+            return index
+    return 0
+
+
+def _rebuild(
+    cwd: Path,
+    filename: str,
+    failed: int,
+    cells: list[Cell],
+    default_timeout: float,
+    cache: Cache | None,
+    keys: list[str],
+) -> tuple[Worker, str]:
+    """A new worker with the state from before the failed cell: from its snapshot when
+    the cache has one, otherwise by running again the cells that had succeeded."""
     worker = Worker(cwd)
+    if failed > 0 and cache and cache.has_snapshot(keys[failed - 1]):
+        if worker.restore(cache.snapshot(keys[failed - 1]), cache.blobs) is None:
+            return worker, f"the essay's state was restored from the snapshot taken after cell {failed}"
     if not cells:
         return worker, "the cells below run in a fresh process"
     for cell in cells:

@@ -34,6 +34,7 @@ class CellResult:
     outputs: list[Output] = field(default_factory=list)
     seconds: float = 0.0
     cached: bool = False
+    note: str | None = None  # for the report: why state was rebuilt, or not snapshotted
 
 
 ProgressFn = Callable[["Cell", int, int], None]
@@ -53,7 +54,10 @@ def _worker_main(conn: Connection, cwd: str) -> None:
             return
         if message[0] == "stop":
             return
-        _, source, filename, line, iterations = message
+        if message[0] == "restore":
+            conn.send(("restored", _restore(kernel, Path(message[1]), Path(message[2]))))
+            continue
+        _, source, filename, line, iterations, snapshot_to = message
         last = 0.0
 
         def progress(i: int, n: int) -> None:
@@ -65,7 +69,24 @@ def _worker_main(conn: Connection, cwd: str) -> None:
 
         outputs = kernel.run(source, filename, line, iterations, on_iteration=progress)
         ok = not any(o.kind == "error" for o in outputs)
-        conn.send(("done", outputs, ok))
+        unsaved = None
+        if snapshot_to is not None:
+            from . import snapshot
+
+            unsaved = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
+        conn.send(("done", outputs, ok, unsaved))
+
+
+def _restore(kernel, path: Path, blobs: Path) -> str | None:
+    from . import snapshot
+
+    try:
+        namespace = snapshot.load(path, blobs)
+    except Exception as exc:  # a corrupt or missing entry means "no snapshot", never a crash
+        return f"{type(exc).__name__}: {exc}"
+    namespace["__builtins__"] = kernel.namespace["__builtins__"]
+    kernel.namespace = namespace
+    return None
 
 
 class Worker:
@@ -84,12 +105,27 @@ class Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
 
+    def restore(self, path: Path, blobs: Path) -> str | None:
+        """Load a snapshot into the worker's kernel; returns why it failed, or None."""
+        self.conn.send(("restore", str(path), str(blobs)))
+        try:
+            return self.conn.recv()[1]
+        except (EOFError, OSError) as exc:
+            return f"the worker exited while loading the snapshot ({exc})"
+
     def run(
-        self, cell: "Cell", filename: str, timeout: float, progress: ProgressFn | None = None
+        self,
+        cell: "Cell",
+        filename: str,
+        timeout: float,
+        progress: ProgressFn | None = None,
+        snapshot_to: tuple[Path, Path] | None = None,
     ) -> CellResult:
+        """Run a cell; with snapshot_to=(path, blobs), save the namespace after it."""
         start = time.monotonic()
         deadline = start + timeout
-        self.conn.send(("run", cell.source, filename, cell.line, cell.iterations))
+        where = (str(snapshot_to[0]), str(snapshot_to[1])) if snapshot_to else None
+        self.conn.send(("run", cell.source, filename, cell.line, cell.iterations, where))
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -107,8 +143,9 @@ class Worker:
                 if progress is not None:
                     progress(cell, message[1], message[2])
                 continue
-            _, outputs, ok = message
-            return CellResult("ok" if ok else "error", outputs, time.monotonic() - start)
+            _, outputs, ok, unsaved = message
+            note = f"no snapshot after this cell: {unsaved}" if unsaved else None
+            return CellResult("ok" if ok else "error", outputs, time.monotonic() - start, note=note)
 
     def alive(self) -> bool:
         return self.process.poll() is None

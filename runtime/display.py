@@ -126,6 +126,8 @@ def _array(value: Any) -> str:
 
 def format_value(value: Any) -> str:
     """Format a value the way the reference notebooks print it."""
+    if hasattr(value, "dtype") and getattr(value, "shape", None) == () and hasattr(value, "item"):
+        return _number(value)  # numpy scalars (np.float64 is also a float) print as numbers
     if value is None or isinstance(value, (bool, int, float, complex)):
         return repr(value)
     if isinstance(value, str):

@@ -22,6 +22,8 @@ from runtime.display import MAX_BYTES, MAX_LINES, format_value, limit_output, to
         (np.arange(10), "array(10) [0, 1, 2, …, 7, 8, 9]"),
         (np.float32(1.5), "1.5"),
         (np.int64(7), "7"),
+        (np.float64(2.5), "2.5"),
+        ([np.float64(0.5), np.int32(3)], "list(2) [0.5, 3]"),
     ],
 )
 def test_format_value_matches_notebook_formats(value, expected):

@@ -1,0 +1,103 @@
+"""The per-cell cache: outputs and namespace snapshots under .essays-cache/.
+
+A cell's cache key hashes its content key (its source and attributes, chained with the cell
+before it: see parse.py), the contents of the essay folder's asset files, and the
+runtime's own source. So an edit of prose changes no key; an edit of cell k changes the
+keys of k and every cell after it; an edit of data/names.txt changes them all.
+
+Entries are written atomically (temporary file, then rename), so two builds at once never
+leave half an entry; an entry that does not load is treated as missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from runtime.display import Output
+
+from .parse import Cell
+from .snapshot import atomic_write
+from .worker import CellResult
+
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
+FORMAT = 1  # bump when the layout of an entry changes
+
+
+def files_digest(paths: list[Path], base: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(paths):
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def runtime_digest() -> str:
+    """The kernel and display code are part of every output: a change to them is a change
+    to every cell. The Python version is too (repr, tracebacks)."""
+    digest = files_digest(list(RUNTIME.glob("*.py")), RUNTIME)
+    return f"{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
+
+
+def asset_files(source: Path) -> list[Path]:
+    """Everything beside the essays that a cell could read: not essays, templates or caches."""
+    files = []
+    for path in source.rglob("*"):
+        rel = path.relative_to(source)
+        if not path.is_file() or rel.parts[0] in {"templates"} or any(p.startswith(".") for p in rel.parts):
+            continue
+        if len(rel.parts) == 1 and path.suffix == ".md":
+            continue
+        if "__pycache__" in rel.parts:
+            continue
+        files.append(path)
+    return files
+
+
+@dataclass
+class Cache:
+    root: Path  # .essays-cache
+    source: Path  # the essays folder, whose assets are part of every key
+
+    @cached_property
+    def salt(self) -> str:
+        return f"{FORMAT}:{runtime_digest()}:{files_digest(asset_files(self.source), self.source)}"
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"
+
+    def key(self, cell: Cell) -> str:
+        return hashlib.blake2b(f"{self.salt}:{cell.key}".encode(), digest_size=16).hexdigest()
+
+    def _entry(self, key: str) -> Path:
+        return self.root / "cells" / key[:2] / f"{key}.pickle"
+
+    def snapshot(self, key: str) -> Path:
+        return self.root / "snapshots" / key[:2] / f"{key}.pickle"
+
+    def has_snapshot(self, key: str) -> bool:
+        return self.snapshot(key).is_file()
+
+    def load(self, key: str) -> CellResult | None:
+        """The cached result of a cell, or None when absent or unreadable."""
+        try:
+            with open(self._entry(key), "rb") as f:
+                data = pickle.load(f)
+            outputs = [Output.from_dict(o) for o in data["outputs"]]
+            return CellResult(data["status"], outputs, data["seconds"], cached=True)
+        except Exception:  # missing, truncated, corrupt or from an older layout
+            return None
+
+    def store(self, key: str, result: CellResult) -> None:
+        data = {
+            "status": result.status,
+            "seconds": result.seconds,
+            "outputs": [o.to_dict() for o in result.outputs],
+        }
+        atomic_write(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

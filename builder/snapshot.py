@@ -1,0 +1,132 @@
+"""Namespace snapshots: the state of an essay after a cell, saved so a later build can
+start from it instead of running the essay from the top.
+
+Used inside the worker process, so it stays light (standard library; cloudpickle is
+imported when a snapshot is taken). Functions and classes defined in cells live in
+`__main__`, which plain pickle cannot name; cloudpickle saves them by value. Large arrays
+go into content-addressed blobs, so the one-hot matrix that every later cell still holds is
+stored once, not once per cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import os
+import pickle
+import tempfile
+import types
+from pathlib import Path
+from typing import Any
+
+BLOB_MIN_BYTES = 64 * 1024  # arrays at least this big are stored as shared blobs
+SKIP = {"__builtins__", "show"}
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename: a reader sees the old file or the whole
+    new one, never half of it, even with two builds at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _is_big_array(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray" and value.nbytes >= BLOB_MIN_BYTES
+
+
+def _split(namespace: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    values, modules = {}, {}
+    for name, value in namespace.items():
+        if name in SKIP:
+            continue
+        if isinstance(value, types.ModuleType):
+            modules[name] = value.__name__
+        else:
+            values[name] = value
+    return values, modules
+
+
+def save(namespace: dict[str, Any], path: Path, blobs: Path) -> str | None:
+    """Snapshot a namespace to `path`. Returns None, or why it could not be pickled."""
+    import cloudpickle
+    import numpy as np
+
+    values, modules = _split(namespace)
+
+    class Pickler(cloudpickle.CloudPickler):
+        def persistent_id(self, obj: Any) -> Any:
+            if _is_big_array(obj):
+                data = np.ascontiguousarray(obj)
+                digest = hashlib.blake2b(data.data, digest_size=20).hexdigest()
+                blob = blobs / f"{digest}.npy"
+                if not blob.exists():
+                    buffer = io.BytesIO()
+                    np.save(buffer, data, allow_pickle=False)
+                    atomic_write(blob, buffer.getvalue())
+                return ("array", digest)
+            return None
+
+    buffer = io.BytesIO()
+    try:
+        Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({"values": values, "modules": modules})
+    except Exception as exc:
+        return f"{_culprit(values)}: {type(exc).__name__}: {exc}"
+    atomic_write(path, buffer.getvalue())
+    return None
+
+
+def _culprit(values: dict[str, Any]) -> str:
+    """Name the first value that does not pickle, for the report."""
+    import cloudpickle
+
+    for name, value in values.items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception:
+            return f"'{name}' ({type(value).__name__}) does not pickle"
+    return "the namespace does not pickle"
+
+
+def _shared_globals(values: dict[str, Any]) -> dict[str, Any]:
+    """The globals dict that cloudpickle rebuilt for the cells' functions, or a new one."""
+    for value in values.values():
+        candidates = vars(value).values() if isinstance(value, type) else [value]
+        for item in candidates:
+            globs = getattr(item, "__globals__", None)
+            if isinstance(globs, dict) and globs.get("__name__") == "__main__":
+                return globs
+    return {}
+
+
+def load(path: Path, blobs: Path) -> dict[str, Any]:
+    """A namespace from a snapshot. Raises on a missing or corrupt file; callers treat
+    that as "no snapshot"."""
+    import numpy as np
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid: Any) -> Any:
+            kind, digest = pid
+            if kind != "array":
+                raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
+            return np.load(blobs / f"{digest}.npy", allow_pickle=False)
+
+    with open(path, "rb") as f:
+        state = Unpickler(f).load()
+    values: dict[str, Any] = state["values"]
+    # cloudpickle gives every function from one dump a single shared globals dict; make
+    # that dict the namespace, so functions see later cells' assignments as they did
+    # before the snapshot.
+    namespace = _shared_globals(values)
+    namespace.update(values)
+    for name, module in state["modules"].items():
+        namespace[name] = importlib.import_module(module)
+    namespace.setdefault("__name__", "__main__")
+    return namespace

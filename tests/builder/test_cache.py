@@ -1,0 +1,130 @@
+"""The cell cache: what runs again after which edit, and what never breaks it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cells_text(log: Path, bodies: list[str], prose: str = "Prose.") -> str:
+    """An essay whose cells each append their number to `log` when they run."""
+    parts = [f"# Cached\n\n{prose}\n"]
+    for i, body in enumerate(bodies):
+        parts.append(f"<script>\nopen({str(log)!r}, 'a').write('{i} ')\n{body}\n</script>\n")
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def essay(project):
+    log = project.root / "runs.log"
+    bodies = ["import numpy as np\nbig = np.arange(100_000, dtype=np.float64)", "def f():\n    return W * 2",
+              "W = 10", "value = f() + big[-1]"]
+
+    class Essay:
+        def write(self, bodies=bodies, prose="Prose."):
+            project.write("01-cached.md", cells_text(log, bodies, prose), dedent=False)
+
+        def build(self, **kwargs):
+            log.write_text("")
+            report = project.root / "report.json"
+            project.build(report=report, **kwargs)
+            data = json.loads(report.read_text())["essays"][0]
+            return log.read_text().split(), data
+
+    e = Essay()
+    e.bodies = bodies
+    e.write()
+    return e
+
+
+def test_rebuild_with_nothing_changed_runs_no_cell(essay, project):
+    ran, report = essay.build()
+    assert ran == ["0", "1", "2", "3"] and not any(c["cached"] for c in report["cells"])
+    first_page = project.page("01-cached.html")
+    ran, report = essay.build()
+    assert ran == [] and all(c["cached"] for c in report["cells"])
+    assert project.page("01-cached.html") == first_page
+
+
+def test_prose_edit_runs_no_cell(essay, project):
+    essay.build()
+    essay.write(prose="Different prose, same cells.")
+    ran, _ = essay.build()
+    assert ran == [] and "Different prose" in project.page("01-cached.html")
+
+
+def test_edit_of_cell_k_runs_k_onward_from_the_snapshot(essay, project):
+    essay.build()
+    bodies = list(essay.bodies)
+    bodies[2] = "W = 20"
+    essay.write(bodies)
+    ran, report = essay.build()
+    assert ran == ["2", "3"]
+    assert [c["cached"] for c in report["cells"]] == [True, True, False, False]
+    assert "value:</span><pre>100039.0</pre>" in project.page("01-cached.html")
+
+
+def test_restored_functions_see_later_assignments(essay, project):
+    essay.build()
+    bodies = essay.bodies + ["W = 7\nagain = f()"]
+    essay.write(bodies)
+    ran, _ = essay.build()
+    assert ran == ["4"]
+    assert "again:</span><pre>14</pre>" in project.page("01-cached.html")
+
+
+def test_asset_edit_runs_everything(essay, project):
+    project.write("data/x.txt", "one")
+    essay.build()
+    project.write("data/x.txt", "two")
+    ran, _ = essay.build()
+    assert ran == ["0", "1", "2", "3"]
+
+
+def test_corrupt_or_truncated_entries_are_ignored(essay, project):
+    essay.build()
+    entries = sorted((project.root / ".essays-cache" / "cells").rglob("*.pickle"))
+    snapshots = sorted((project.root / ".essays-cache" / "snapshots").rglob("*.pickle"))
+    assert len(entries) == 4 and len(snapshots) == 4
+    for path in entries:
+        path.write_bytes(path.read_bytes()[:10])  # truncated
+    for path in snapshots:
+        path.write_bytes(b"not a pickle at all")
+    ran, report = essay.build()
+    assert ran == ["0", "1", "2", "3"] and all(c["status"] == "ok" for c in report["cells"])
+
+
+def test_unpicklable_value_falls_back_to_running_from_the_start(essay, project):
+    bodies = ["lock = __import__('threading').Lock()", "x = 1", "y = x + 1"]
+    essay.write(bodies)
+    _, report = essay.build()
+    assert "'lock' (lock) does not pickle" in report["cells"][0]["note"]
+    essay.write(bodies[:2] + ["y = x + 2"])
+    ran, report = essay.build()
+    # no snapshot after cell 1 (the handle) means cell 2's snapshot has it too: start over
+    assert ran == ["0", "1", "2"]
+    assert "no usable snapshot" in report["cells"][0]["note"]
+    assert "y:</span><pre>3</pre>" in project.page("01-cached.html")
+
+
+def test_no_cache_runs_everything_and_writes_nothing(essay, project):
+    ran, report = essay.build(use_cache=False)
+    assert ran == ["0", "1", "2", "3"]
+    assert not (project.root / ".essays-cache").exists()
+    assert not any(c["cached"] for c in report["cells"])
+
+
+def test_concurrent_builds_do_not_corrupt_the_cache(essay, project):
+    cmd = [sys.executable, "-m", "builder", "build", "essays", "-o"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    procs = [subprocess.Popen(cmd + [f"site{i}"], cwd=project.root, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) for i in range(2)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    ran, report = essay.build()
+    assert ran == [] and all(c["cached"] for c in report["cells"])
+    assert (project.site / "01-cached.html").read_text() == (project.root / "site0" / "01-cached.html").read_text()
