@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ContextManager
 
 from .cache import Cache
 from .config import Config
@@ -72,14 +73,14 @@ class BuildResult:
         return lines
 
 
-def build(config: Config) -> BuildResult:
+def build(config: Config, swap_lock: ContextManager | None = None) -> BuildResult:
     """Build the whole site. Raises only for problems with the build itself (no essays
     folder); problems in essays are recorded in the result and never stop the others."""
     start = time.monotonic()
     sources = discover(config.source)
     builds = [parse_one(path) for path in sources]
     execute_all(builds, config)
-    write_site(builds, config)
+    write_site(builds, config, swap_lock)
     result = BuildResult(builds, time.monotonic() - start)
     if config.report is not None:
         write_report(result, config.report)
@@ -118,10 +119,10 @@ def execute_all(builds: list[EssayBuild], config: Config) -> None:
         list(pool.map(run, runnable))
 
 
-def write_site(builds: list[EssayBuild], config: Config) -> None:
+def write_site(builds: list[EssayBuild], config: Config, swap_lock: ContextManager | None = None) -> None:
     env = environment(config.templates)
     nav = [nav_entry(b) for b in builds]
-    writer = SiteWriter(config.output)
+    writer = SiteWriter(config.output, swap_lock)
     try:
         write_static(writer)
         copy_assets(writer, config.source)

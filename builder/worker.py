@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 # (the dev server's watcher) whose locks a fork would copy half-taken, and unlike
 # multiprocessing's spawn it never re-imports the caller's __main__.
 ROOT = Path(__file__).resolve().parent.parent
+_LIVE: set["Worker"] = set()  # every worker not yet closed, so a server can end them all
+_LIVE_LOCK = threading.Lock()
 PROGRESS_INTERVAL = 0.1  # seconds between progress messages from an iterated cell
 
 
@@ -104,6 +107,8 @@ class Worker:
         )
         theirs.close()
         self.conn = Connection(ours.detach())
+        with _LIVE_LOCK:
+            _LIVE.add(self)
 
     def restore(self, path: Path, blobs: Path) -> str | None:
         """Load a snapshot into the worker's kernel; returns why it failed, or None."""
@@ -161,6 +166,8 @@ class Worker:
             self.process.kill()
         self.process.wait(timeout=5)
         self.conn.close()
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
 
     def close(self) -> None:
         try:
@@ -175,6 +182,19 @@ class Worker:
             self.kill()
         else:
             self.conn.close()
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
+
+
+def kill_all() -> None:
+    """End every worker process still running (the dev server on Ctrl+C)."""
+    with _LIVE_LOCK:
+        workers = list(_LIVE)
+    for worker in workers:
+        try:
+            worker.kill()
+        except Exception:
+            pass
 
 
 if __name__ == "__main__":

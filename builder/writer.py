@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
+from typing import ContextManager
 
 
 class SiteWriter:
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, swap_lock: ContextManager | None = None) -> None:
         self.output = output
+        self.swap_lock = swap_lock or nullcontext()
         output.parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{output.name}-building-", dir=output.parent))
         self.written: list[str] = []
@@ -40,10 +43,11 @@ class SiteWriter:
         """Swap the new site in. Two renames: the old site is gone only once the new one
         stands in its place."""
         old = None
-        if self.output.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.output.name}-old-", dir=self.output.parent))
-            os.rename(self.output, old / "site")
-        os.rename(self.root, self.output)
+        with self.swap_lock:  # the dev server holds it while opening a file to serve
+            if self.output.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{self.output.name}-old-", dir=self.output.parent))
+                os.rename(self.output, old / "site")
+            os.rename(self.root, self.output)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
