@@ -10,7 +10,7 @@ PORT ?= 8000
 
 .PHONY: install site serve test test-deps bench clean
 
-install: $(VENV)/.installed $(if $(wildcard package.json),node_modules/.installed)
+install: $(VENV)/.installed $(if $(wildcard package.json),runtime/js/dist/editor.js)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+# the CodeMirror editor, bundled by esbuild at install time (never committed)
+runtime/js/dist/editor.js: runtime/js/editor.js node_modules/.installed
+	npm run --silent build
 
 site: install
 	$(ESSAYS) build essays -o site

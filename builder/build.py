@@ -15,11 +15,9 @@ from .config import Config
 from .execute import CellResult, execute_essay
 from .parse import Cell, Essay, EssayError, parse_essay, title_from_name
 from .render import NavEntry, environment, render_essay, render_failed, render_index
+from .static_files import copy_assets, page_config, write_static
 from .writer import SiteWriter
 
-PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
-IGNORED = {"templates", "__pycache__"}  # folders beside the essays that are not assets
 
 
 @dataclass
@@ -61,6 +59,7 @@ def cell_problem(cell: Cell, result: CellResult) -> str | None:
 class BuildResult:
     essays: list[EssayBuild]
     seconds: float
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -80,8 +79,8 @@ def build(config: Config, swap_lock: ContextManager | None = None) -> BuildResul
     sources = discover(config.source)
     builds = [parse_one(path) for path in sources]
     execute_all(builds, config)
-    write_site(builds, config, swap_lock)
-    result = BuildResult(builds, time.monotonic() - start)
+    warnings = write_site(builds, config, swap_lock)
+    result = BuildResult(builds, time.monotonic() - start, warnings)
     if config.report is not None:
         write_report(result, config.report)
     return result
@@ -119,19 +118,19 @@ def execute_all(builds: list[EssayBuild], config: Config) -> None:
         list(pool.map(run, runnable))
 
 
-def write_site(builds: list[EssayBuild], config: Config, swap_lock: ContextManager | None = None) -> None:
+def write_site(builds: list[EssayBuild], config: Config, swap_lock: ContextManager | None = None) -> list[str]:
+    """Render and write every page; returns warnings about what the site lacks."""
     env = environment(config.templates)
     nav = [nav_entry(b) for b in builds]
     writer = SiteWriter(config.output, swap_lock)
     try:
-        write_static(writer)
-        copy_assets(writer, config.source)
+        assets = copy_assets(writer, config.source)
+        warnings = write_static(writer, config, assets)
         writer.write_text("index.html", render_index(env, nav))
-        page_config = {"pyodideUrl": config.pyodide_url, "packageBaseUrl": config.package_base_url}
         for b, entry in zip(builds, nav):
             if b.essay is not None:
-                page_config["essay"] = b.essay.slug
-                writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, page_config))
+                settings = page_config(config, b.essay.slug)
+                writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings))
             elif (config.output / b.page).is_file():
                 # keep the last good page of an essay that no longer parses
                 writer.copy_file(config.output / b.page, b.page)
@@ -141,6 +140,7 @@ def write_site(builds: list[EssayBuild], config: Config, swap_lock: ContextManag
     except BaseException:
         writer.abort()
         raise
+    return warnings
 
 
 def nav_entry(b: EssayBuild) -> NavEntry:
@@ -148,34 +148,6 @@ def nav_entry(b: EssayBuild) -> NavEntry:
         return NavEntry(b.page, title_from_name(b.source), status=b.status)
     description = str(b.essay.meta.get("description") or "")
     return NavEntry(b.page, b.essay.title, description, b.status)
-
-
-def write_static(writer: SiteWriter) -> None:
-    from .highlight import stylesheet
-
-    css = (PACKAGE / "static" / "style.css").read_text(encoding="utf-8")
-    writer.write_text("_static/style.css", css + "\n" + stylesheet())
-    writer.copy_file(ROOT / "runtime" / "js" / "figures.js", "_static/figures.js")
-    writer.copy_file(plotly_js(), "_static/plotly.min.js")
-
-
-def plotly_js() -> Path:
-    """plotly.js as shipped inside the installed plotly package: offline, no CDN."""
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
-def copy_assets(writer: SiteWriter, source: Path) -> None:
-    """Folders beside the essays (data/, images/) go into the site at the same place, so
-    relative paths work in the page as they do at build time."""
-    for path in sorted(source.iterdir()):
-        if path.name.startswith(".") or path.name in IGNORED:
-            continue
-        if path.is_dir():
-            writer.copy_tree(path, path.name)
-        elif path.is_file() and path.suffix != ".md":
-            writer.copy_file(path, path.name)
 
 
 def write_report(result: BuildResult, path: Path) -> None:

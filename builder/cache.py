@@ -22,6 +22,7 @@ from runtime.display import Output
 
 from .parse import Cell
 from .snapshot import atomic_write
+from .static_files import asset_files
 from .worker import CellResult
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
@@ -42,21 +43,6 @@ def runtime_digest() -> str:
     to every cell. The Python version is too (repr, tracebacks)."""
     digest = files_digest(list(RUNTIME.glob("*.py")), RUNTIME)
     return f"{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
-
-
-def asset_files(source: Path) -> list[Path]:
-    """Everything beside the essays that a cell could read: not essays, templates or caches."""
-    files = []
-    for path in source.rglob("*"):
-        rel = path.relative_to(source)
-        if not path.is_file() or rel.parts[0] in {"templates"} or any(p.startswith(".") for p in rel.parts):
-            continue
-        if len(rel.parts) == 1 and path.suffix == ".md":
-            continue
-        if "__pycache__" in rel.parts:
-            continue
-        files.append(path)
-    return files
 
 
 @dataclass

@@ -98,6 +98,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         where = f"{exc.filename}:{exc.lineno}: " if getattr(exc, "filename", None) else ""
         print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)
         return 1
+    for line in result.warnings:
+        print(f"essays: warning: {line}", file=sys.stderr)
     cells = sum(len(e.results) for e in result.essays)
     print(f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {config.output} in {result.seconds:.2f} s")
     failures = result.failures

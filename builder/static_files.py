@@ -1,0 +1,97 @@
+"""Files every site gets besides its pages: styles, scripts, plotly.js, Pyodide, the
+runtime's Python for the page, and the essays' own asset folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .config import Config
+from .writer import SiteWriter
+
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+STATIC = "_static"
+# The Pyodide files a browser fetches (npm package `pyodide`, pinned in package.json).
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+PYODIDE_DIR = ROOT / "node_modules" / "pyodide"
+EDITOR_BUNDLE = ROOT / "runtime" / "js" / "dist" / "editor.js"
+
+
+def asset_files(source: Path) -> list[Path]:
+    """Everything beside the essays that a cell could read: not the essays themselves,
+    templates, hidden files or caches."""
+    files = []
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if not path.is_file() or rel.parts[0] == "templates" or "__pycache__" in rel.parts:
+            continue
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if len(rel.parts) == 1 and path.suffix == ".md":
+            continue
+        files.append(path)
+    return files
+
+
+def copy_assets(writer: SiteWriter, source: Path) -> list[str]:
+    """Assets go into the site at the same relative place, so `open("data/x.txt")` works in
+    the page as it does at build time. Returns their site paths."""
+    written = []
+    for path in asset_files(source):
+        rel = path.relative_to(source).as_posix()
+        writer.copy_file(path, rel)
+        written.append(rel)
+    return written
+
+
+def plotly_js() -> Path:
+    """plotly.js as shipped inside the installed plotly package: offline, no CDN."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def write_static(writer: SiteWriter, config: Config, assets: list[str]) -> list[str]:
+    """Write _static/. Returns warnings for what could not be included."""
+    from .highlight import stylesheet
+
+    warnings = []
+    css = (PACKAGE / "static" / "style.css").read_text(encoding="utf-8")
+    writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
+    for name in ("figures.js", "page.js"):
+        writer.copy_file(ROOT / "runtime" / "js" / name, f"{STATIC}/{name}")
+    writer.copy_file(plotly_js(), f"{STATIC}/plotly.min.js")
+    if EDITOR_BUNDLE.is_file():
+        writer.copy_file(EDITOR_BUNDLE, f"{STATIC}/editor.js")
+    else:
+        warnings.append("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
+    if config.pyodide_url is None:
+        if all((PYODIDE_DIR / name).is_file() for name in PYODIDE_FILES):
+            for name in PYODIDE_FILES:
+                writer.copy_file(PYODIDE_DIR / name, f"{STATIC}/pyodide/{name}")
+        else:
+            warnings.append("Pyodide is not installed (run `make install`): readers cannot run cells in the page")
+    write_runtime(writer, assets)
+    return warnings
+
+
+def write_runtime(writer: SiteWriter, assets: list[str]) -> None:
+    """The runtime's Python and the shaders, for the page to write into Pyodide's file
+    system, and a manifest saying what to fetch."""
+    runtime = sorted(p.name for p in (ROOT / "runtime").glob("*.py"))
+    shaders = sorted(p.name for p in (ROOT / "shaders").glob("*.wgsl"))
+    for name in runtime:
+        writer.copy_file(ROOT / "runtime" / name, f"{STATIC}/runtime/{name}")
+    for name in shaders:
+        writer.copy_file(ROOT / "shaders" / name, f"{STATIC}/shaders/{name}")
+    manifest = {"runtime": runtime, "shaders": shaders, "assets": assets}
+    writer.write_text(f"{STATIC}/runtime/manifest.json", json.dumps(manifest, indent=1) + "\n")
+
+
+def page_config(config: Config, slug: str) -> dict:
+    """What page.js needs to know, embedded as JSON in each essay page."""
+    url = config.pyodide_url
+    if url and not url.endswith("/"):
+        url += "/"
+    return {"essay": slug, "static": f"{STATIC}/", "pyodideUrl": url, "packageBaseUrl": config.package_base_url}

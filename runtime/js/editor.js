@@ -1,0 +1,39 @@
+// The cell editor: CodeMirror 6 with Python, bundled by esbuild at install time into
+// runtime/js/dist/editor.js (global EssayEditor). page.js is the only caller.
+import { EditorView, basicSetup } from "codemirror";
+import { python } from "@codemirror/lang-python";
+import { keymap } from "@codemirror/view";
+import { Prec } from "@codemirror/state";
+import { indentUnit } from "@codemirror/language";
+import { indentWithTab } from "@codemirror/commands";
+
+// Make an editor in `parent` holding `doc`. `onRun` is called for Shift+Enter, `onChange`
+// after every edit, `onFocus` the first time the reader focuses it.
+export function createEditor(parent, doc, { onRun, onChange, onFocus, label } = {}) {
+  return new EditorView({
+    doc,
+    parent,
+    extensions: [
+      // highest precedence: the default keymap would otherwise insert a newline first
+      Prec.highest(keymap.of([{ key: "Shift-Enter", run: () => { onRun && onRun(); return true; } }])),
+      basicSetup,
+      python(),
+      indentUnit.of("    "),
+      // Tab indents; Escape then Tab leaves the editor, so keyboard users are never trapped
+      keymap.of([indentWithTab]),
+      EditorView.contentAttributes.of({ "aria-label": label || "Python code" }),
+      EditorView.updateListener.of((update) => {
+        if (update.docChanged && onChange) onChange(update.state.doc.toString());
+        if (update.focusChanged && update.view.hasFocus && onFocus) onFocus();
+      }),
+    ],
+  });
+}
+
+export function getCode(view) {
+  return view.state.doc.toString();
+}
+
+export function setCode(view, text) {
+  view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+}
