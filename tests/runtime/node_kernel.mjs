@@ -1,0 +1,18 @@
+// Runs cells through runtime/page.py inside Pyodide under Node, with no browser: reads a
+// JSON list of cell sources on stdin, prints a JSON list of page.run results.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadPyodide } from "pyodide";
+
+const root = process.argv[2];
+const cells = JSON.parse(readFileSync(0, "utf8"));
+const py = await loadPyodide();
+py.FS.mkdirTree("/home/pyodide/runtime");
+for (const name of readdirSync(join(root, "runtime")).filter((n) => n.endsWith(".py"))) {
+  py.FS.writeFile("/home/pyodide/runtime/" + name, readFileSync(join(root, "runtime", name)));
+}
+py.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
+const page = py.pyimport("runtime.page");
+const results = cells.map((source, i) => JSON.parse(page.run(source, "cell " + (i + 1))));
+const version = py.runPython("import sys; sys.version.split()[0]");
+process.stdout.write(JSON.stringify({ version, results }));

@@ -1,0 +1,59 @@
+"""One kernel, two hosts: the same runtime/ files run under Pyodide in Node (npm `pyodide`,
+no browser) give the same outputs as under CPython."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CELLS = [
+    'print("hello", 1 + 1)\nx = 3',
+    "y = [i * i for i in range(10)]\nz = {'a': x, 'b': 'text'}",
+    "def f(n):\n    return n * 2\nf(x)",
+    'show("<b>escaped</b>", "html")\ns = "x" * 150',
+    'show({"data": [{"y": [1, 2]}], "layout": {}}, "chart")',
+    "import math\nangle = math.pi / 4\nround(math.sin(angle), 6)",
+    "1 / 0",
+]
+
+
+@pytest.fixture(scope="module")
+def pyodide_results():
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    if not (ROOT / "node_modules" / "pyodide").is_dir():
+        pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
+    out = subprocess.run(["node", str(ROOT / "tests" / "runtime" / "node_kernel.mjs"), str(ROOT)],
+                         input=json.dumps(CELLS), capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def cpython_results():
+    import runtime.page as page
+
+    page._kernel = None  # a fresh kernel, as a new page has
+    return [json.loads(page.run(source, f"cell {i + 1}")) for i, source in enumerate(CELLS)]
+
+
+def test_pyodide_runs_a_newer_python(pyodide_results):
+    assert pyodide_results["version"].startswith("3.1")
+
+
+def test_outputs_are_identical_in_both_hosts(pyodide_results):
+    ours = cpython_results()
+    theirs = pyodide_results["results"]
+    for i, (a, b) in enumerate(zip(ours[:-1], theirs[:-1])):
+        assert a == b, f"cell {i + 1} differs"
+
+
+def test_errors_agree_on_type_place_and_message(pyodide_results):
+    ours, theirs = cpython_results()[-1], pyodide_results["results"][-1]
+    assert not ours["ok"] and not theirs["ok"]
+    for html in (ours["html"], theirs["html"]):
+        assert "File &quot;cell 7&quot;, line 1, in &lt;module&gt;" in html
+        assert "ZeroDivisionError: division by zero</pre>" in html
