@@ -198,3 +198,16 @@ def test_a_package_that_cannot_be_fetched_is_named(context, tmp_path):
         assert "package not loaded" in text and "numpy" in text
     finally:
         server.shutdown()
+
+
+def test_the_page_reads_whole_with_javascript_off(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(site[1] + "01-page.html")
+        assert "doubled = base * 2" in cell(page, 1).locator("pre.cell-code").inner_text()
+        assert "doubled:\n20" in output(page, 1)
+        assert cell(page, 3).locator(".figure-fallback").is_visible()
+        assert cell(page, 0).get_by_role("button", name="Run").count() == 0
+    finally:
+        context.close()
