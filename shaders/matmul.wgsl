@@ -4,8 +4,13 @@
 //   @binding(0) a    : M x K floats, row-major  (storage, read)
 //   @binding(1) b    : K x N floats, row-major  (storage, read)
 //   @binding(2) c    : M x N floats, row-major  (storage, read_write)
-//   @binding(3) dims : uniform vec4<u32> (M, K, N, unused), all in group 0
+//   @binding(3) dims : uniform (M, K, N, k_begin, k_end), all in group 0
 // Dispatch ceil(N / BN) x ceil(M / BM) x 1 workgroups.
+//
+// One dispatch sums only k_begin <= k < k_end (k_begin a multiple of BK), storing C when
+// k_begin is 0 and adding to it otherwise. The host splits a deep K into such chunks,
+// because some drivers stop a long-running loop early (llvmpipe caps loop iterations
+// near 65,535, silently) and desktop GPUs reset a dispatch that runs for seconds.
 //
 // Each 16x16 workgroup computes one BM x BN = 64 x 128 tile of C; each invocation
 // owns a 4 x 8 block of it, kept in registers. Per step of BK along K, the workgroup
@@ -21,7 +26,11 @@ struct Dims {
   m: u32,
   k: u32,
   n: u32,
-  unused: u32,
+  k_begin: u32,
+  k_end: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -50,11 +59,12 @@ fn main(
   let row0 = wg.y * BM;
   let col0 = wg.x * BN;
   var acc: array<vec4<f32>, 8>;  // TM * TN4, zero-initialised
-  let steps = (dims.k + BK - 1u) / BK;
+  let first = dims.k_begin / BK;
+  let steps = (dims.k_end + BK - 1u) / BK;
 
   // Every invocation runs every step, even those whose outputs fall outside C:
   // workgroupBarrier() must be reached in uniform control flow.
-  for (var s = 0u; s < steps; s++) {
+  for (var s = first; s < steps; s++) {
     let k0 = s * BK;
 
     // Stage A: consecutive invocations walk along a row of A (contiguous reads).
@@ -63,7 +73,7 @@ fn main(
       let m = idx / BK;
       let k = idx % BK;
       var v = 0.0;
-      if (row0 + m < dims.m && k0 + k < dims.k) {
+      if (row0 + m < dims.m && k0 + k < dims.k_end) {
         v = a[(row0 + m) * dims.k + k0 + k];
       }
       tile_a[k * BM + m] = v;
@@ -74,7 +84,7 @@ fn main(
       let k = idx / BN;
       let n = idx % BN;
       var v = 0.0;
-      if (k0 + k < dims.k && col0 + n < dims.n) {
+      if (k0 + k < dims.k_end && col0 + n < dims.n) {
         v = b[(k0 + k) * dims.n + col0 + n];
       }
       tile_b[k * BN + n] = v;
@@ -103,7 +113,12 @@ fn main(
       for (var j = 0u; j < TN4 * 4u; j++) {
         let col = col0 + lid.x + j * WG;
         if (col < dims.n) {
-          c[row * dims.n + col] = acc[i * TN4 + j / 4u][j % 4u];
+          let value = acc[i * TN4 + j / 4u][j % 4u];
+          if (dims.k_begin == 0u) {
+            c[row * dims.n + col] = value;
+          } else {
+            c[row * dims.n + col] += value;
+          }
         }
       }
     }

@@ -62,6 +62,17 @@ def test_matches_numpy_at_2048(backend):
     assert_close_to_numpy(a, b, result)
 
 
+def test_deep_inner_dimension_is_summed_whole(backend):
+    # the backward product of the bigram essay: K is the number of training pairs. One
+    # dispatch per chunk of K, because llvmpipe silently stops loops after ~65k iterations.
+    rng = np.random.default_rng(3)
+    k = 3 * gpu.K_CHUNK + 123
+    a = rng.random((27, k), dtype=np.float32)
+    b = rng.random((k, 27), dtype=np.float32)
+    expected = a.astype(np.float64) @ b
+    np.testing.assert_allclose(gpu.matmul(a, b), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
 def test_accepts_lists_and_float64_and_views(backend):
     a = [[1, 2], [3, 4]]
     b = np.arange(6, dtype=np.float64).reshape(3, 2).T  # non-contiguous float64
@@ -141,7 +152,7 @@ def test_no_gpu_answers_none(monkeypatch):
     assert gpu.matmul(np.ones((2, 2)), np.ones((2, 2))) is None
 
 
-def test_pyodide_host_has_no_backend_yet(monkeypatch):
+def test_pyodide_without_a_way_to_wait_has_no_backend(monkeypatch):
     monkeypatch.setattr(gpu, "_chosen", [])
     monkeypatch.setattr(sys, "platform", "emscripten")
     assert gpu._backend() is None
