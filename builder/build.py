@@ -13,6 +13,7 @@ from typing import ContextManager
 from .cache import Cache
 from .config import Config
 from .execute import CellResult, execute_essay
+from .progress import Reporter
 from .parse import Cell, Essay, EssayError, parse_essay, title_from_name
 from .render import NavEntry, environment, render_essay, render_failed, render_index
 from .static_files import copy_assets, page_config, write_static
@@ -72,13 +73,14 @@ class BuildResult:
         return lines
 
 
-def build(config: Config, swap_lock: ContextManager | None = None) -> BuildResult:
+def build(config: Config, swap_lock: ContextManager | None = None, reporter: Reporter | None = None) -> BuildResult:
     """Build the whole site. Raises only for problems with the build itself (no essays
-    folder); problems in essays are recorded in the result and never stop the others."""
+    folder); problems in essays are recorded in the result and never stop the others.
+    A `progress.Reporter` shows progress in the terminal; without one the build is silent."""
     start = time.monotonic()
     sources = discover(config.source)
     builds = [parse_one(path) for path in sources]
-    execute_all(builds, config)
+    execute_all(builds, config, reporter)
     warnings = write_site(builds, config, swap_lock)
     result = BuildResult(builds, time.monotonic() - start, warnings)
     if config.report is not None:
@@ -102,19 +104,24 @@ def parse_one(path: Path) -> EssayBuild:
         return EssayBuild(path, error=exc)
 
 
-def execute_all(builds: list[EssayBuild], config: Config) -> None:
+def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | None = None) -> None:
     """Each essay in its own worker process; several at once, one per core."""
+    reporter = reporter or Reporter(enabled=False)
     runnable = [b for b in builds if b.essay is not None]
     jobs = config.jobs or min(len(runnable), os.cpu_count() or 1) or 1
     cache = Cache(config.cache_root, config.source) if config.use_cache else None
 
     def run(b: EssayBuild) -> None:
         started = time.monotonic()
-        assert b.essay is not None
-        b.results = execute_essay(b.essay, config.cell_timeout, cache=cache)
+        essay = b.essay
+        assert essay is not None
+        reporter.essay_started(essay)
+        progress = lambda cell, i, n: reporter.cell_progress(essay, cell, i, n)  # noqa: E731
+        b.results = execute_essay(essay, config.cell_timeout, progress=progress, cache=cache)
         b.seconds = time.monotonic() - started
+        reporter.essay_done(essay, b.results, b.seconds)
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with reporter, ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(run, runnable))
 
 

@@ -87,10 +87,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     from jinja2 import TemplateError
 
     from .build import build
+    from .progress import Reporter
 
     config = config_from(args)
     try:
-        result = build(config)
+        result = build(config, reporter=Reporter(enabled=sys.stdout.isatty()))
     except FileNotFoundError as exc:
         print(f"essays: {exc}", file=sys.stderr)
         return 2
@@ -115,9 +116,10 @@ def plural(n: int, word: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .progress import Reporter
     from .serve import serve
 
-    return serve(config_from(args), host=args.host, port=args.port)
+    return serve(config_from(args), host=args.host, port=args.port, reporter=Reporter(enabled=sys.stdout.isatty()))
 
 
 NEW_ESSAY = '''---

@@ -8,7 +8,10 @@ or show an overlay naming the problem when the build failed (the last good page 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
 import signal
 import sys
 import threading
@@ -17,35 +20,80 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .build import build
 from .config import Config
 from .worker import kill_all
 
+if TYPE_CHECKING:
+    from .progress import Reporter
+
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
-DEBOUNCE = 0.15  # seconds of quiet after the last change before a rebuild starts
+DEBOUNCE = 0.05  # seconds of quiet after the last change before a rebuild starts
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".pyc")
+
+
+class BuildCancelled(Exception):
+    """The server began to stop while a build ran: its site must not be swapped in."""
+
+
+class _SwapGate:
+    """The swap lock as a build sees it. A build still running when stop() begins had its
+    cells killed, so its pages would show that; refusing the swap keeps the last good site."""
+
+    def __init__(self, server: "DevServer") -> None:
+        self.server = server
+
+    def __enter__(self) -> "_SwapGate":
+        self.server.swap_lock.acquire()
+        if self.server.stopping:
+            self.server.swap_lock.release()
+            raise BuildCancelled("the server is stopping")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.swap_lock.release()
 
 
 class DevServer:
     """The dev server's state: the site, the build epoch, and the threads around them."""
 
-    def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 8000) -> None:
+    def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 8000,
+                 reporter: "Reporter | None" = None, watch: list[Path] | None = None) -> None:
+        """`watch`: the folders whose changes rebuild; by default the essays, and the
+        templates, static files, runtime and shaders that every page is made from."""
         self.config = config
+        self.reporter = reporter
+        self._watch_list = watch
+        self.debounce = DEBOUNCE
         self.swap_lock = threading.Lock()
         self.state = threading.Condition()
-        self.epoch = 0
+        self.epoch = 0  # finished builds; pages reload when it moves
+        # which server process: after a restart the epoch counts from 1 again, and a page
+        # left open across it (its EventSource reconnects) must still reload
+        self.instance = f"{os.getpid():x}-{time.time_ns():x}"
         self.errors: list[str] = []
         self.stopping = False
+        self.building = False
         self._last_change = 0.0
         self._dirty = False
+        self._serving = False
+        self._stopped = False
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self.httpd.dev = self  # type: ignore[attr-defined]
-        self._threads: list[threading.Thread] = []
+        self._builder: threading.Thread | None = None
+        self._http: threading.Thread | None = None
         self._observer = None
+        self._watched_abs: list[Path] = []
+        self._etags: dict[str, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, etag)
+        self._etags_lock = threading.Lock()
+        # where builds write: events there are the build's own, never a reason to rebuild
+        self._own = [config.output.resolve(), config.cache_root.resolve()]
 
     @property
     def url(self) -> str:
@@ -57,11 +105,15 @@ class DevServer:
     def rebuild(self) -> None:
         started = time.monotonic()
         try:
-            result = build(self.config, swap_lock=self.swap_lock)
+            result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter)
             errors = [str(e.error) for e in result.essays if e.error is not None]
+        except BuildCancelled:
+            return
         except Exception as exc:  # a template error: keep serving the last good site
             errors = [f"the build failed: {type(exc).__name__}: {exc}"]
         with self.state:
+            if self.stopping:
+                return
             self.epoch += 1
             self.errors = errors
             self.state.notify_all()
@@ -73,33 +125,70 @@ class DevServer:
 
     def changed(self, path: str) -> None:
         """A watched file changed: schedule a rebuild once the burst of saves is over."""
-        name = Path(path).name
-        if name.startswith(".") or name.endswith(IGNORED_SUFFIXES) or "__pycache__" in path:
+        if self._ignored(Path(path)):
             return
         with self.state:
             self._last_change = time.monotonic()
             self._dirty = True
             self.state.notify_all()
 
+    def _ignored(self, path: Path) -> bool:
+        """Editor droppings, caches, hidden folders and the build's own output."""
+        if path.name.endswith(IGNORED_SUFFIXES):
+            return True
+        path = Path(os.path.abspath(path))
+        for own in self._own:
+            if path == own or own in path.parents:
+                return True
+        rel = next((path.relative_to(w) for w in self._watched_abs if w == path or w in path.parents), Path(path.name))
+        return any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+
     def _build_loop(self) -> None:
         while True:
             with self.state:
                 while not self._dirty and not self.stopping:
                     self.state.wait()
-                if self.stopping:
-                    return
-                # debounce: wait until DEBOUNCE seconds passed with no new change
-                while not self.stopping and time.monotonic() - self._last_change < DEBOUNCE:
-                    self.state.wait(DEBOUNCE - (time.monotonic() - self._last_change))
+                # debounce: wait until self.debounce seconds passed with no new change
+                while not self.stopping and (quiet := time.monotonic() - self._last_change) < self.debounce:
+                    self.state.wait(self.debounce - quiet)
                 if self.stopping:
                     return
                 self._dirty = False
-            self.rebuild()
+                self.building = True
+            try:
+                self.rebuild()
+            finally:
+                with self.state:
+                    self.building = False
+                    self.state.notify_all()
+
+    def etag(self, path: Path) -> str:
+        """An entity tag from the file's content. Every build copies the static files anew
+        (new mtimes), so Last-Modified alone would make a reloaded page download and
+        compile plotly.js and the editor again each time; equal content gets a 304."""
+        st = path.stat()
+        with self._etags_lock:
+            known = self._etags.get(str(path))
+            if known and known[:2] == (st.st_mtime_ns, st.st_size):
+                return known[2]
+        digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        tag = f'"{digest}"'
+        with self._etags_lock:
+            self._etags[str(path)] = (st.st_mtime_ns, st.st_size, tag)
+        return tag
+
+    def idle(self) -> bool:
+        """No build running and none pending (for tests and benchmarks)."""
+        with self.state:
+            return not self.building and not self._dirty
 
     # -- watching ------------------------------------------------------------------------
 
     def watched(self) -> list[Path]:
-        return [p for p in (self.config.source, PACKAGE / "templates", PACKAGE / "static", ROOT / "runtime", ROOT / "shaders") if p.is_dir()]
+        folders = self._watch_list
+        if folders is None:
+            folders = [self.config.source, PACKAGE / "templates", PACKAGE / "static", ROOT / "runtime", ROOT / "shaders"]
+        return [p for p in folders if p.is_dir()]
 
     def _watch(self) -> None:
         from watchdog.events import FileSystemEventHandler
@@ -111,10 +200,13 @@ class DevServer:
             def on_any_event(self, event) -> None:  # noqa: ANN001 - watchdog's event type
                 if event.event_type in ("opened", "closed_no_write"):
                     return
-                server.changed(str(getattr(event, "dest_path", "") or event.src_path))
+                for path in (event.src_path, getattr(event, "dest_path", "")):
+                    if path:  # a rename counts for both names: saving by rename, or moving out
+                        server.changed(str(path))
 
+        self._watched_abs = [p.resolve() for p in self.watched()]
         observer = Observer()
-        for path in self.watched():
+        for path in self._watched_abs:
             observer.schedule(OnChange(), str(path), recursive=True)
         observer.daemon = True
         observer.start()
@@ -123,25 +215,44 @@ class DevServer:
     # -- lifetime ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """First build, then watch, rebuild and serve, each on a thread of its own."""
-        self.rebuild()
+        """Watch, build, then serve; returns once the first build is done. The build runs on
+        the build thread, never here, so Ctrl+C in the caller's thread is never stuck
+        behind a long cell: stop() kills the workers and the build thread winds down."""
         self._watch()
-        for target in (self._build_loop, self.httpd.serve_forever):
-            thread = threading.Thread(target=target, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        with self.state:
+            self._dirty = True
+        self._builder = threading.Thread(target=self._build_loop, name="essays-build", daemon=True)
+        self._builder.start()
+        with self.state:
+            while self.epoch == 0 and not self.stopping:
+                self.state.wait(1.0)  # a timeout keeps the wait open to signals
+        if self.stopping:
+            return
+        self._http = threading.Thread(target=self.httpd.serve_forever, name="essays-http", daemon=True)
+        self._http.start()
+        self._serving = True
 
     def stop(self) -> None:
         with self.state:
-            self.stopping = True
+            if self._stopped:
+                return
+            self._stopped = self.stopping = True
             self.state.notify_all()
         if self._observer is not None:
             self._observer.stop()
-        kill_all()  # a build in progress ends now, not when its cells do
-        self.httpd.shutdown()
+        # A build in progress ends now, not when its cells do. After a worker dies the
+        # execute step starts a fresh one to recover the essay's state, so keep ending
+        # them until the build thread has finished.
+        deadline = time.monotonic() + STOP_GRACE
+        while self._builder is not None and self._builder.is_alive() and time.monotonic() < deadline:
+            kill_all()
+            self._builder.join(0.01)
+        if self._serving:
+            self.httpd.shutdown()  # waits for serve_forever; it would wait forever had it not run
         self.httpd.server_close()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        for thread in (self._http, self._observer):
+            if thread is not None:
+                thread.join(timeout=5)
         kill_all()
 
 
@@ -172,7 +283,7 @@ class Handler(SimpleHTTPRequestHandler):
 
     def translate_path(self, path: str) -> str:
         """The base class drops '..' segments after percent-decoding; check once more that
-        the result is inside the site, so no spelling of a path can leave it."""
+        the result (symlinks followed) is inside the site, so no spelling of a path can leave it."""
         translated = Path(super().translate_path(path)).resolve()
         root = Path(self.directory).resolve()
         if translated != root and root not in translated.parents:
@@ -186,14 +297,28 @@ class Handler(SimpleHTTPRequestHandler):
                 path = str(Path(path) / "index.html")
             if path.endswith(".html") and Path(path).is_file():
                 return self._html(Path(path))
+            if Path(path).is_file():
+                etag = self.dev.etag(Path(path))
+                wanted = self.headers.get("If-None-Match", "")
+                if etag in (t.strip().removeprefix("W/") for t in wanted.split(",")):
+                    self.send_response(HTTPStatus.NOT_MODIFIED)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return None
+                # no-cache: the browser asks each time, and a 304 keeps its compiled copy
+                self._extra_headers = [("ETag", etag), ("Cache-Control", "no-cache")]
             return super().send_head()
+
+    def end_headers(self) -> None:
+        for name, value in getattr(self, "_extra_headers", ()):
+            self.send_header(name, value)
+        self._extra_headers = []
+        super().end_headers()
 
     def _html(self, path: Path):  # noqa: ANN202
         """An HTML page with the live-reload script added, at the epoch it was served."""
-        import io
-
         text = path.read_text(encoding="utf-8")
-        tag = f'<script src="/_dev/reload.js" data-epoch="{self.dev.epoch}"></script>'
+        tag = f'<script src="/_dev/reload.js" data-epoch="{self.dev.epoch}" data-server="{self.dev.instance}"></script>'
         text = text.replace("</body>", tag + "\n</body>", 1) if "</body>" in text else text + tag
         body = text.encode("utf-8")
         self.send_response(HTTPStatus.OK)
@@ -229,7 +354,7 @@ class Handler(SimpleHTTPRequestHandler):
                     epoch, errors = dev.epoch, list(dev.errors)
                 if epoch != seen:
                     seen = epoch
-                    data = json.dumps({"epoch": epoch, "errors": errors})
+                    data = json.dumps({"epoch": epoch, "errors": errors, "server": dev.instance})
                     self.wfile.write(f"event: build\ndata: {data}\n\n".encode())
                 else:
                     self.wfile.write(b": keep-alive\n\n")
@@ -238,8 +363,12 @@ class Handler(SimpleHTTPRequestHandler):
             return
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 8000) -> int:
-    server = DevServer(config, host, port)
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: "Reporter | None" = None) -> int:
+    try:
+        server = DevServer(config, host, port, reporter)
+    except OSError as exc:
+        print(f"essays: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
     def on_term(signum, frame) -> None:  # noqa: ANN001
         raise KeyboardInterrupt
@@ -258,4 +387,3 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.stop()
     return 0
-

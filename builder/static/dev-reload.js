@@ -4,6 +4,7 @@
   "use strict";
   const script = document.currentScript;
   const servedAt = Number(script && script.dataset.epoch);
+  const servedBy = script && script.dataset.server;  // a restarted server counts epochs anew
   let overlay = null;
 
   function showErrors(errors) {
@@ -29,7 +30,7 @@
   const events = new EventSource("/_dev/events");
   events.addEventListener("build", function (event) {
     const state = JSON.parse(event.data);
-    if (state.epoch !== servedAt) {
+    if (state.epoch !== servedAt || state.server !== servedBy) {
       sessionStorage.setItem("essays-scroll", String(window.scrollY));
       location.reload();
     } else if (state.errors.length) {

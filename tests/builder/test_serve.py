@@ -1,0 +1,471 @@
+"""`essays serve` with a real watcher and a real port on 127.0.0.1: reload after an edit,
+debounce, the error overlay, traversal attempts, clean exit, never a half-built page.
+
+Waits are generous (the machine may be busy); nothing asserts on a sleep.
+"""
+
+from __future__ import annotations
+
+import http.client
+import inspect
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from builder.serve import DevServer
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+WAIT = 20.0  # seconds: the longest any one thing may take on a loaded machine
+PAGE = "/01-live.html"
+
+
+def live_essay(word: str, closed: bool = True) -> str:
+    end = "</script>\n" if closed else ""
+    return f"# Live\n\nThe word is {word}.\n\n<script>\nx = 1\n{end}"
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = WAIT, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def wait_for_epoch(dev: DevServer, epoch: int) -> None:
+    with dev.state:
+        if not dev.state.wait_for(lambda: dev.epoch >= epoch, timeout=WAIT):
+            pytest.fail(f"no build {epoch} within {WAIT:g} s (epoch is {dev.epoch})")
+
+
+def get(dev: DevServer, path: str) -> tuple[int, bytes]:
+    host, port = dev.httpd.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=WAIT)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+class Events:
+    """A client of /_dev/events: next() is the next `build` event's data."""
+
+    def __init__(self, dev: DevServer) -> None:
+        host, port = dev.httpd.server_address[:2]
+        self.conn = http.client.HTTPConnection(host, port, timeout=WAIT)
+        self.conn.request("GET", "/_dev/events")
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200
+        assert self.response.getheader("Content-Type") == "text/event-stream"
+
+    def next(self) -> dict:
+        data = None
+        while True:
+            line = self.response.readline()
+            if not line:
+                raise EOFError("the event stream closed")
+            line = line.decode().rstrip("\r\n")
+            if line.startswith("data: "):
+                data = json.loads(line[len("data: "):])
+            elif line == "" and data is not None:
+                return data
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def dev_server(project, port: int = 0) -> DevServer:
+    """A server watching only the project's essays: the repository's runtime/ and templates
+    may be edited while the tests run, and a rebuild for that is not the one a test awaits."""
+    return DevServer(project.config(quiet=True), "127.0.0.1", port, watch=[project.essays])
+
+
+@pytest.fixture
+def server(project):
+    project.write("01-live.md", live_essay("alpha"))
+    dev = dev_server(project)
+    try:
+        dev.start()
+        assert dev.epoch == 1 and not dev.errors
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture
+def chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium when run as root")
+
+
+def in_browser(url: str, steps: Callable) -> None:
+    """Open url in headless Chromium and run steps(page), on a thread of its own: Playwright's
+    sync API refuses a thread where another Playwright runs (tests/browser keeps one open
+    for the whole session). Failures in steps are raised here."""
+    errors: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                try:
+                    page = browser.new_page()
+                    page.set_default_timeout(WAIT * 1000)
+                    page.goto(url)
+                    steps(page)
+                finally:
+                    browser.close()
+        except BaseException as exc:  # pytest's Failed too
+            errors.append(exc)
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    thread.join(6 * WAIT)
+    if thread.is_alive():
+        pytest.fail("the browser did not finish")
+    if errors:
+        raise errors[0]
+
+
+# ----- reload after an edit ----------------------------------------------------------------
+
+
+def test_the_event_stream_moves_to_a_new_epoch_after_an_edit(server, project):
+    events = Events(server)
+    try:
+        first = events.next()
+        assert first == {"epoch": server.epoch, "errors": [], "server": server.instance}
+        project.write("01-live.md", live_essay("beta"))
+        after = events.next()
+        assert after["epoch"] > first["epoch"] and after["errors"] == []
+    finally:
+        events.close()
+    status, body = get(server, PAGE)
+    assert status == 200 and b"The word is beta." in body
+
+
+def test_pages_carry_the_reload_script_at_their_epoch(server):
+    status, body = get(server, PAGE)
+    assert status == 200
+    tag = f'<script src="/_dev/reload.js" data-epoch="{server.epoch}" data-server="{server.instance}"></script>'
+    assert f"{tag}\n</body>".encode() in body
+    status, script = get(server, "/_dev/reload.js")
+    assert status == 200 and b"EventSource" in script
+
+
+def test_the_page_reloads_after_an_edit(server, project, chromium):
+    def steps(page) -> None:
+        assert "The word is alpha." in page.text_content("main")
+        loads = []
+        page.on("load", lambda _: loads.append(1))
+        project.write("01-live.md", live_essay("beta"))
+        page.wait_for_function("() => document.body.textContent.includes('The word is beta.')")
+        assert loads  # a reload, not a change made in place
+
+    in_browser(server.url + PAGE.lstrip("/"), steps)
+
+
+# ----- debounce ------------------------------------------------------------------------
+
+
+def test_a_burst_of_saves_gives_one_rebuild(server, project):
+    # The window is widened from its default so a busy machine delaying the watcher's
+    # thread cannot split the burst; the coalescing is the same code either way.
+    server.debounce = 0.5
+    before = server.epoch
+    for i in range(5):  # five saves within about 50 ms
+        project.write("01-live.md", live_essay(f"burst{i}"))
+        time.sleep(0.01)
+    wait_for_epoch(server, before + 1)
+    # let any straggling event arrive and any rebuild it would cause begin
+    wait_for(lambda: server.idle() and time.monotonic() - server._last_change > 2.0, what="the server to go quiet")
+    assert server.epoch == before + 1
+    status, body = get(server, PAGE)
+    assert b"The word is burst4." in body  # the one rebuild saw the last save
+
+
+# ----- the error overlay ------------------------------------------------------------------
+
+
+def test_a_broken_essay_is_reported_and_the_last_good_page_stays(server, project):
+    events = Events(server)
+    try:
+        events.next()
+        project.write("01-live.md", live_essay("broken", closed=False))
+        state = events.next()
+        assert len(state["errors"]) == 1
+        assert "01-live.md:5: <script> is never closed" in state["errors"][0]
+        status, body = get(server, PAGE)
+        assert status == 200 and b"The word is alpha." in body and b"broken" not in body
+        project.write("01-live.md", live_essay("fixed"))
+        assert events.next()["errors"] == []
+    finally:
+        events.close()
+    assert b"The word is fixed." in get(server, PAGE)[1]
+
+
+def test_the_overlay_names_file_and_line_and_goes_when_fixed(server, project, chromium):
+    def steps(page) -> None:
+        project.write("01-live.md", live_essay("broken", closed=False))
+        alert = page.locator("[role=alert]")
+        alert.wait_for()
+        assert "01-live.md:5" in alert.text_content()
+        assert "The word is alpha." in page.text_content("main")  # the last good page, still served
+        project.write("01-live.md", live_essay("fixed"))
+        page.wait_for_function("() => document.body.textContent.includes('The word is fixed.')")
+        page.wait_for_load_state()
+        assert alert.count() == 0
+
+    in_browser(server.url + PAGE.lstrip("/"), steps)
+
+
+def test_a_page_left_open_reloads_when_a_restarted_server_has_changes(project, chromium):
+    """After a restart the epoch counts from 1 again; the page must still see a new build."""
+    project.write("01-live.md", live_essay("alpha"))
+    servers = [dev_server(project)]
+    servers[0].start()
+    port = servers[0].httpd.server_address[1]
+
+    def steps(page) -> None:
+        servers[0].stop()
+        project.write("01-live.md", live_essay("restarted"))
+        servers.append(dev_server(project, port))
+        servers[1].start()
+        assert servers[1].epoch == servers[0].epoch
+        page.wait_for_function("() => document.body.textContent.includes('The word is restarted.')")
+
+    try:
+        in_browser(servers[0].url + PAGE.lstrip("/"), steps)
+    finally:
+        for dev in servers:
+            dev.stop()
+
+
+# ----- paths outside the site -------------------------------------------------------------
+
+TRAVERSALS = [
+    "/../../etc/passwd",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "/..%2f..%2fetc%2fpasswd",
+    "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/%252e%252e/x",
+    "/%252e%252e/%252e%252e/etc/passwd",
+    "//etc/passwd",
+    "///etc/passwd",
+    "/../secret.txt",
+    "/%2e%2e/secret.txt",
+    "/%2E%2E%2Fsecret.txt",
+    "/..%2fsecret.txt",
+    "/_static/../../secret.txt",
+    "/./../secret.txt",
+    "/leak.txt",  # a symlink inside the site to a file outside it
+    "/etc/passwd",  # through a symlink inside the site to /etc
+    "/up/secret.txt",  # through a symlink inside the site to the folder above it
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_no_path_leaves_the_site(server, project, path):
+    secret = project.root / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    for name, target in (("leak.txt", secret), ("etc", Path("/etc")), ("up", project.root)):
+        if not (project.site / name).is_symlink():
+            (project.site / name).symlink_to(target)
+    status, body = get(server, path)
+    assert status in (400, 403, 404), (status, body[:200])
+    assert b"TOP-SECRET" not in body and b"root:" not in body
+
+
+def test_files_inside_the_site_are_served(server):
+    assert get(server, "/")[0] == 200
+    assert get(server, "/_static/style.css")[0] == 200
+    assert get(server, "/nowhere.html")[0] == 404
+
+
+def test_static_files_revalidate_by_content_across_rebuilds(server, project):
+    """Every build copies the static files anew; equal content still answers 304, so a
+    reloaded page keeps its copy of plotly.js instead of fetching and compiling it again."""
+    host, port = server.httpd.server_address[:2]
+
+    def fetch(headers: dict) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection(host, port, timeout=WAIT)
+        conn.request("GET", "/_static/style.css", headers=headers)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response
+
+    first = fetch({})
+    etag = first.getheader("ETag")
+    assert first.status == 200 and etag and first.getheader("Cache-Control") == "no-cache"
+    epoch = server.epoch
+    project.write("01-live.md", live_essay("beta"))
+    wait_for_epoch(server, epoch + 1)
+    again = fetch({"If-None-Match": etag})
+    assert again.status == 304 and again.getheader("ETag") == etag
+    assert fetch({"If-None-Match": '"something-else"'}).status == 200
+
+
+def test_what_the_watcher_ignores(project):
+    project.write("01-live.md", live_essay("alpha"))
+    dev = DevServer(project.config(quiet=True), "127.0.0.1", 0)
+    try:
+        watched = dev.watched()
+        assert project.essays in watched
+        assert {p.name for p in watched} >= {"templates", "static", "runtime", "shaders"}
+        ignored = [project.essays / "01-live.md.swp", project.essays / "01-live.md~", project.essays / ".#01-live.md",
+                   project.essays / "__pycache__" / "x.pyc", project.site / "index.html",
+                   project.root / ".essays-cache" / "cells" / "ab" / "x.pickle"]
+        for path in ignored:
+            dev.changed(str(path))
+            assert not dev._dirty, path
+        dev.changed(str(project.essays / "01-live.md"))
+        assert dev._dirty
+    finally:
+        dev.stop()
+
+
+# ----- address and lifetime ----------------------------------------------------------------
+
+
+def test_binds_loopback_unless_told_otherwise(project):
+    from builder.cli import make_parser
+    from builder.serve import serve
+
+    project.write("01-live.md", live_essay("alpha"))
+    dev = DevServer(project.config(quiet=True), port=0)
+    try:
+        assert dev.httpd.server_address[0] == "127.0.0.1"
+    finally:
+        dev.stop()  # never started: stop must not wait for a server loop that never ran
+    assert inspect.signature(DevServer).parameters["host"].default == "127.0.0.1"
+    assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
+    assert make_parser().parse_args(["serve"]).host == "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def workers_of(essays: Path) -> list[int]:
+    """Live `builder.worker` processes running an essay of this folder."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"builder.worker" in argv and str(essays.resolve()).encode() in argv:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGINT to the process group (Ctrl+C)", "SIGTERM"])
+def test_stopping_ends_cleanly_with_no_worker_left(project, how):
+    started = project.root / "started"
+    slow = f"<script>\nopen({str(started)!r}, 'w').close()\nimport time\ntime.sleep(600)\n</script>\n"
+    # a cell before the slow one and another slow one after it: once a worker is killed the
+    # build recovers the state in a fresh worker and goes on, and that one must go too
+    project.write("01-slow.md", f"# Slow\n\n<script>\na = 1\n</script>\n\n{slow}\n{slow}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = (project.root / "serve.log").open("w")
+    command = [sys.executable, "-m", "builder", "serve", str(project.essays), "-o", str(project.site),
+               "--port", str(free_port())]
+    proc = subprocess.Popen(command, cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_for(started.exists, what="the cell to start")
+        assert workers_of(project.essays)  # a worker is mid-cell
+        if how.startswith("SIGINT to"):
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, getattr(signal, how))
+        sent = time.monotonic()
+        code = proc.wait(timeout=WAIT)
+        took = time.monotonic() - sent
+        output = (project.root / "serve.log").read_text()
+        assert code == 0, output
+        assert took < 10, f"took {took:.1f} s to stop"
+        assert workers_of(project.essays) == [], output
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in workers_of(project.essays):
+            os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
+def test_stop_while_a_rebuild_runs_keeps_the_last_good_site(project):
+    """stop() kills the cells of a build in progress; that build must not swap in pages
+    that show the killed cells."""
+    started = project.root / "started"
+    project.write("01-live.md", live_essay("alpha"))
+    dev = dev_server(project)
+    try:
+        dev.start()
+        good = (project.site / "01-live.html").read_text()
+        project.write("01-live.md", f"# Live\n\nThe word is slow.\n\n<script>\nopen({str(started)!r}, 'w').close()\n"
+                                    "import time\ntime.sleep(600)\n</script>\n")
+        wait_for(started.exists, what="the slow cell to start")
+    finally:
+        dev.stop()
+    assert workers_of(project.essays) == []
+    assert (project.site / "01-live.html").read_text() == good
+
+
+# ----- never a half-built page -------------------------------------------------------------
+
+
+def test_never_serves_a_half_built_page(server, project):
+    filler = "\n\n".join(f"Paragraph {i} of filler, so a page is more than one write." for i in range(300))
+    seen: list[tuple[int, bytes]] = []
+    failures: list[str] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        while not done.is_set():
+            try:
+                seen.append(get(server, PAGE))
+            except Exception as exc:  # an incomplete read, a reset: all failures here
+                failures.append(repr(exc))
+
+    thread = threading.Thread(target=hammer, daemon=True)
+    thread.start()
+    try:
+        for i in range(5):
+            epoch = server.epoch
+            text = live_essay(f"round{i}").replace("\n\n<script>", f"\n\n{filler}\n\n<script>\ny = {i}\n", 1)
+            project.write("01-live.md", text)
+            wait_for_epoch(server, epoch + 1)
+    finally:
+        done.set()
+        thread.join(WAIT)
+    assert not failures, failures[:3]
+    assert len(seen) > 5
+    words = set()
+    for status, body in seen:
+        assert status == 200
+        assert body.rstrip().endswith(b"</html>"), body[-200:]
+        assert body.count(b"The word is ") == 1
+        words.add(body.split(b"The word is ")[1].split(b".")[0])
+    assert len(words) >= 2, words  # the requests did span rebuilds
