@@ -26,7 +26,7 @@ from .static_files import asset_files
 from .worker import CellResult
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
-FORMAT = 1  # bump when the layout of an entry changes
+FORMAT = 2  # bump when the layout of an entry changes
 
 
 def files_digest(paths: list[Path], base: Path) -> str:
@@ -70,13 +70,20 @@ class Cache:
     def has_snapshot(self, key: str) -> bool:
         return self.snapshot(key).is_file()
 
+    def usable_snapshot(self, key: str, result: CellResult | None, reads: set[str] | None) -> bool:
+        """A snapshot can stand in for running the cells up to it when it exists and none
+        of the cells still to run reads a name it left out (reads None: unknown)."""
+        if result is None or result.lost is None or not self.has_snapshot(key):
+            return False
+        return not result.lost or (reads is not None and not (set(result.lost) & reads))
+
     def load(self, key: str) -> CellResult | None:
         """The cached result of a cell, or None when absent or unreadable."""
         try:
             with open(self._entry(key), "rb") as f:
                 data = pickle.load(f)
             outputs = [Output.from_dict(o) for o in data["outputs"]]
-            return CellResult(data["status"], outputs, data["seconds"], cached=True)
+            return CellResult(data["status"], outputs, data["seconds"], cached=True, lost=data["lost"])
         except Exception:  # missing, truncated, corrupt or from an older layout
             return None
 
@@ -85,5 +92,6 @@ class Cache:
             "status": result.status,
             "seconds": result.seconds,
             "outputs": [o.to_dict() for o in result.outputs],
+            "lost": result.lost,
         }
         atomic_write(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

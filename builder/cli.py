@@ -95,6 +95,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"essays: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nessays: interrupted; the previous site was kept", file=sys.stderr)
+        return 130
     except TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if getattr(exc, "filename", None) else ""
         print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)

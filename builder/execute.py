@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runtime.analysis import read_names
 from runtime.display import Output
 
 from .cache import Cache
@@ -51,7 +52,8 @@ def execute_essay(
     worker = Worker(cwd)
     try:
         first_miss = len(results)
-        start = _resume_point(worker, cache, keys, first_miss)
+        reads = _reads_from(cells)
+        start = _resume_point(worker, cache, keys, results, reads, first_miss)
         if start < first_miss:
             why = f"the state after cell {first_miss} had no usable snapshot, so cells {start + 1}–{first_miss} ran again"
             del results[start:]
@@ -70,20 +72,40 @@ def execute_essay(
             if cache and result.status in ("ok", "error") and worker.alive():
                 cache.store(keys[cell.index], result)
             if not worker.alive() or result.status == "timeout":
-                worker, note = _rebuild(cwd, filename, cell.index, done_ok, default_timeout, cache, keys)
+                worker, note = _rebuild(cwd, filename, cell.index, done_ok, default_timeout, cache, keys, results, reads)
                 result.outputs.append(Output("note", text=note))
     finally:
         worker.close()
     return results
 
 
-def _resume_point(worker: Worker, cache: Cache | None, keys: list[str], first_miss: int) -> int:
-    """Load the latest snapshot before the first cell that must run; return the index of
-    the cell to run from (0 when no snapshot serves)."""
+def _reads_from(cells: list[Cell]) -> list[set[str] | None]:
+    """reads[i]: every name that cells i, i+1, ... read (None: unknown, a syntax error)."""
+    reads: list[set[str] | None] = [set()]
+    for cell in reversed(cells):
+        mine, later = read_names(cell.source), reads[0]
+        reads.insert(0, None if mine is None or later is None else mine | later)
+    return reads
+
+
+def _restore(worker: Worker, cache: Cache, keys: list[str], results: list[CellResult],
+             reads: list[set[str] | None], index: int) -> bool:
+    """Load the snapshot taken after cell index-1, if it can stand in for running cells
+    0..index-1 before cells index, index+1, ... run."""
+    before = index - 1
+    result = results[before] if before < len(results) else None
+    return cache.usable_snapshot(keys[before], result, reads[index]) and \
+        worker.restore(cache.snapshot(keys[before]), cache.blobs) is None
+
+
+def _resume_point(worker: Worker, cache: Cache | None, keys: list[str], results: list[CellResult],
+                  reads: list[set[str] | None], first_miss: int) -> int:
+    """Load the latest usable snapshot before the first cell that must run; return the
+    index of the cell to run from (0 when no snapshot serves)."""
     if cache is None:
         return 0
     for index in range(first_miss, 0, -1):
-        if cache.has_snapshot(keys[index - 1]) and worker.restore(cache.snapshot(keys[index - 1]), cache.blobs) is None:
+        if _restore(worker, cache, keys, results, reads, index):
             return index
     return 0
 
@@ -96,13 +118,14 @@ def _rebuild(
     default_timeout: float,
     cache: Cache | None,
     keys: list[str],
+    results: list[CellResult],
+    reads: list[set[str] | None],
 ) -> tuple[Worker, str]:
     """A new worker with the state from before the failed cell: from its snapshot when
     the cache has one, otherwise by running again the cells that had succeeded."""
     worker = Worker(cwd)
-    if failed > 0 and cache and cache.has_snapshot(keys[failed - 1]):
-        if worker.restore(cache.snapshot(keys[failed - 1]), cache.blobs) is None:
-            return worker, f"the essay's state was restored from the snapshot taken after cell {failed}"
+    if failed > 0 and cache and _restore(worker, cache, keys, results, reads, failed):
+        return worker, f"the essay's state was restored from the snapshot taken after cell {failed}"
     if not cells:
         return worker, "the cells below run in a fresh process"
     for cell in cells:

@@ -54,8 +54,9 @@ def _split(namespace: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return values, modules
 
 
-def save(namespace: dict[str, Any], path: Path, blobs: Path) -> str | None:
-    """Snapshot a namespace to `path`. Returns None, or why it could not be pickled."""
+def save(namespace: dict[str, Any], path: Path, blobs: Path) -> dict[str, str] | None:
+    """Snapshot a namespace to `path`: every value that pickles. Returns the names left out,
+    each with why (a closed file, a lock...), or None when nothing could be saved."""
     import cloudpickle
     import numpy as np
 
@@ -74,25 +75,36 @@ def save(namespace: dict[str, Any], path: Path, blobs: Path) -> str | None:
                 return ("array", digest)
             return None
 
-    buffer = io.BytesIO()
+    def dump(kept: dict[str, Any]) -> bytes:
+        # one dump for all values: the cells' functions then share one globals dict
+        buffer = io.BytesIO()
+        Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({"values": kept, "modules": modules})
+        return buffer.getvalue()
+
+    lost: dict[str, str] = {}
     try:
-        Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({"values": values, "modules": modules})
-    except Exception as exc:
-        return f"{_culprit(values)}: {type(exc).__name__}: {exc}"
-    atomic_write(path, buffer.getvalue())
-    return None
+        data = dump(values)
+    except Exception:
+        lost = _unpicklable(values)
+        try:
+            data = dump({k: v for k, v in values.items() if k not in lost})
+        except Exception:
+            return None
+    atomic_write(path, data)
+    return lost
 
 
-def _culprit(values: dict[str, Any]) -> str:
-    """Name the first value that does not pickle, for the report."""
+def _unpicklable(values: dict[str, Any]) -> dict[str, str]:
+    """The values that do not pickle on their own, each with the reason."""
     import cloudpickle
 
+    lost = {}
     for name, value in values.items():
         try:
             cloudpickle.dumps(value)
-        except Exception:
-            return f"'{name}' ({type(value).__name__}) does not pickle"
-    return "the namespace does not pickle"
+        except Exception as exc:
+            lost[name] = f"{type(value).__name__}: {exc}"
+    return lost
 
 
 def _shared_globals(values: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ and runtime/, nothing of the builder's Markdown or templating.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +39,8 @@ class CellResult:
     seconds: float = 0.0
     cached: bool = False
     note: str | None = None  # for the report: why state was rebuilt, or not snapshotted
+    # names the snapshot after this cell lacks (they did not pickle); None: no snapshot
+    lost: list[str] | None = None
 
 
 ProgressFn = Callable[["Cell", int, int], None]
@@ -45,6 +48,9 @@ ProgressFn = Callable[["Cell", int, int], None]
 
 def _worker_main(conn: Connection, cwd: str) -> None:
     """Runs in the child: a kernel serving run requests until told to stop."""
+    # The builder stops workers itself. A Ctrl+C in the terminal reaches the whole process
+    # group; caught by a cell it would look like the cell's own error, and be cached.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.chdir(cwd)
     sys.path.insert(0, cwd)  # an essay may import helper modules kept beside it
     from runtime.kernel import Kernel
@@ -72,12 +78,12 @@ def _worker_main(conn: Connection, cwd: str) -> None:
 
         outputs = kernel.run(source, filename, line, iterations, on_iteration=progress)
         ok = not any(o.kind == "error" for o in outputs)
-        unsaved = None
+        lost = None
         if snapshot_to is not None:
             from . import snapshot
 
-            unsaved = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
-        conn.send(("done", outputs, ok, unsaved))
+            lost = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
+        conn.send(("done", outputs, ok, lost))
 
 
 def _restore(kernel, path: Path, blobs: Path) -> str | None:
@@ -148,9 +154,16 @@ class Worker:
                 if progress is not None:
                     progress(cell, message[1], message[2])
                 continue
-            _, outputs, ok, unsaved = message
-            note = f"no snapshot after this cell: {unsaved}" if unsaved else None
-            return CellResult("ok" if ok else "error", outputs, time.monotonic() - start, note=note)
+            _, outputs, ok, lost = message
+            result = CellResult("ok" if ok else "error", outputs, time.monotonic() - start)
+            if snapshot_to is not None:
+                result.lost = sorted(lost) if lost is not None else None
+                if lost is None:
+                    result.note = "no snapshot after this cell: the namespace does not pickle"
+                elif lost:
+                    result.note = "not in the snapshot after this cell: " + "; ".join(
+                        f"'{name}' ({why})" for name, why in sorted(lost.items()))
+            return result
 
     def alive(self) -> bool:
         return self.process.poll() is None

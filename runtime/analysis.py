@@ -105,3 +105,13 @@ def defined_names(source: str) -> list[str]:
         return bound_names(ast.parse(source))
     except SyntaxError:
         return []
+
+
+def read_names(source: str) -> set[str] | None:
+    """Every name a cell's code reads anywhere (in functions too): a superset of what it
+    needs from the namespace. None when the code does not parse, meaning "could be any"."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}

@@ -98,17 +98,26 @@ def test_corrupt_or_truncated_entries_are_ignored(essay, project):
     assert ran == ["0", "1", "2", "3"] and all(c["status"] == "ok" for c in report["cells"])
 
 
-def test_unpicklable_value_falls_back_to_running_from_the_start(essay, project):
+def test_a_value_that_does_not_pickle_is_left_out_of_the_snapshot(essay, project):
     bodies = ["lock = __import__('threading').Lock()", "x = 1", "y = x + 1"]
     essay.write(bodies)
     _, report = essay.build()
-    assert "'lock' (lock) does not pickle" in report["cells"][0]["note"]
+    assert "'lock' (lock: cannot pickle" in report["cells"][0]["note"]
     essay.write(bodies[:2] + ["y = x + 2"])
+    ran, _ = essay.build()
+    assert ran == ["2"]  # the cells still to run never read `lock`
+    assert "y:</span><pre>3</pre>" in project.page("01-cached.html")
+
+
+def test_a_later_cell_that_reads_a_lost_name_runs_from_the_start(essay, project):
+    bodies = ["lock = __import__('threading').Lock()", "x = 1", "y = x + 1"]
+    essay.write(bodies)
+    essay.build()
+    essay.write(bodies[:2] + ["y = x + 2\nheld = lock.locked()"])
     ran, report = essay.build()
-    # no snapshot after cell 1 (the handle) means cell 2's snapshot has it too: start over
     assert ran == ["0", "1", "2"]
     assert "no usable snapshot" in report["cells"][0]["note"]
-    assert "y:</span><pre>3</pre>" in project.page("01-cached.html")
+    assert "held:</span><pre>False</pre>" in project.page("01-cached.html")
 
 
 def test_no_cache_runs_everything_and_writes_nothing(essay, project):

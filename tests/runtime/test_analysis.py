@@ -23,3 +23,10 @@ y[0] = 2
 
 def test_syntax_error_defines_nothing():
     assert defined_names("def (") == []
+
+
+def test_read_names_include_reads_inside_functions_and_deletes():
+    from runtime.analysis import read_names
+
+    assert read_names("def f():\n    return W * 2\nx = y + 1\ndel z") == {"W", "y", "z"}
+    assert read_names("x = (") is None
