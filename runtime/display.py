@@ -8,6 +8,7 @@ unedited cell formats the same way in both places by construction.
 from __future__ import annotations
 
 import json
+import re
 import types
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ MAX_REPR = 200  # characters of any other one-line value
 EDGE = 3  # items shown at each end of a long sequence
 MAX_LINES = 1000  # an output over this many lines is cut...
 MAX_BYTES = 100_000  # ...and so is one over this many bytes
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 # Output kinds. "stream" is what a cell printed; "value" a formatted value (labelled when
 # it came from a name or a show(value, label) call); "figure" a Plotly figure as JSON;
@@ -68,65 +70,68 @@ def _is_array(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "tolist")
 
 
+def _is_numpy_scalar(value: Any) -> bool:
+    return hasattr(value, "dtype") and getattr(value, "shape", None) == () and hasattr(value, "item")
+
+
 def _number(value: Any) -> str:
-    # numpy scalars print like Python numbers through .item()
-    if hasattr(value, "item") and hasattr(value, "dtype"):
-        value = value.item()
-    return repr(value)
-
-
-def _items(items: list, fmt) -> str:
-    if len(items) > 2 * EDGE:
-        shown = [fmt(x) for x in items[:EDGE]] + ["…"] + [fmt(x) for x in items[-EDGE:]]
-    else:
-        shown = [fmt(x) for x in items]
-    return ", ".join(shown)
+    # str() of a numpy scalar is the shortest text that reads back in its own dtype:
+    # float32 0.1 prints as 0.1, not as the float64 0.10000000149011612
+    if isinstance(value, (str, bytes)):
+        return repr(cut(str(value) if isinstance(value, str) else value, MAX_STRING))
+    return str(value) if _is_numpy_scalar(value) else repr(value)
 
 
 def _scalar(value: Any) -> str:
     """A short form for an element inside a container."""
-    if isinstance(value, str):
-        return repr(cut(value, MAX_STRING))
-    if isinstance(value, (int, float, complex, bool)) or (hasattr(value, "item") and hasattr(value, "dtype") and getattr(value, "shape", None) == ()):
+    if isinstance(value, (str, int, float, complex, bool)) or _is_numpy_scalar(value):
         return _number(value)
     return format_value(value)
+
+
+def _edges(n: int) -> list[int | None]:
+    """Indices shown along an axis of length n; None stands for the elided middle."""
+    return list(range(n)) if n <= 2 * EDGE else [*range(EDGE), None, *range(n - EDGE, n)]
+
+
+def _items(items: list, fmt) -> str:
+    return ", ".join("…" if i is None else fmt(items[i]) for i in _edges(len(items)))
 
 
 def _sequence(name: str, items: list) -> str:
     return f"{name}({len(items)}) [{_items(items, _scalar)}]"
 
 
-def _matrix_rows(rows: list, fmt) -> list[str]:
-    if len(rows) > 2 * EDGE:
-        return [fmt(r) for r in rows[:EDGE]] + ["…"] + [fmt(r) for r in rows[-EDGE:]]
-    return [fmt(r) for r in rows]
-
-
 def _array(value: Any) -> str:
-    shape = tuple(value.shape)
-    dtype = str(value.dtype)
+    """Only the corners of an array are read: formatting a 200,000-row matrix costs what
+    formatting a 7×7 one does."""
+    shape, dtype = tuple(value.shape), value.dtype
     if len(shape) == 0:
         return _number(value)
+    if not any(c.__name__ == "ndarray" and c.__module__ == "numpy" for c in type(value).__mro__):
+        value = value.tolist()  # array-like but not numpy's (a matrix class of an essay): nested lists
     if len(shape) == 1:
-        return _sequence("array", value.tolist())
+        return _sequence("array", value)
     dims = "×".join(str(n) for n in shape)
     if len(shape) > 3:
         return f"{dims} {dtype}"
 
-    def row(r: list) -> str:
-        return "[" + _items(r, _number) + "]"
+    def line(vector: Any) -> str:
+        return "[" + _items(vector, _number) + "]"
 
-    def plane(p: list) -> str:
-        return "[" + ", ".join(_matrix_rows(p, row)) + "]"
+    def block(matrix: Any, fmt) -> list[str]:
+        return ["…" if i is None else fmt(matrix[i]) for i in _edges(len(matrix))]
 
-    data = value.tolist()
-    body = ",\n ".join(_matrix_rows(data, row if len(shape) == 2 else plane))
-    return f"{dims} {dtype}\n[{body}]"
+    if len(shape) == 2:
+        rows = block(value, line)
+    else:
+        rows = block(value, lambda plane: "[" + ", ".join(block(plane, line)) + "]")
+    return f"{dims} {dtype}\n[" + ",\n ".join(rows) + "]"
 
 
 def format_value(value: Any) -> str:
     """Format a value the way the reference notebooks print it."""
-    if hasattr(value, "dtype") and getattr(value, "shape", None) == () and hasattr(value, "item"):
+    if _is_numpy_scalar(value):
         return _number(value)  # numpy scalars (np.float64 is also a float) print as numbers
     if value is None or isinstance(value, (bool, int, float, complex)):
         return repr(value)
@@ -143,19 +148,23 @@ def format_value(value: Any) -> str:
             items = list(value)
         return _sequence(type(value).__name__, items)
     if isinstance(value, dict):
-        body = ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in value.items())
-        return cut("{" + body + "}", MAX_REPR)
+        parts, length = [], 0
+        for key, item in value.items():  # stop once the line is long enough to be cut
+            parts.append(f"{_scalar(key)}: {_scalar(item)}")
+            length += len(parts[-1]) + 2
+            if length > MAX_REPR:
+                break
+        return cut("{" + ", ".join(parts) + ("…" if len(parts) < len(value) else "") + "}", MAX_REPR)
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
         return f"<function {getattr(value, '__qualname__', getattr(value, '__name__', '?'))}>"
     if isinstance(value, type):
         return f"<class {value.__qualname__}>"
-    if hasattr(value, "dtype") and hasattr(value, "item"):
-        return _number(value)
     try:
         text = repr(value)
     except Exception as exc:  # a broken __repr__ must not break the cell's other outputs
         text = f"<{type(value).__name__} (repr failed: {exc})>"
-    return cut(text, MAX_REPR)
+    # "<Foo object at 0x7f3a...>": the address changes every run; the page should not
+    return cut(ADDRESS.sub("", text), MAX_REPR)
 
 
 # ----- figures ---------------------------------------------------------------------------

@@ -80,23 +80,27 @@ class Kernel:
             text = "".join(traceback.format_exception_only(type(exc), exc))
             return [Output("error", text=text.rstrip("\n"))]
         outputs: list[Output] = []
-        for i in range(max(1, iterations)):
-            outputs, ok = self.run_compiled(compiled)
+        total = max(1, iterations)
+        for i in range(total):
+            # only the last run's outputs are kept, so only the last run formats them
+            outputs, ok = self.run_compiled(compiled, final=i == total - 1)
             if on_iteration is not None:
                 on_iteration(i + 1, iterations)
             if not ok:
                 break
         return outputs
 
-    def run_compiled(self, compiled: Compiled) -> tuple[list[Output], bool]:
-        """Run a compiled cell once. Returns (outputs, ok)."""
+    def run_compiled(self, compiled: Compiled, final: bool = True) -> tuple[list[Output], bool]:
+        """Run a compiled cell once. Returns (outputs, ok); when not `final`, outputs are
+        only its error, if it failed."""
         ns = self.namespace
         stream = io.StringIO()
         shown: list[Output] = []
 
         def show(value: Any, label: str | None = None) -> None:
             """Show a value (or a chart) in the cell's output, with an optional label."""
-            shown.append(to_output(value, None if label is None else str(label)))
+            if final:
+                shown.append(to_output(value, None if label is None else str(label)))
 
         ns["show"] = show
         value: Any = None
@@ -110,6 +114,8 @@ class Kernel:
             except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell never ends the host
                 error = Output("error", text=format_error(exc))
 
+        if not final and error is None:
+            return [], True
         outputs: list[Output] = []
         printed = stream.getvalue()
         if printed:

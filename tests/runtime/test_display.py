@@ -107,3 +107,35 @@ def test_figure_with_numpy_arrays_serialises():
 def test_dict_with_data_is_a_figure():
     out = to_output({"data": [{"type": "bar", "y": [1, 2]}], "layout": {"title": "t"}})
     assert out.kind == "figure" and out.figure["layout"] == {"title": "t"}
+
+
+def test_float32_values_print_in_their_own_precision():
+    assert format_value(np.float32(0.1)) == "0.1"
+    assert format_value(np.array([0.1, -0.45829179883003235], dtype=np.float32)) == "array(2) [0.1, -0.4582918]"
+
+
+def test_big_arrays_are_formatted_from_their_corners_only():
+    class Huge(np.ndarray):
+        def tolist(self):  # reading the whole array is what this test forbids
+            raise AssertionError("tolist() of the whole array")
+
+    big = np.zeros((200_000, 27), dtype=np.float32).view(Huge)
+    assert format_value(big).startswith("200000×27 float32\n[[0.0, 0.0, 0.0, …, 0.0, 0.0, 0.0],")
+
+
+def test_strings_in_arrays_are_quoted():
+    assert format_value(np.array(["a", "b"])) == "array(2) ['a', 'b']"
+
+
+def test_memory_addresses_are_left_out_so_builds_are_reproducible():
+    class Thing:
+        pass
+
+    text = format_value(Thing())
+    assert " at 0x" not in text and text.endswith("Thing object>")
+    assert format_value(np.random.default_rng(1)) == "Generator(PCG64)"
+
+
+def test_a_huge_dict_is_cut_without_formatting_all_of_it():
+    text = format_value({i: i for i in range(1_000_000)})
+    assert len(text) <= 200 and text.endswith("…")

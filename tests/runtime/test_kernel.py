@@ -88,3 +88,10 @@ def test_show_works_from_functions_defined_earlier():
 def test_stderr_is_captured_with_stdout():
     out = Kernel().run("import sys\nprint('a')\nprint('b', file=sys.stderr)")
     assert out[0].text == "a\nb"
+
+
+def test_only_the_last_iteration_formats_its_outputs():
+    k = Kernel()
+    k.run("formatted = []\nclass Probe:\n    def __repr__(self):\n        formatted.append(1)\n        return 'probe'")
+    k.run("show(Probe(), 'p')\nx = Probe()", iterations=10)
+    assert len(k.namespace["formatted"]) == 2  # one show, one name: from the last run only
