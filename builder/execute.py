@@ -64,6 +64,9 @@ def execute_essay(
             timeout = cell.timeout or default_timeout
             snapshot_to = (cache.snapshot(keys[cell.index]), cache.blobs) if cache else None
             result = worker.run(cell, filename, timeout, progress, snapshot_to)
+            previous = results[-1].lost if results else None
+            if result.lost and previous is not None and set(result.lost) <= set(previous) and result.note:
+                result.note = None  # said once, where the name was left out first
             if why and cell.index < first_miss:
                 result.note = "; ".join(n for n in (why, result.note) if n)
             results.append(result)
