@@ -118,27 +118,8 @@
 
   // ----- outputs ----------------------------------------------------------------------
 
-  let plotlyLoading = null;
-
-  function loadPlotly() {
-    if (window.Plotly) return Promise.resolve();
-    if (!plotlyLoading) {
-      plotlyLoading = new Promise((resolve, reject) => {
-        const script = document.createElement("script");
-        script.src = new URL("plotly.min.js", base).href;
-        script.onload = resolve;
-        script.onerror = () => reject(new Error("could not load plotly.js"));
-        document.head.appendChild(script);
-      });
-    }
-    return plotlyLoading;
-  }
-
-  async function drawFigures(root) {
-    const figures = root.querySelectorAll("[data-figure]");
-    if (!figures.length) return;
-    await loadPlotly();
-    figures.forEach((figure) => window.essayFigures.draw(figure));
+  function drawFigures(root) {
+    return window.essayFigures.drawAll(root);
   }
 
   // Replace a cell's output with new HTML. A chart at the same place as before keeps its
