@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 FINISHED = "(i) => /^(done|failed|stopped)/.test(document.querySelector(`[data-cell='${i}'] .cell-state`).textContent)"
@@ -157,47 +158,48 @@ def test_no_request_goes_to_another_origin(page, site):
     assert page.errors == []
 
 
-def test_data_files_are_readable_in_the_page(context, site):
+def open_essay(context, url):
     page = context.new_page()
-    page.goto(site[1] + "02-data.html")
+    page.goto(url)
     page.wait_for_function("window.essayPage && window.essayPage.cells.length > 0")
+    return page
+
+
+@contextmanager
+def site_built_with(tmp_path, **config):
+    """The fixture site built with other settings, served on a port of its own."""
+    from conftest import build_fixture_site, serve
+
+    server, url = serve(build_fixture_site(tmp_path, **config))
+    try:
+        yield url
+    finally:
+        server.shutdown()
+
+
+def test_data_files_are_readable_in_the_page(context, site):
+    page = open_essay(context, site[1] + "02-data.html")
     replace_code(page, 0, 'with open("data/greeting.txt") as f:\n    greeting = f.read().strip().upper()')
     run(page, 0)
     assert "greeting:\n'HELLO FROM A DATA FILE'" in output(page, 0)
 
 
 def test_a_runtime_that_cannot_load_says_so(context, tmp_path):
-    from conftest import build_fixture_site, serve
-
-    folder = build_fixture_site(tmp_path, pyodide_url="http://127.0.0.1:9/no-pyodide-here/")
-    server, url = serve(folder)
-    try:
-        page = context.new_page()
-        page.goto(url + "01-page.html")
-        page.wait_for_function("window.essayPage && window.essayPage.cells.length > 0")
+    with site_built_with(tmp_path, pyodide_url="http://127.0.0.1:9/no-pyodide-here/") as url:
+        page = open_essay(context, url + "01-page.html")
         cell(page, 0).get_by_role("button", name="Run").click()
         page.wait_for_function("document.querySelector('.kernel-status')?.dataset.state === 'failed'")
         assert "Python failed to load" in page.locator(".kernel-status").inner_text()
         assert "Python could not be loaded" in output(page, 0)
-    finally:
-        server.shutdown()
 
 
 def test_a_package_that_cannot_be_fetched_is_named(context, tmp_path):
-    from conftest import build_fixture_site, serve
-
-    folder = build_fixture_site(tmp_path, package_base_url="http://127.0.0.1:9/packages/")
-    server, url = serve(folder)
-    try:
-        page = context.new_page()
-        page.goto(url + "01-page.html")
-        page.wait_for_function("window.essayPage && window.essayPage.cells.length > 0")
+    with site_built_with(tmp_path, package_base_url="http://127.0.0.1:9/packages/") as url:
+        page = open_essay(context, url + "01-page.html")
         replace_code(page, 0, "import numpy")
         run(page, 0)
         text = output(page, 0)
         assert "package not loaded" in text and "numpy" in text
-    finally:
-        server.shutdown()
 
 
 def test_the_page_reads_whole_with_javascript_off(browser, site):
