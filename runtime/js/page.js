@@ -195,6 +195,10 @@
       label.append(cell.iterationsInput);
       bar.append(label);
     }
+    cell.progress = document.createElement("progress");
+    cell.progress.className = "cell-progress";
+    cell.progress.setAttribute("aria-label", "Progress");
+    cell.progress.hidden = true;
     cell.state = document.createElement("span");
     cell.state.className = "cell-state";
     cell.state.setAttribute("aria-live", "polite");
@@ -202,7 +206,7 @@
     cell.edited.className = "cell-edited";
     cell.edited.textContent = "edited";
     cell.edited.hidden = true;
-    bar.append(cell.reset, cell.edited, cell.state);
+    bar.append(cell.reset, cell.edited, cell.progress, cell.state);
 
     const holder = document.createElement("div");
     holder.className = "cell-editor";
@@ -315,9 +319,13 @@
     let ok = true;
     try {
       const problems = await loadPackages(code);
+      cell.progress.max = n;
+      cell.progress.value = 0;
+      cell.progress.hidden = n < 2;
       for (let i = 0; i < n; i++) {
         if (cell.stop) break;
         cell.state.textContent = n > 1 ? "iteration " + (i + 1) + " of " + n : "running…";
+        cell.progress.value = i;
         const result = await runOnce(code, cell.label);
         await showOutput(cell, result.html);
         problems.forEach((p) => cell.output.prepend(note("package not loaded: " + p, "error")));
@@ -336,6 +344,7 @@
       setStatus("failed", "Runtime error: " + (error && error.message || error));
     } finally {
       cell.section.classList.remove("cell-running");
+      cell.progress.hidden = true;
       cell.run.disabled = false;
       cell.stopButton.hidden = true;
       cell.stop = false;

@@ -69,6 +69,8 @@ def test_iterations_run_n_times_and_stop_ends_after_the_current_one(page):
     cell(page, 2).get_by_label("Iterations").fill("1000")
     cell(page, 2).get_by_role("button", name="Run").click()
     page.wait_for_function("/iteration (1[0-9]|[2-9][0-9]) of 1000/.test(document.querySelector(\"[data-cell='2'] .cell-state\").textContent)")
+    bar = cell(page, 2).get_by_role("progressbar", name="Progress")
+    assert bar.is_visible() and bar.get_attribute("max") == "1000" and int(bar.get_attribute("value")) >= 9
     cell(page, 2).get_by_role("button", name="Stop").click()
     page.wait_for_function(FINISHED, arg=2)
     assert cell(page, 2).locator(".cell-state").inner_text().startswith("stopped")
