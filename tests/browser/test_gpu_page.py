@@ -51,7 +51,8 @@ def _check(m, k, n):
     return max(abs(x - y) for r, s in zip(got, cpu) for x, y in zip(r, s))
 
 worst = max(_check(65, 33, 130), _check(3, 2, 1), _check(65, 33, 130))
-builds = gpu._WebGPU.builds""")
+from runtime.gpu_webgpu import WebGPU
+builds = WebGPU.builds""")
     run(page, 0)
     assert cell(page, 0).locator(".cell-state").inner_text().startswith("done"), output(page, 0)
     assert bound(page, 0, "worst") < 1e-4

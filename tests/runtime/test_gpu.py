@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime import gpu
+from runtime import gpu, gpu_wgpu
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ def test_repeated_and_changing_shapes_reuse_one_pipeline(backend):
         assert_close_to_numpy(a, b, gpu.matmul(a, b))
     assert gpu._backend() is backend
     assert backend._pipeline is pipeline
-    assert gpu._WgpuNative.builds == 1
+    assert gpu_wgpu.WgpuNative.builds == 1
 
 
 def test_results_do_not_alias_reused_buffers(backend):

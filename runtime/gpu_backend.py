@@ -1,0 +1,86 @@
+"""What every GPU backend shares: the shader, its tile sizes, the dispatch plan, and the
+checks against a device's limits. The hosts' backends are gpu_wgpu.py (CPython) and
+gpu_webgpu.py (Pyodide); runtime/gpu.py picks one and is the module essays use."""
+
+from __future__ import annotations
+
+import logging
+from array import array
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SHADER_PATH = Path(__file__).resolve().parent.parent / "shaders" / "matmul.wgsl"
+
+# The C tile one workgroup computes; must match BM and BN in matmul.wgsl (a test checks).
+TILE_ROWS = 64
+TILE_COLS = 128
+
+log = logging.getLogger("runtime.gpu")
+
+
+def shader_source() -> str:
+    """The WGSL source of the matmul kernel, shared by both hosts."""
+    return SHADER_PATH.read_text(encoding="utf-8")
+
+
+K_CHUNK = 16384  # depth of K summed by one dispatch: see the shader's header
+
+
+def _chunks(k: int) -> list[tuple[int, int]]:
+    """The (k_begin, k_end) of each dispatch: one per chunk of K. A K of 0 still gets one
+    dispatch, which stores zeros."""
+    return [(k0, min(k0 + K_CHUNK, k)) for k0 in range(0, k, K_CHUNK)] or [(0, 0)]
+
+
+def _dims(m: int, k: int, n: int, begin: int, end: int) -> array:
+    """The shader's `dims` uniform for one dispatch, padded to 32 bytes."""
+    return array("I", [m, k, n, begin, end, 0, 0, 0])
+
+
+def _groups(m: int, n: int) -> tuple[int, int]:
+    """Workgroups to dispatch along x (columns of C) and y (rows of C)."""
+    return -(-n // TILE_COLS), -(-m // TILE_ROWS)
+
+
+class Backend:
+    """What a host's GPU implementation provides; ``runtime.gpu`` picks one."""
+
+    def info(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def run(self, a: Any, b: Any, out: Any, m: int, k: int, n: int) -> None:
+        """Write ``a @ b`` into ``out``: C-contiguous float32 buffers of m*k, k*n, m*n values."""
+        raise NotImplementedError
+
+    def _limit(self, name: str) -> int:
+        """A device limit, by its WebGPU name in wgpu-py's spelling (hyphens)."""
+        raise NotImplementedError
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``a @ b`` for 2-D, C-contiguous float32 arrays, as a new float32 array."""
+        import numpy as np
+
+        (m, k), n = a.shape, b.shape[1]
+        out = np.empty((m, n), dtype=np.float32)
+        self.run(a, b, out, m, k, n)
+        return out
+
+    def _check_limits(self, m: int, k: int, n: int) -> None:
+        cap = min(self._limit("max-storage-buffer-binding-size"), self._limit("max-buffer-size"))
+        for label, rows, cols in (("A", m, k), ("B", k, n), ("C", m, n)):
+            size = rows * cols * 4
+            if size > cap:
+                raise ValueError(
+                    f"matmul: {label} ({rows}x{cols} float32) needs {size / 2**20:.1f} MiB, "
+                    f"but this GPU binds at most {cap / 2**20:.1f} MiB per buffer"
+                )
+        most = self._limit("max-compute-workgroups-per-dimension")
+        groups = _groups(m, n)
+        if max(groups) > most:
+            raise ValueError(
+                f"matmul: a {m}x{n} result needs {groups[0]}x{groups[1]} workgroups, "
+                f"but this GPU dispatches at most {most} per dimension"
+            )
