@@ -59,7 +59,8 @@ def execute_essay(
             del results[start:]
         else:
             why = None
-        done_ok: list[Cell] = []
+        # the cells whose effects the state holds: what a rebuild after a timeout re-runs
+        done_ok = [c for c, r in zip(cells[:start], results) if r.status == "ok"]
         for cell in cells[start:]:
             timeout = cell.timeout or default_timeout
             snapshot_to = (cache.snapshot(keys[cell.index]), cache.blobs) if cache else None

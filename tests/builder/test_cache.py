@@ -137,3 +137,16 @@ def test_concurrent_builds_do_not_corrupt_the_cache(essay, project):
     ran, report = essay.build()
     assert ran == [] and all(c["cached"] for c in report["cells"])
     assert (project.site / "01-cached.html").read_text() == (project.root / "site0" / "01-cached.html").read_text()
+
+
+def test_a_timeout_after_resuming_rebuilds_the_state_of_cells_not_run_this_time(essay, project):
+    bodies = ["base = 40", "lock = __import__('threading').Lock()", "x = 1"]
+    essay.write(bodies)
+    essay.build()
+    # The last new cell reads `lock`, which the snapshots after cells 2 and 3 lack, so the
+    # build resumes from the one after cell 1. When cell 4 times out, no snapshot serves
+    # either, and the rebuild must replay cell 1 too, though this build never ran it.
+    essay.write(bodies + ["import time\nwhile True: time.sleep(0.05)", "total = base + x + lock.locked()"])
+    ran, report = essay.build(cell_timeout=1.0)
+    assert report["cells"][3]["status"] == "timeout"
+    assert "total:</span><pre>41</pre>" in project.page("01-cached.html")
