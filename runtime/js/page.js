@@ -300,10 +300,13 @@
     for (const c of pending) {
       if (c.stop && c !== cell) break;
       if (c !== cell) setStatus("running", "Running cells above first: " + (c.index + 1) + " of " + (cell.index + 1));
-      const ok = await execute(c, c === cell || c.iterationsInput ? iterations(c) : 1);
-      if (!ok && c !== cell) {
-        cell.state.textContent = "stopped: cell " + (c.index + 1) + " above failed";
-        pending.forEach((p) => { if (p !== c && !p.ran) p.state.textContent = ""; });
+      // A cell above that raises does not stop the others, as in the build; a Stop, or a
+      // failure of the runtime itself, does.
+      const outcome = await execute(c, iterations(c));
+      if (c !== cell && (outcome === "stopped" || outcome === "broken")) {
+        const why = outcome === "stopped" ? "was stopped" : "hit a runtime error";
+        cell.state.textContent = "not run: cell " + (c.index + 1) + " above " + why;
+        pending.forEach((p) => { if (p !== c && p !== cell && !p.ran) p.state.textContent = ""; });
         break;
       }
     }
@@ -317,6 +320,7 @@
     cell.stopButton.hidden = false;
     const started = performance.now();
     let ok = true;
+    let outcome = "done";
     try {
       const problems = await loadPackages(code);
       cell.progress.max = n;
@@ -335,10 +339,11 @@
       }
       cell.ran = true;
       const ms = Math.round(performance.now() - started);
-      cell.state.textContent = (cell.stop ? "stopped" : ok ? "done" : "failed") + " in " + ms + " ms";
+      outcome = cell.stop ? "stopped" : ok ? "done" : "failed";
+      cell.state.textContent = outcome + " in " + ms + " ms";
     } catch (error) {
       // a failure of the runtime itself, not of the cell's Python: say so, visibly
-      ok = false;
+      outcome = "broken";
       cell.output.replaceChildren(note("The page's Python runtime failed: " + (error && error.message || error), "error"));
       cell.state.textContent = "runtime error";
       setStatus("failed", "Runtime error: " + (error && error.message || error));
@@ -349,7 +354,7 @@
       cell.stopButton.hidden = true;
       cell.stop = false;
     }
-    return ok;
+    return outcome;
   }
 
   // ----- start --------------------------------------------------------------------------

@@ -215,3 +215,9 @@ def test_the_page_reads_whole_with_javascript_off(browser, site):
         assert cell(page, 0).get_by_role("button", name="Run").count() == 0
     finally:
         context.close()
+
+
+def test_a_failing_cell_above_does_not_stop_the_cells_below_it(page):
+    run(page, 5)
+    assert "ZeroDivisionError" in output(page, 4)
+    assert output(page, 5) == "after:\n11"
