@@ -221,3 +221,14 @@ def test_a_failing_cell_above_does_not_stop_the_cells_below_it(page):
     run(page, 5)
     assert "ZeroDivisionError" in output(page, 4)
     assert output(page, 5) == "after:\n11"
+
+
+def test_chart_text_from_a_cell_cannot_run_script(page):
+    replace_code(page, 3, 'show({"data": [{"type": "bar", "y": [1, 2], "name": "<img src=x onerror=\\"window.pwned=1\\">"}], '
+                          '"layout": {"title": {"text": "<a href=\\"javascript:window.pwned=2\\">t</a><script>window.pwned=3</script>"}}}, "chart")')
+    run(page, 3)
+    page.wait_for_function("document.querySelector(\"[data-cell='3'] .figure .main-svg\")")
+    assert page.evaluate("window.pwned") is None
+    assert cell(page, 3).locator(".figure img, .figure script").count() == 0
+    hrefs = cell(page, 3).locator(".figure a").evaluate_all("links => links.map(a => a.getAttribute('href') || a.getAttribute('xlink:href'))")
+    assert not any(h and h.strip().lower().startswith("javascript:") for h in hrefs)
