@@ -123,6 +123,8 @@ def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | N
 
     with reporter, ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(run, runnable))
+    if cache is not None:
+        cache.prune({cache.key(c) for b in runnable for c in b.essay.cells}, config.cache_limit)
 
 
 def write_site(builds: list[EssayBuild], config: Config, swap_lock: ContextManager | None = None) -> list[str]:

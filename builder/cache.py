@@ -12,8 +12,11 @@ leave half an entry; an entry that does not load is treated as missing.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import sys
+import time
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +29,8 @@ from .static_files import asset_files
 from .worker import CellResult
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
-FORMAT = 2  # bump when the layout of an entry changes
+FORMAT = 3  # bump when the layout of an entry changes
+GRACE = 600  # seconds: an unreferenced file younger than this may be a running build's
 
 
 def files_digest(paths: list[Path], base: Path) -> str:
@@ -83,9 +87,15 @@ class Cache:
             with open(self._entry(key), "rb") as f:
                 data = pickle.load(f)
             outputs = [Output.from_dict(o) for o in data["outputs"]]
-            return CellResult(data["status"], outputs, data["seconds"], cached=True, lost=data["lost"])
+            result = CellResult(data["status"], outputs, data["seconds"], cached=True, lost=data["lost"],
+                                blobs=data["blobs"])
         except Exception:  # missing, truncated, corrupt or from an older layout
             return None
+        try:
+            os.utime(self._entry(key))  # recently used: pruning drops the least recently used first
+        except OSError:
+            pass
+        return result
 
     def store(self, key: str, result: CellResult) -> None:
         data = {
@@ -93,5 +103,48 @@ class Cache:
             "seconds": result.seconds,
             "outputs": [o.to_dict() for o in result.outputs],
             "lost": result.lost,
+            "blobs": result.blobs,
         }
         atomic_write(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def prune(self, live: set[str], max_bytes: int) -> int:
+        """Keep the cache under `max_bytes`: drop the entries this build did not use, least
+        recently used first, with their snapshots and the array blobs only they referred
+        to. Files younger than GRACE that nothing refers to yet may belong to a build still
+        running, and stay. Returns the bytes freed."""
+        now = time.time()
+        entries: dict[str, tuple[float, int, list[str]]] = {}  # key -> (mtime, bytes, blobs)
+        for path in (self.root / "cells").glob("*/*.pickle"):
+            key, stat = path.stem, path.stat()
+            try:
+                blobs = pickle.loads(path.read_bytes())["blobs"]
+            except Exception:
+                blobs = []
+            snapshot = self.snapshot(key)
+            size = stat.st_size + (snapshot.stat().st_size if snapshot.exists() else 0)
+            entries[key] = (stat.st_mtime, size, blobs)
+        blobs = {p.name.removesuffix(".npy"): p for p in self.blobs.glob("*.npy")}
+        refs = Counter(b for _, _, used in entries.values() for b in used)
+        total = sum(size for _, size, _ in entries.values()) + sum(p.stat().st_size for p in blobs.values())
+        before = total
+        for key in sorted((k for k in entries if k not in live), key=lambda k: entries[k][0]):
+            if total <= max_bytes:
+                break
+            _, size, used = entries.pop(key)
+            self._entry(key).unlink(missing_ok=True)
+            self.snapshot(key).unlink(missing_ok=True)
+            total -= size
+            for digest in used:
+                refs[digest] -= 1
+                if refs[digest] == 0 and digest in blobs:
+                    total -= blobs[digest].stat().st_size
+                    blobs.pop(digest).unlink(missing_ok=True)
+        for digest, path in blobs.items():  # never referred to by any entry: left by a failed run
+            if refs[digest] <= 0 and now - path.stat().st_mtime > GRACE:
+                total -= path.stat().st_size
+                path.unlink(missing_ok=True)
+        for path in (self.root / "snapshots").glob("*/*.pickle"):
+            if path.stem not in entries and now - path.stat().st_mtime > GRACE:
+                total -= path.stat().st_size
+                path.unlink(missing_ok=True)
+        return before - total

@@ -41,6 +41,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)")
     b.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
+    b.add_argument("--cache-limit", type=int, default=2048, metavar="MB",
+                   help="size the cache is pruned to, dropping entries the essays no longer use (default: 2048)")
     b.add_argument("-j", "--jobs", type=int, default=0, help="essays run at once (default: one per core)")
     b.add_argument("--pyodide-url", metavar="URL", help="load Pyodide from URL instead of the site's copy")
     b.add_argument("--package-base-url", metavar="URL",
@@ -80,6 +82,7 @@ def config_from(args: argparse.Namespace) -> Config:
         package_base_url=getattr(args, "package_base_url", None),
         cache_dir=getattr(args, "cache_dir", None),
         use_cache=not getattr(args, "no_cache", False),
+        cache_limit=getattr(args, "cache_limit", 2048) * 2**20,
     )
 
 

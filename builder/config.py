@@ -21,6 +21,7 @@ class Config:
     quiet: bool = False
     cache_dir: Path | None = None  # default: .essays-cache beside the essays
     use_cache: bool = True
+    cache_limit: int = 2 * 2**30  # bytes the cache may keep beyond what the current essays use
 
     @property
     def cache_root(self) -> Path:

@@ -62,6 +62,10 @@ def _pickler(blobs: Path) -> type:
     import xxhash
 
     class Pickler(cloudpickle.CloudPickler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.blobs: set[str] = set()  # the blobs this pickle refers to
+
         def persistent_id(self, obj: Any) -> Any:
             # called for every object pickled, hundreds of thousands of times: keep it cheap
             if not isinstance(obj, np.ndarray) or obj.nbytes < BLOB_MIN_BYTES:
@@ -74,20 +78,26 @@ def _pickler(blobs: Path) -> type:
                 buffer = io.BytesIO()
                 np.save(buffer, data, allow_pickle=False)
                 atomic_write(blob, buffer.getvalue())
+            self.blobs.add(digest)
             return ("array", digest)
 
     return Pickler
 
 
-def save(namespace: dict[str, Any], path: Path, blobs: Path) -> dict[str, str] | None:
+def save(namespace: dict[str, Any], path: Path, blobs: Path) -> tuple[dict[str, str], list[str]] | None:
     """Snapshot a namespace to `path`: every value that pickles. Returns the names left out,
-    each with why (a closed file, a lock...), or None when nothing could be saved."""
+    each with why (a closed file, a lock...), and the blobs the snapshot refers to; None
+    when nothing could be saved."""
     values, modules = _split(namespace)
     Pickler = _pickler(blobs)
+    used: set[str] = set()
 
     def dump(obj: Any) -> bytes:
         buffer = io.BytesIO()
-        Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+        pickler = Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dump(obj)
+        used.clear()
+        used.update(pickler.blobs)
         return buffer.getvalue()
 
     lost = {name: why for name, (value, why) in _refused.items() if values.get(name, _refused) is value}
@@ -106,7 +116,7 @@ def save(namespace: dict[str, Any], path: Path, blobs: Path) -> dict[str, str] |
         except Exception:
             return None
     atomic_write(path, data)
-    return lost
+    return lost, sorted(used)
 
 
 def _without(values: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class CellResult:
     # names the snapshot after this cell lacks (they did not pickle); None: no snapshot
     lost: list[str] | None = None
     snapshot_seconds: float = 0.0  # time spent saving the snapshot, not in `seconds`
+    blobs: list[str] = field(default_factory=list)  # array blobs the snapshot refers to
 
 
 ProgressFn = Callable[["Cell", int, int], None]
@@ -79,14 +80,14 @@ def _worker_main(conn: Connection, cwd: str) -> None:
 
         outputs = kernel.run(source, filename, line, iterations, on_iteration=progress)
         ok = not any(o.kind == "error" for o in outputs)
-        lost, saving = None, None  # saving: seconds the snapshot took; None when none was taken
+        saved, saving = None, None  # saving: seconds the snapshot took; None when none was taken
         if snapshot_to is not None:
             from . import snapshot
 
             started = time.monotonic()
-            lost = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
+            saved = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
             saving = time.monotonic() - started
-        conn.send(("done", outputs, ok, lost, saving))
+        conn.send(("done", outputs, ok, saved, saving))
 
 
 def _restore(kernel, path: Path, blobs: Path) -> str | None:
@@ -157,10 +158,11 @@ class Worker:
                 if progress is not None:
                     progress(cell, message[1], message[2])
                 continue
-            _, outputs, ok, lost, saving = message
+            _, outputs, ok, saved, saving = message  # saved: (names left out, blobs) or None
             result = CellResult("ok" if ok else "error", outputs, time.monotonic() - start - (saving or 0.0))
             result.snapshot_seconds = saving or 0.0
             if saving is not None:
+                lost, result.blobs = saved if saved is not None else (None, [])
                 result.lost = sorted(lost) if lost is not None else None
                 if lost is None:
                     result.note = "no snapshot after this cell: the namespace does not pickle"

@@ -150,3 +150,26 @@ def test_a_timeout_after_resuming_rebuilds_the_state_of_cells_not_run_this_time(
     ran, report = essay.build(cell_timeout=1.0)
     assert report["cells"][3]["status"] == "timeout"
     assert "total:</span><pre>41</pre>" in project.page("01-cached.html")
+
+
+def cache_files(project, folder):
+    return sorted(p.name for p in (project.root / ".essays-cache" / folder).rglob("*") if p.is_file())
+
+
+def test_pruning_drops_unused_entries_and_their_blobs_but_never_live_ones(essay, project):
+    bodies = ["import numpy as np\nbig = np.full(100_000, 1.0)", "x = 1"]
+    essay.write(bodies)
+    essay.build()
+    old_blobs = cache_files(project, "blobs")
+    assert len(old_blobs) == 1  # one array, shared by both snapshots
+    essay.write(["import numpy as np\nbig = np.full(100_000, 2.0)", "x = 1"])
+    essay.build()  # the default limit keeps the old entries: undoing the edit is free
+    assert set(old_blobs) < set(cache_files(project, "blobs"))
+    essay.build(cache_limit=0)  # nothing beyond what the essay uses now
+    assert len(cache_files(project, "cells")) == 2 and len(cache_files(project, "snapshots")) == 2
+    assert not set(old_blobs) & set(cache_files(project, "blobs"))
+    ran, _ = essay.build(cache_limit=0)
+    assert ran == []  # the live entries all survived
+    essay.write(["import numpy as np\nbig = np.full(100_000, 2.0)", "x = 2"])
+    ran, _ = essay.build(cache_limit=0)
+    assert ran == ["1"]  # and the live snapshot, with its blob, still serves
