@@ -17,27 +17,17 @@ class SiteWriter:
         self.swap_lock = swap_lock or nullcontext()
         output.parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{output.name}-building-", dir=output.parent))
-        self.written: list[str] = []
 
     def _target(self, rel: str) -> Path:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.written.append(rel)
         return path
 
     def write_text(self, rel: str, text: str) -> None:
         self._target(rel).write_text(text, encoding="utf-8")
 
-    def write_bytes(self, rel: str, data: bytes) -> None:
-        self._target(rel).write_bytes(data)
-
     def copy_file(self, src: Path, rel: str) -> None:
         shutil.copyfile(src, self._target(rel))
-
-    def copy_tree(self, src: Path, rel: str) -> None:
-        for path in sorted(src.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                self.copy_file(path, f"{rel}/{path.relative_to(src).as_posix()}")
 
     def commit(self) -> None:
         """Swap the new site in. Two renames: the old site is gone only once the new one
