@@ -41,7 +41,7 @@
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
-  async function fetchText(url) {
+  async function fetchOk(url) {
     const response = await fetch(url);
     if (!response.ok) throw new Error("could not fetch " + url + " (HTTP " + response.status + ")");
     return response;
@@ -49,7 +49,7 @@
 
   async function writeFiles(py, names, from, to) {
     await Promise.all(names.map(async (name) => {
-      const response = await fetchText(new URL(name, from));
+      const response = await fetchOk(new URL(name, from));
       const data = new Uint8Array(await response.arrayBuffer());
       const path = to + "/" + name;
       py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
@@ -64,7 +64,7 @@
     const packageBaseUrl = config.packageBaseUrl || "https://cdn.jsdelivr.net/pyodide/v" + module.version + "/full/";
     const py = await withTimeout(module.loadPyodide({ indexURL, packageBaseUrl }), LOAD_TIMEOUT_MS, "Loading Pyodide");
     setStatus("loading", "Loading the essay's files…");
-    const manifest = await (await fetchText(new URL("runtime/manifest.json", base))).json();
+    const manifest = await (await fetchOk(new URL("runtime/manifest.json", base))).json();
     const home = "/home/pyodide";
     await writeFiles(py, manifest.runtime, new URL("runtime/", base), home + "/runtime");
     await writeFiles(py, manifest.shaders, new URL("shaders/", base), home + "/shaders");

@@ -30,8 +30,9 @@ def test_rebound_name_is_shown_again():
 
 
 def test_trailing_none_is_not_shown():
-    assert Kernel().run("print('x')") == Kernel().run("print('x')")
     assert [o.kind for o in Kernel().run("print('x')")] == ["stream"]
+    out = Kernel().run("def nothing():\n    return None\nnothing()")
+    assert texts(out) == [("value", "nothing", "<function nothing>")]
 
 
 def test_error_names_file_and_line_and_keeps_earlier_output():
