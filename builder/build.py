@@ -13,12 +13,12 @@ from typing import ContextManager
 from .cache import Cache
 from .config import Config
 from .execute import CellResult, execute_essay
-from .progress import Reporter
 from .parse import Cell, Essay, EssayError, parse_essay, title_from_name
+from .paths import PathError, check_paths, clean_leftovers, shown
+from .progress import Reporter
 from .render import NavEntry, environment, render_essay, render_failed, render_index
 from .static_files import copy_assets, page_config, write_static
 from .writer import SiteWriter
-
 
 
 @dataclass
@@ -44,7 +44,7 @@ class EssayBuild:
     def problems(self) -> list[str]:
         """`file:line: cell N: why` for each cell that went wrong."""
         cells = self.essay.cells if self.essay else []
-        return [f"{self.source}:{c.line}: cell {c.index + 1}: {p}" for c, r in zip(cells, self.results) if (p := cell_problem(c, r))]
+        return [f"{shown(self.source)}:{c.line}: cell {c.index + 1}: {p}" for c, r in zip(cells, self.results) if (p := cell_problem(c, r))]
 
 
 def cell_problem(cell: Cell, result: CellResult) -> str | None:
@@ -74,14 +74,25 @@ class BuildResult:
 
 
 def build(config: Config, swap_lock: ContextManager | None = None, reporter: Reporter | None = None) -> BuildResult:
-    """Build the whole site. Raises only for problems with the build itself (no essays
-    folder); problems in essays are recorded in the result and never stop the others.
+    """Build the whole site. Raises only for problems with the build itself: PathError
+    (before any cell runs) for a folder it must not use, OSError when the site cannot be
+    written. Problems in essays are recorded in the result and never stop the others.
     A `progress.Reporter` shows progress in the terminal; without one the build is silent."""
     start = time.monotonic()
-    sources = discover(config.source)
-    builds = [parse_one(path) for path in sources]
-    execute_all(builds, config, reporter)
-    warnings = write_site(builds, config, swap_lock)
+    config = config.resolved()
+    check_paths(config)
+    clean_leftovers(config.output)
+    builds = [parse_one(path) for path in discover(config.source)]
+    # the site folder is made before any cell runs: an output that cannot be written is
+    # said at once, not after minutes of cells
+    writer = SiteWriter(config.output, swap_lock)
+    warnings: list[str] = []
+    try:
+        execute_all(builds, config, reporter, warnings)
+        write_site(builds, config, writer, warnings)
+    except BaseException:
+        writer.abort()
+        raise
     result = BuildResult(builds, time.monotonic() - start, warnings)
     if config.report is not None:
         write_report(result, config.report)
@@ -93,7 +104,7 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
 
 def discover(source: Path) -> list[Path]:
     if not source.is_dir():
-        raise FileNotFoundError(f"{source}: no such folder of essays")
+        raise PathError(f"{shown(source)}: no such folder of essays")
     return sorted(p for p in source.glob("*.md") if p.is_file())
 
 
@@ -104,8 +115,10 @@ def parse_one(path: Path) -> EssayBuild:
         return EssayBuild(path, error=exc)
 
 
-def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | None = None) -> None:
-    """Each essay in its own worker process; several at once, one per core."""
+def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | None = None,
+                warnings: list[str] | None = None) -> None:
+    """Each essay in its own worker process; several at once, one per core. What went
+    wrong with the cache (it costs speed, never outputs) is added to `warnings`."""
     reporter = reporter or Reporter(enabled=False)
     runnable = [b for b in builds if b.essay is not None]
     jobs = config.jobs or min(len(runnable), os.cpu_count() or 1) or 1
@@ -125,31 +138,28 @@ def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | N
         list(pool.map(run, runnable))
     if cache is not None:
         cache.prune({cache.key(c) for b in runnable for c in b.essay.cells}, config.cache_limit)
+        if warnings is not None:
+            warnings.extend(cache.warnings())
 
 
-def write_site(builds: list[EssayBuild], config: Config, swap_lock: ContextManager | None = None) -> list[str]:
-    """Render and write every page; returns warnings about what the site lacks."""
+def write_site(builds: list[EssayBuild], config: Config, writer: SiteWriter, warnings: list[str]) -> None:
+    """Render and write every page, then swap the site in; adds warnings about what the
+    site lacks."""
     env = environment(config.templates)
     nav = [nav_entry(b) for b in builds]
-    writer = SiteWriter(config.output, swap_lock)
-    try:
-        assets = copy_assets(writer, config.source)
-        warnings = write_static(writer, config, assets)
-        writer.write_text("index.html", render_index(env, nav))
-        for b, entry in zip(builds, nav):
-            if b.essay is not None:
-                settings = page_config(config, b.essay.slug)
-                writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings))
-            elif (config.output / b.page).is_file():
-                # keep the last good page of an essay that no longer parses
-                writer.copy_file(config.output / b.page, b.page)
-            else:
-                writer.write_text(b.page, render_failed(env, entry, str(b.error), nav))
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-    return warnings
+    assets = copy_assets(writer, config.source, warnings)
+    warnings.extend(write_static(writer, config, assets))
+    writer.write_text("index.html", render_index(env, nav))
+    for b, entry in zip(builds, nav):
+        if b.essay is not None:
+            settings = page_config(config, b.essay.slug)
+            writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings))
+        elif (config.output / b.page).is_file():
+            # keep the last good page of an essay that no longer parses
+            writer.copy_file(config.output / b.page, b.page)
+        else:
+            writer.write_text(b.page, render_failed(env, entry, str(b.error), nav))
+    writer.commit()
 
 
 def nav_entry(b: EssayBuild) -> NavEntry:
@@ -164,7 +174,7 @@ def write_report(result: BuildResult, path: Path) -> None:
         "seconds": round(result.seconds, 4),
         "essays": [
             {
-                "source": str(b.source),
+                "source": shown(b.source),
                 "page": b.page,
                 "title": b.essay.title if b.essay else None,
                 "status": b.status,

@@ -6,7 +6,10 @@ runtime's own source. So an edit of prose changes no key; an edit of cell k chan
 keys of k and every cell after it; an edit of data/names.txt changes them all.
 
 Entries are written atomically (temporary file, then rename), so two builds at once never
-leave half an entry; an entry that does not load is treated as missing.
+leave half an entry; an entry that does not load is treated as missing. Every entry,
+snapshot and array blob carries a digest of its content, checked on load: a corrupt one is
+a miss (its cell runs again), never a published value. A cache that cannot be written costs
+speed only: cells run, pages are right, and one warning says why.
 """
 
 from __future__ import annotations
@@ -15,21 +18,23 @@ import hashlib
 import os
 import pickle
 import sys
+import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from runtime.display import Output
 
 from .parse import Cell
-from .snapshot import atomic_write
+from .paths import shown
+from .snapshot import Corrupt, atomic_write, seal, unseal
 from .static_files import asset_files
 from .worker import CellResult
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
-FORMAT = 3  # bump when the layout of an entry changes
+FORMAT = 4  # bump when the layout of an entry changes
 GRACE = 600  # seconds: an unreferenced file younger than this may be a running build's
 
 
@@ -53,6 +58,35 @@ def runtime_digest() -> str:
 class Cache:
     root: Path  # .essays-cache
     source: Path  # the essays folder, whose assets are part of every key
+    # why the cache cannot be written, once known: then no cell is snapshotted or stored
+    unwritable: str | None = field(default=None, init=False)
+    _corrupt: list[str] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def writable(self) -> bool:
+        return self.unwritable is None
+
+    def write_failed(self, why: str) -> None:
+        """Saving went wrong (read-only, full): stop trying; said once, in warnings()."""
+        with self._lock:
+            if self.unwritable is None:
+                self.unwritable = why
+
+    def found_corrupt(self, what: str) -> None:
+        with self._lock:
+            self._corrupt.append(what)
+
+    def warnings(self) -> list[str]:
+        lines = []
+        if self.unwritable is not None:
+            lines.append(f"the cache in {shown(self.root)} cannot be written ({self.unwritable}): every cell ran "
+                         "and the pages are right, but the next build cannot reuse this one's work")
+        if self._corrupt:
+            n = len(self._corrupt)
+            lines.append(f"{n} corrupt cache {'entry was' if n == 1 else 'entries were'} ignored and "
+                         f"the cells ran again (first: {self._corrupt[0]})")
+        return lines
 
     @cached_property
     def salt(self) -> str:
@@ -83,13 +117,18 @@ class Cache:
 
     def load(self, key: str) -> CellResult | None:
         """The cached result of a cell, or None when absent or unreadable."""
+        path = self._entry(key)
         try:
-            with open(self._entry(key), "rb") as f:
-                data = pickle.load(f)
+            data = pickle.loads(unseal(path.read_bytes(), f"the entry {path.name}"))
             outputs = [Output.from_dict(o) for o in data["outputs"]]
             result = CellResult(data["status"], outputs, data["seconds"], cached=True, lost=data["lost"],
                                 blobs=data["blobs"])
-        except Exception:  # missing, truncated, corrupt or from an older layout
+        except FileNotFoundError:
+            return None
+        except Corrupt as exc:
+            self.found_corrupt(str(exc))
+            return None
+        except Exception:  # unreadable or from an older layout
             return None
         try:
             os.utime(self._entry(key))  # recently used: pruning drops the least recently used first
@@ -98,6 +137,8 @@ class Cache:
         return result
 
     def store(self, key: str, result: CellResult) -> None:
+        if not self.writable:
+            return
         data = {
             "status": result.status,
             "seconds": result.seconds,
@@ -105,9 +146,24 @@ class Cache:
             "lost": result.lost,
             "blobs": result.blobs,
         }
-        atomic_write(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            atomic_write(self._entry(key), seal(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)))
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
 
     def prune(self, live: set[str], max_bytes: int) -> int:
+        """Prune (see _prune); a cache that cannot be written is left as it is."""
+        if not self.writable:
+            return 0
+        try:
+            return self._prune(live, max_bytes)
+        except FileNotFoundError:  # another build pruned the same file first
+            return 0
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
+            return 0
+
+    def _prune(self, live: set[str], max_bytes: int) -> int:
         """Keep the cache under `max_bytes`: drop the entries this build did not use, least
         recently used first, with their snapshots and the array blobs only they referred
         to. Files younger than GRACE that nothing refers to yet may belong to a build still
@@ -117,7 +173,7 @@ class Cache:
         for path in (self.root / "cells").glob("*/*.pickle"):
             key, stat = path.stem, path.stat()
             try:
-                blobs = pickle.loads(path.read_bytes())["blobs"]
+                blobs = pickle.loads(unseal(path.read_bytes()))["blobs"]
             except Exception:
                 blobs = []
             snapshot = self.snapshot(key)

@@ -83,21 +83,27 @@ def config_from(args: argparse.Namespace) -> Config:
         cache_dir=getattr(args, "cache_dir", None),
         use_cache=not getattr(args, "no_cache", False),
         cache_limit=getattr(args, "cache_limit", 2048) * 2**20,
-    )
+    ).resolved()
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from jinja2 import TemplateError
 
     from .build import build
+    from .paths import PathError, shown
     from .progress import Reporter
 
     config = config_from(args)
     try:
         result = build(config, reporter=Reporter(enabled=sys.stdout.isatty()))
-    except FileNotFoundError as exc:
+    except PathError as exc:
         print(f"essays: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the site could not be written: full, read-only, busy
+        where = exc.filename or config.output
+        print(f"essays: cannot write the site to {shown(config.output)} ({shown(where)}: "
+              f"{exc.strerror or exc}); the previous site was kept", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nessays: interrupted; the previous site was kept", file=sys.stderr)
         return 130
@@ -108,7 +114,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     for line in result.warnings:
         print(f"essays: warning: {line}", file=sys.stderr)
     cells = sum(len(e.results) for e in result.essays)
-    print(f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {config.output} in {result.seconds:.2f} s")
+    print(f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s")
     failures = result.failures
     if failures:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
@@ -122,10 +128,17 @@ def plural(n: int, word: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .paths import PathError, check_paths
     from .progress import Reporter
     from .serve import serve
 
-    return serve(config_from(args), host=args.host, port=args.port, reporter=Reporter(enabled=sys.stdout.isatty()))
+    config = config_from(args)
+    try:
+        check_paths(config)  # before the server starts: the same refusals as `build`
+    except PathError as exc:
+        print(f"essays: {exc}", file=sys.stderr)
+        return 2
+    return serve(config, host=args.host, port=args.port, reporter=Reporter(enabled=sys.stdout.isatty()))
 
 
 NEW_ESSAY = '''---

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_CELL_TIMEOUT = 120.0  # seconds; a cell's data-timeout overrides it
@@ -22,6 +23,22 @@ class Config:
     cache_dir: Path | None = None  # default: .essays-cache beside the essays
     use_cache: bool = True
     cache_limit: int = 2 * 2**30  # bytes the cache may keep beyond what the current essays use
+
+    def resolved(self) -> "Config":
+        """The same configuration with every path absolute, resolved against the working
+        directory once, here at the edge: the workers change into the essays folder, and
+        nothing below the CLI may depend on where the build was started."""
+
+        def absolute(path: Path | None) -> Path | None:
+            return None if path is None else Path(os.path.abspath(os.path.expanduser(path)))
+
+        return replace(
+            self,
+            source=absolute(self.source),
+            output=absolute(self.output),
+            report=absolute(self.report),
+            cache_dir=absolute(self.cache_dir),
+        )
 
     @property
     def cache_root(self) -> Path:

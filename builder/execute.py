@@ -20,11 +20,9 @@ from .worker import CellResult, ProgressFn, Worker
 
 
 def display_name(path: Path) -> str:
-    """The essay's path as tracebacks name it: relative to where the build was started."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    """The essay's file as published tracebacks name it: relative to the essays folder,
+    where the worker runs, so no page shows the author's folders."""
+    return path.name
 
 
 def execute_essay(
@@ -63,8 +61,10 @@ def execute_essay(
         done_ok = [c for c, r in zip(cells[:start], results) if r.status == "ok"]
         for cell in cells[start:]:
             timeout = cell.timeout or default_timeout
-            snapshot_to = (cache.snapshot(keys[cell.index]), cache.blobs) if cache else None
+            snapshot_to = (cache.snapshot(keys[cell.index]), cache.blobs) if cache and cache.writable else None
             result = worker.run(cell, filename, timeout, progress, snapshot_to)
+            if cache and result.cache_error:
+                cache.write_failed(result.cache_error)
             previous = results[-1].lost if results else None
             if result.lost and previous is not None and set(result.lost) <= set(previous) and result.note:
                 result.note = None  # said once, where the name was left out first
@@ -76,6 +76,7 @@ def execute_essay(
             if cache and result.status in ("ok", "error") and worker.alive():
                 cache.store(keys[cell.index], result)
             if not worker.alive() or result.status == "timeout":
+                worker.close()
                 worker, note = _rebuild(cwd, filename, cell.index, done_ok, default_timeout, cache, keys, results, reads)
                 result.outputs.append(Output("note", text=note))
     finally:
@@ -98,8 +99,12 @@ def _restore(worker: Worker, cache: Cache, keys: list[str], results: list[CellRe
     0..index-1 before cells index, index+1, ... run."""
     before = index - 1
     result = results[before] if before < len(results) else None
-    return cache.usable_snapshot(keys[before], result, reads[index]) and \
-        worker.restore(cache.snapshot(keys[before]), cache.blobs) is None
+    if not cache.usable_snapshot(keys[before], result, reads[index]):
+        return False
+    why = worker.restore(cache.snapshot(keys[before]), cache.blobs)
+    if why is not None and why.startswith("Corrupt"):
+        cache.found_corrupt(why.removeprefix("Corrupt: "))
+    return why is None
 
 
 def _resume_point(worker: Worker, cache: Cache | None, keys: list[str], results: list[CellResult],
@@ -136,6 +141,7 @@ def _rebuild(
         result = worker.run(cell, filename, cell.timeout or default_timeout)
         if result.status != "ok":
             if not worker.alive():
+                worker.close()
                 worker = Worker(cwd)
             return worker, (
                 f"the essay's earlier state was lost: re-running the cell at line {cell.line} "

@@ -22,13 +22,16 @@ from markdown_it.token import Token
 from .markdown import markdown
 
 PYTHON_TYPES = {"", "python", "py", "text/python"}
+FRONT_MATTER_OPEN = re.compile(r"---[ \t]*\r?\n")
 
 
 class EssayError(Exception):
     """A problem with an essay file, reported as `path:line: message`."""
 
     def __init__(self, path: Path | str, line: int | None, message: str) -> None:
-        self.path = str(path)
+        from .paths import shown
+
+        self.path = shown(path)
         self.line = line
         self.message = message
         where = f"{self.path}:{line}" if line else self.path
@@ -138,6 +141,8 @@ def parse_text(text: str, path: Path) -> Essay:
         i += 1
     if pending:
         blocks.append(Prose(pending, start))
+    if not meta and FRONT_MATTER_OPEN.match(text) and not any(t.type == "front_matter" for t in tokens):
+        raise EssayError(path, 1, "the front matter that starts here is never closed: end it with a line of ---")
     _chain_keys([b for b in blocks if isinstance(b, Cell)])
     title = str(meta.get("title") or _first_heading(tokens) or title_from_name(path))
     return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env)

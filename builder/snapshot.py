@@ -21,6 +21,34 @@ from typing import Any
 
 BLOB_MIN_BYTES = 64 * 1024  # arrays at least this big are stored as shared blobs
 SKIP = {"__builtins__", "show"}
+MAGIC = b"essays-cache-1\0"  # every cache file starts with this, then the digest of the rest
+
+
+class Corrupt(Exception):
+    """A cache file whose content does not match its digest: a flipped bit, a torn disk
+    write. It is a miss, never a value."""
+
+
+def _digest(data: Any) -> bytes:
+    import xxhash
+
+    return xxhash.xxh3_128_digest(data)
+
+
+def seal(data: bytes) -> bytes:
+    """Cache file content: a header and a digest that `unseal` checks."""
+    return MAGIC + _digest(data) + data
+
+
+def unseal(raw: bytes, name: str = "a cache file") -> bytes:
+    """The data sealed in `raw`; raises Corrupt when it was changed after sealing."""
+    head = len(MAGIC) + 16
+    if not raw.startswith(MAGIC) or len(raw) < head:
+        raise Corrupt(f"{name} has no valid header")
+    data = memoryview(raw)[head:]
+    if _digest(data) != raw[len(MAGIC):head]:
+        raise Corrupt(f"{name} does not match its digest")
+    return bytes(data)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -104,10 +132,14 @@ def save(namespace: dict[str, Any], path: Path, blobs: Path) -> tuple[dict[str, 
     try:
         # one dump for all values: the cells' functions then share one globals dict
         data = dump({"values": _without(values, lost), "modules": modules})
+    except OSError:
+        raise  # writing a blob failed (a full or read-only cache): not the value's fault
     except Exception:
         for name, value in _without(values, lost).items():
             try:
                 dump(value)
+            except OSError:
+                raise
             except Exception as exc:
                 lost[name] = f"{type(value).__name__}: {exc}"
                 _refused[name] = (value, lost[name])
@@ -115,7 +147,7 @@ def save(namespace: dict[str, Any], path: Path, blobs: Path) -> tuple[dict[str, 
             data = dump({"values": _without(values, lost), "modules": modules})
         except Exception:
             return None
-    atomic_write(path, data)
+    atomic_write(path, seal(data))
     return lost, sorted(used)
 
 
@@ -134,20 +166,42 @@ def _shared_globals(values: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def load(path: Path, blobs: Path) -> dict[str, Any]:
-    """A namespace from a snapshot. Raises on a missing or corrupt file; callers treat
-    that as "no snapshot"."""
+def load_blob(blob: Path) -> Any:
+    """An array blob, checked against the digest in its name; a corrupt blob is removed
+    (so the next snapshot writes it again) and raises Corrupt."""
     import numpy as np
+
+    try:
+        array = np.load(blob, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a header or length that no longer parses
+        blob.unlink(missing_ok=True)
+        raise Corrupt(f"the array blob {blob.name} does not load ({exc})") from None
+    expected = blob.name.split("-", 1)[0]
+    if _digest(np.ascontiguousarray(array).data).hex() != expected:
+        blob.unlink(missing_ok=True)
+        raise Corrupt(f"the array blob {blob.name} does not match its digest")
+    return array
+
+
+def load(path: Path, blobs: Path) -> dict[str, Any]:
+    """A namespace from a snapshot. Raises on a missing or corrupt file (Corrupt when its
+    content or an array's does not match its digest); callers treat that as "no snapshot"."""
 
     class Unpickler(pickle.Unpickler):
         def persistent_load(self, pid: Any) -> Any:
             kind, digest = pid
             if kind != "array":
                 raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
-            return np.load(blobs / f"{digest}.npy", allow_pickle=False)
+            return load_blob(blobs / f"{digest}.npy")
 
-    with open(path, "rb") as f:
-        state = Unpickler(f).load()
+    try:
+        data = unseal(path.read_bytes(), f"the snapshot {path.name}")
+    except Corrupt:
+        path.unlink(missing_ok=True)
+        raise
+    state = Unpickler(io.BytesIO(data)).load()
     values: dict[str, Any] = state["values"]
     # cloudpickle gives every function from one dump a single shared globals dict; make
     # that dict the namespace, so functions see later cells' assignments as they did

@@ -18,10 +18,12 @@ PYODIDE_DIR = ROOT / "node_modules" / "pyodide"
 EDITOR_BUNDLE = ROOT / "runtime" / "js" / "dist" / "editor.js"
 
 
-def asset_files(source: Path) -> list[Path]:
+def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
     """Everything beside the essays that a cell could read: not the essays themselves,
-    templates, hidden files or caches."""
+    templates, hidden files or caches. A symlink that leads outside the essays folder is
+    never published (`data/passwd -> /etc/passwd`); it is added to `refused`."""
     files = []
+    root = source.resolve()
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
         if not path.is_file() or rel.parts[0] == "templates" or "__pycache__" in rel.parts:
@@ -30,15 +32,25 @@ def asset_files(source: Path) -> list[Path]:
             continue
         if len(rel.parts) == 1 and path.suffix == ".md":
             continue
+        if path.is_symlink() and root not in path.resolve().parents:
+            if refused is not None:
+                refused.append(path)
+            continue
         files.append(path)
     return files
 
 
-def copy_assets(writer: SiteWriter, source: Path) -> list[str]:
+def copy_assets(writer: SiteWriter, source: Path, warnings: list[str]) -> list[str]:
     """Assets go into the site at the same relative place, so `open("data/x.txt")` works in
     the page as it does at build time. Returns their site paths."""
+    from .paths import shown
+
     written = []
-    for path in asset_files(source):
+    refused: list[Path] = []
+    files = asset_files(source, refused)
+    for path in refused:
+        warnings.append(f"{shown(path)} links outside the essays folder (to {path.resolve()}): not published")
+    for path in files:
         rel = path.relative_to(source).as_posix()
         writer.copy_file(path, rel)
         written.append(rel)

@@ -7,10 +7,12 @@ and runtime/, nothing of the builder's Markdown or templating.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 _LIVE: set["Worker"] = set()  # every worker not yet closed, so a server can end them all
 _LIVE_LOCK = threading.Lock()
 PROGRESS_INTERVAL = 0.1  # seconds between progress messages from an iterated cell
+PARENT_POLL = 0.2  # seconds between the worker's checks that its builder is still there
+CRASH_TAIL = 2000  # characters of a dead worker's last output shown with its exit code
 
 
 @dataclass
@@ -43,21 +47,38 @@ class CellResult:
     lost: list[str] | None = None
     snapshot_seconds: float = 0.0  # time spent saving the snapshot, not in `seconds`
     blobs: list[str] = field(default_factory=list)  # array blobs the snapshot refers to
+    cache_error: str | None = None  # why the snapshot could not be written (full, read-only)
 
 
 ProgressFn = Callable[["Cell", int, int], None]
 
 
-def _worker_main(conn: Connection, cwd: str) -> None:
+def _watch_parent(parent: int) -> None:
+    """End the worker and everything its cells started once the builder is gone (killed,
+    even with SIGKILL): the worker leads its own process group."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os.killpg(0, signal.SIGKILL)
+
+
+def _worker_main(conn: Connection, cwd: str, folder: str, parent: int) -> None:
     """Runs in the child: a kernel serving run requests until told to stop."""
     # The builder stops workers itself. A Ctrl+C in the terminal reaches the whole process
     # group; caught by a cell it would look like the cell's own error, and be cached.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.set_inheritable(conn.fileno(), False)  # a cell's subprocesses must not hold our line to the builder
+    threading.Thread(target=_watch_parent, args=(parent,), name="essays-watch-parent", daemon=True).start()
+    import faulthandler
+
+    faulthandler.enable()  # a crash's traceback goes to descriptor 2: the cell's output file
     os.chdir(cwd)
     sys.path.insert(0, cwd)  # an essay may import helper modules kept beside it
     from runtime.kernel import Kernel
 
-    kernel = Kernel()
+    from .capture import FdCapture, Router
+
+    router = Router()
+    kernel = Kernel(capture=lambda: FdCapture(Path(folder), router))
     while True:
         try:
             message = conn.recv()
@@ -78,16 +99,22 @@ def _worker_main(conn: Connection, cwd: str) -> None:
                 last = now
                 conn.send(("progress", i, n))
 
-        outputs = kernel.run(source, filename, line, iterations, on_iteration=progress)
+        try:
+            outputs = kernel.run(source, filename, line, iterations, on_iteration=progress)
+        except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker
+            outputs = [Output("error", text=f"the kernel failed running this cell: {type(exc).__name__}: {exc}")]
         ok = not any(o.kind == "error" for o in outputs)
-        saved, saving = None, None  # saving: seconds the snapshot took; None when none was taken
+        saved, saving, failed = None, None, None  # saving: seconds the snapshot took; None when none was taken
         if snapshot_to is not None:
             from . import snapshot
 
             started = time.monotonic()
-            saved = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
-            saving = time.monotonic() - started
-        conn.send(("done", outputs, ok, saved, saving))
+            try:
+                saved = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
+                saving = time.monotonic() - started
+            except OSError as exc:  # a full or read-only cache costs speed, never the cell
+                failed = exc.strerror or str(exc)
+        conn.send(("done", outputs, ok, saved, saving, failed))
 
 
 def _restore(kernel, path: Path, blobs: Path) -> str | None:
@@ -106,14 +133,24 @@ class Worker:
     """The builder's handle on one worker process."""
 
     def __init__(self, cwd: Path) -> None:
+        # a private folder: the cells' output files, and a runtime folder for libraries
+        # that want one (Mesa prints "XDG_RUNTIME_DIR is invalid" without it)
+        self.folder = Path(tempfile.mkdtemp(prefix="essays-worker-"))
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        if not os.path.isdir(env.get("XDG_RUNTIME_DIR") or "/nonexistent"):
+            runtime_dir = self.folder / "xdg-runtime"
+            runtime_dir.mkdir(mode=0o700)
+            env["XDG_RUNTIME_DIR"] = str(runtime_dir)
+        args = [str(theirs.fileno()), str(cwd), str(self.folder), str(os.getpid())]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "builder.worker", str(theirs.fileno()), str(cwd)],
+            [sys.executable, "-m", "builder.worker", *args],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # a cell's output is captured; nothing else belongs on ours
             env=env,
+            start_new_session=True,  # its own process group: ending it ends what its cells started
         )
         theirs.close()
         self.conn = Connection(ours.detach())
@@ -152,15 +189,19 @@ class Worker:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 code = self._exit_code()
-                text = f"the worker process running this cell exited (exit code {code})"
+                text = f"the worker process running this cell exited ({_exit_reason(code)})"
+                last = self._last_output()
+                if last:
+                    text += f"; its last output:\n{last}"
                 return CellResult("error", [Output("error", text=text)], time.monotonic() - start)
             if message[0] == "progress":
                 if progress is not None:
                     progress(cell, message[1], message[2])
                 continue
-            _, outputs, ok, saved, saving = message  # saved: (names left out, blobs) or None
+            _, outputs, ok, saved, saving, failed = message  # saved: (names left out, blobs) or None
             result = CellResult("ok" if ok else "error", outputs, time.monotonic() - start - (saving or 0.0))
             result.snapshot_seconds = saving or 0.0
+            result.cache_error = failed
             if saving is not None:
                 lost, result.blobs = saved if saved is not None else (None, [])
                 result.lost = sorted(lost) if lost is not None else None
@@ -174,6 +215,22 @@ class Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def _last_output(self) -> str:
+        """What the cell that killed the worker wrote last (a crash's own message)."""
+        files = sorted(self.folder.glob("cell-*.out"), key=lambda p: int(p.stem.split("-")[1]))
+        if not files:
+            return ""
+        with open(files[-1], "rb") as f:
+            f.seek(max(0, files[-1].stat().st_size - CRASH_TAIL))
+            return f.read().decode("utf-8", "replace").strip()
+
+    def _end_group(self) -> None:
+        """Kill what the worker's cells started and left running (forks, subprocesses)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def _exit_code(self) -> int | None:
         try:
             return self.process.wait(timeout=2)
@@ -181,10 +238,13 @@ class Worker:
             return None
 
     def kill(self) -> None:
-        if self.alive():
-            self.process.kill()
+        self._end_group()
         self.process.wait(timeout=5)
+        self._closed()
+
+    def _closed(self) -> None:
         self.conn.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
         with _LIVE_LOCK:
             _LIVE.discard(self)
 
@@ -200,9 +260,8 @@ class Worker:
         if self.alive():
             self.kill()
         else:
-            self.conn.close()
-            with _LIVE_LOCK:
-                _LIVE.discard(self)
+            self._end_group()
+            self._closed()
 
 
 def kill_all() -> None:
@@ -216,5 +275,16 @@ def kill_all() -> None:
             pass
 
 
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 if __name__ == "__main__":
-    _worker_main(Connection(int(sys.argv[1])), sys.argv[2])
+    _worker_main(Connection(int(sys.argv[1])), sys.argv[2], sys.argv[3], int(sys.argv[4]))

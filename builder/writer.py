@@ -1,14 +1,24 @@
 """The one place the build writes files: a temporary folder beside the output, swapped in
-at the end, so a failed or interrupted build leaves the previous site as it was."""
+at the end, so a failed or interrupted build leaves the previous site as it was.
+
+The temporary folders are named `.SITE-building-PID-…` and `.SITE-old-PID-…`, so the next
+build can tell which ones a build that was killed left behind (paths.clean_leftovers).
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 from typing import ContextManager
+
+from .paths import MARKER_TEXT, SITE_MARKER
+
+
+def _sibling(output: Path, kind: str) -> Path:
+    return output.parent / f".{output.name}-{kind}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 class SiteWriter:
@@ -16,7 +26,11 @@ class SiteWriter:
         self.output = output
         self.swap_lock = swap_lock or nullcontext()
         output.parent.mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix=f".{output.name}-building-", dir=output.parent))
+        self.root = _sibling(output, "building")
+        # os.mkdir honours the umask (mkdtemp would make it 0700, unreadable to a web server
+        # running as another user)
+        os.mkdir(self.root)
+        self.write_text(SITE_MARKER, MARKER_TEXT)
 
     def _target(self, rel: str) -> Path:
         path = self.root / rel
@@ -31,13 +45,18 @@ class SiteWriter:
 
     def commit(self) -> None:
         """Swap the new site in. Two renames: the old site is gone only once the new one
-        stands in its place."""
+        stands in its place; if the second fails, the first is undone."""
         old = None
         with self.swap_lock:  # the dev server holds it while opening a file to serve
             if self.output.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{self.output.name}-old-", dir=self.output.parent))
-                os.rename(self.output, old / "site")
-            os.rename(self.root, self.output)
+                old = _sibling(self.output, "old")
+                os.rename(self.output, old)
+            try:
+                os.rename(self.root, self.output)
+            except BaseException:
+                if old is not None:
+                    os.rename(old, self.output)
+                raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 

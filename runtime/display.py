@@ -47,8 +47,9 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def limit_output(text: str) -> str:
-    """Cut a long output, saying how much was cut, so one cell cannot flood a page."""
+def limit_output(text: str, more_bytes: int = 0) -> str:
+    """Cut a long output, saying how much was cut, so one cell cannot flood a page.
+    `more_bytes`: bytes already dropped before `text` reached here (read from a file)."""
     lines = text.split("\n")
     note = ""
     if len(lines) > MAX_LINES:
@@ -56,8 +57,8 @@ def limit_output(text: str) -> str:
         lines = lines[:MAX_LINES]
         text = "\n".join(lines)
     encoded = text.encode("utf-8")
-    if len(encoded) > MAX_BYTES:
-        dropped = len(encoded) - MAX_BYTES
+    if len(encoded) > MAX_BYTES or more_bytes:
+        dropped = max(0, len(encoded) - MAX_BYTES) + more_bytes
         text = encoded[:MAX_BYTES].decode("utf-8", errors="ignore")
         note = f"… {dropped:,} more bytes cut"
     return f"{text}\n{note}" if note else text
@@ -77,8 +78,10 @@ def _is_numpy_scalar(value: Any) -> bool:
 def _number(value: Any) -> str:
     # str() of a numpy scalar is the shortest text that reads back in its own dtype:
     # float32 0.1 prints as 0.1, not as the float64 0.10000000149011612
-    if isinstance(value, (str, bytes)):
-        return repr(cut(str(value) if isinstance(value, str) else value, MAX_STRING))
+    if isinstance(value, str):
+        return repr(cut(str(value), MAX_STRING))
+    if isinstance(value, bytes):
+        return repr(bytes(value[:MAX_STRING])) + ("…" if len(value) > MAX_STRING else "")
     return str(value) if _is_numpy_scalar(value) else repr(value)
 
 

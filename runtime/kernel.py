@@ -10,14 +10,46 @@ from __future__ import annotations
 import ast
 import io
 import linecache
+import os
+import sys
+import sysconfig
 import traceback
 import types
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .analysis import bound_names
 from .display import Output, limit_output, to_output
+
+
+class _Buffer(io.StringIO):
+    def close(self) -> None:
+        """A cell that closes sys.stdout must not take the kernel's capture with it."""
+
+
+class Capture:
+    """What a cell writes to sys.stdout and sys.stderr while it runs. Whatever a cell does
+    to the streams (replace, close), the kernel's are back after it. The page uses this
+    one; the build's worker captures at the file-descriptor level (builder/capture.py)."""
+
+    def __init__(self) -> None:
+        self.buffer = _Buffer()
+
+    def __enter__(self) -> "Capture":
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.buffer
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        sys.stdout, sys.stderr = self._saved
+
+    def reset(self) -> None:
+        """Forget what was written so far: only the last iteration's output is shown."""
+        self.buffer.seek(0)
+        self.buffer.truncate(0)
+
+    def text(self) -> str:
+        return limit_output(self.buffer.getvalue().rstrip("\n"))
 
 
 @dataclass
@@ -32,9 +64,12 @@ class Compiled:
 class Kernel:
     """A namespace plus the rules for running cells in it."""
 
-    def __init__(self) -> None:
+    def __init__(self, capture: Callable[[], Capture] = Capture) -> None:
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         self._lines: dict[str, list[str]] = {}
+        self.capture = capture
+        # the essays folder: every cell starts there, and tracebacks name files relative to it
+        self.root = os.getcwd()
 
     # -- compiling ---------------------------------------------------------------------
 
@@ -52,7 +87,20 @@ class Kernel:
     def compile(self, source: str, filename: str = "<cell>", line: int = 1) -> Compiled:
         """Compile a cell so that its line numbers are the essay file's line numbers."""
         self._remember_source(source, filename, line)
-        tree = ast.parse(source, filename=filename)
+        try:
+            tree = ast.parse(source, filename=filename)
+        except SyntaxError as exc:
+            # parsed on its own, the cell starts at line 1: name the essay file's line, and
+            # quote the cell's code (CPython reads the quoted line from a file of that name
+            # on disk, which is the essay: its front matter, not the cell)
+            if exc.lineno is not None:
+                lines = source.splitlines()
+                if 1 <= exc.lineno <= len(lines):
+                    exc.text = lines[exc.lineno - 1] + "\n"
+                exc.lineno += line - 1
+            if getattr(exc, "end_lineno", None) is not None:
+                exc.end_lineno += line - 1
+            raise
         ast.increment_lineno(tree, line - 1)
         names = bound_names(tree)
         tail = None
@@ -73,53 +121,59 @@ class Kernel:
         on_iteration: Callable[[int, int], None] | None = None,
     ) -> list[Output]:
         """Run a cell `iterations` times; return the outputs of the last run (or of the
-        run that failed)."""
+        run that failed). The working directory is the same before and after."""
         try:
             compiled = self.compile(source, filename, line)
         except SyntaxError as exc:
+            exc.filename = short_path(exc.filename or filename, self.root)
             text = "".join(traceback.format_exception_only(type(exc), exc))
             return [Output("error", text=text.rstrip("\n"))]
         outputs: list[Output] = []
         total = max(1, iterations)
-        for i in range(total):
-            # only the last run's outputs are kept, so only the last run formats them
-            outputs, ok = self.run_compiled(compiled, final=i == total - 1)
-            if on_iteration is not None:
-                on_iteration(i + 1, iterations)
-            if not ok:
-                break
+        cwd = os.getcwd()
+        try:
+            with self.capture() as capture:
+                for i in range(total):
+                    capture.reset()
+                    # only the last run's outputs are kept, so only the last run formats them
+                    outputs, ok = self.run_compiled(compiled, capture, final=i == total - 1)
+                    if on_iteration is not None:
+                        on_iteration(i + 1, iterations)
+                    if not ok:
+                        break
+        finally:
+            if os.getcwd() != cwd:  # a cell's os.chdir does not carry into the next cell
+                os.chdir(cwd)
         return outputs
 
-    def run_compiled(self, compiled: Compiled, final: bool = True) -> tuple[list[Output], bool]:
-        """Run a compiled cell once. Returns (outputs, ok); when not `final`, outputs are
-        only its error, if it failed."""
+    def run_compiled(self, compiled: Compiled, capture: Capture, final: bool = True) -> tuple[list[Output], bool]:
+        """Run a compiled cell once, its streams going to `capture`. Returns (outputs, ok);
+        when not `final`, outputs are only its error, if it failed."""
         ns = self.namespace
-        stream = io.StringIO()
         shown: list[Output] = []
 
         def show(value: Any, label: str | None = None) -> None:
             """Show a value (or a chart) in the cell's output, with an optional label."""
             if final:
-                shown.append(to_output(value, None if label is None else str(label)))
+                shown.append(self.output(value, None if label is None else str(label)))
 
         ns["show"] = show
         value: Any = None
         error: Output | None = None
-        with redirect_stdout(stream), redirect_stderr(stream):
-            try:
-                if compiled.body is not None:
-                    exec(compiled.body, ns)
-                if compiled.tail is not None:
-                    value = eval(compiled.tail, ns)
-            except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell never ends the host
-                error = Output("error", text=format_error(exc))
+        try:
+            if compiled.body is not None:
+                exec(compiled.body, ns)
+            if compiled.tail is not None:
+                value = eval(compiled.tail, ns)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell never ends the host
+            error = Output("error", text=format_error(exc, self.root))
 
         if not final and error is None:
             return [], True
         outputs: list[Output] = []
-        printed = stream.getvalue()
+        printed = capture.text()
         if printed:
-            outputs.append(Output("stream", text=limit_output(printed.rstrip("\n"))))
+            outputs.append(Output("stream", text=printed))
         outputs.extend(shown)
         if error is not None:
             outputs.append(error)
@@ -129,17 +183,53 @@ class Kernel:
                 continue
             if isinstance(ns[name], types.ModuleType):
                 continue
-            outputs.append(to_output(ns[name], label=name))
+            outputs.append(self.output(ns[name], label=name))
         if value is not None:
-            outputs.append(to_output(value))
+            outputs.append(self.output(value))
         return outputs, True
 
+    def output(self, value: Any, label: str | None = None) -> Output:
+        """A value as an output record; a value that cannot be formatted (a broken
+        __repr__, a formatter's bug) becomes an error record, never a dead host."""
+        try:
+            return to_output(value, label)
+        except BaseException as exc:
+            return Output("error", label=label, text="this value could not be shown:\n" + format_error(exc, self.root))
 
-def format_error(exc: BaseException) -> str:
-    """A traceback without the kernel's own frame, so it starts in the cell."""
+
+def short_path(filename: str, root: str) -> str:
+    """A file name fit to publish: relative to the essays folder, or from site-packages or
+    the standard library on, never the author's home folder."""
+    if filename.startswith(root.rstrip(os.sep) + os.sep):
+        return filename[len(root.rstrip(os.sep)) + 1 :]
+    marker = os.sep + "site-packages" + os.sep
+    if marker in filename:
+        return "…" + filename[filename.rindex(marker) :]
+    stdlib = sysconfig.get_paths().get("stdlib", "")
+    if stdlib and filename.startswith(stdlib + os.sep):
+        return "…" + os.sep + os.path.basename(stdlib) + filename[len(stdlib) :]
+    return filename
+
+
+def format_error(exc: BaseException, root: str | None = None) -> str:
+    """A traceback without the kernel's own frame, so it starts in the cell; with `root`,
+    file names are shortened by short_path."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
-    lines = traceback.format_exception(type(exc), exc, tb)
-    return limit_output("".join(lines).rstrip("\n"))
+    report = traceback.TracebackException(type(exc), exc, tb)
+    if root is not None:
+        seen: set[int] = set()
+        todo = [report]
+        while todo:  # the exception, and those it was raised from or during
+            item = todo.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            for frame in item.stack:
+                frame.filename = short_path(frame.filename, root)
+            if getattr(item, "filename", None):  # a SyntaxError in a module the cell imported
+                item.filename = short_path(item.filename, root)
+            todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
+    return limit_output("".join(report.format()).rstrip("\n"))
 

@@ -31,7 +31,7 @@ class Project:
         return path
 
     def config(self, **kwargs) -> Config:
-        return Config(source=self.essays, output=self.site, **kwargs)
+        return Config(**{"source": self.essays, "output": self.site, **kwargs})
 
     def build(self, **kwargs) -> BuildResult:
         return build(self.config(**kwargs))
