@@ -34,6 +34,8 @@ ROOT = PACKAGE.parent
 DEBOUNCE = 0.05  # seconds of quiet after the last change before a rebuild starts
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
+BACKLOG = 128  # connections the kernel queues before the server accepts them; a page and its
+# files, or many open tabs reloading at once, come as a burst (at 5 a burst of 50 waited seconds)
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".pyc")
 
 
@@ -83,8 +85,7 @@ class DevServer:
         self._dirty = False
         self._serving = False
         self._stopped = False
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), Handler)
         self.httpd.dev = self  # type: ignore[attr-defined]
         self._builder: threading.Thread | None = None
         self._http: threading.Thread | None = None
@@ -254,6 +255,11 @@ class DevServer:
             if thread is not None:
                 thread.join(timeout=5)
         kill_all()
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = BACKLOG
+    daemon_threads = True
 
 
 class Handler(SimpleHTTPRequestHandler):

@@ -469,3 +469,35 @@ def test_never_serves_a_half_built_page(server, project):
         assert body.count(b"The word is ") == 1
         words.add(body.split(b"The word is ")[1].split(b".")[0])
     assert len(words) >= 2, words  # the requests did span rebuilds
+
+
+# ----- many clients, bad requests, idle connections ----------------------------------------
+
+
+def test_a_burst_of_connections_is_queued_not_dropped(project):
+    """Connections wait in the kernel's queue until the server accepts them. With room
+    for only 5, the SYNs of a burst of 50 were dropped and retried after 1, 3, 7, 15 s."""
+    import select
+
+    project.write("01-live.md", live_essay("alpha"))
+    dev = dev_server(project)  # listening, but never started: nothing accepts, all must queue
+    clients = []
+    try:
+        host, port = dev.httpd.server_address[:2]
+        for _ in range(60):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            clients.append(sock)
+            sock.connect_ex((host, port))
+        pending = set(clients)
+        deadline = time.monotonic() + WAIT
+        while pending and time.monotonic() < deadline:
+            _, writable, _ = select.select([], list(pending), [], 0.1)
+            for sock in writable:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                pending.discard(sock)
+        assert not pending, f"{len(pending)} of {len(clients)} connections not queued after {WAIT:g} s"
+    finally:
+        for sock in clients:
+            sock.close()
+        dev.stop()
