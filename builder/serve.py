@@ -13,6 +13,7 @@ import io
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -34,6 +35,8 @@ ROOT = PACKAGE.parent
 DEBOUNCE = 0.05  # seconds of quiet after the last change before a rebuild starts
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
+LINGER = 2.0  # seconds an error response waits for the client to stop sending; see _drain
+LINGER_BYTES = 64 << 20  # and the most it reads meanwhile
 BACKLOG = 128  # connections the kernel queues before the server accepts them; a page and its
 # files, or many open tabs reloading at once, come as a burst (at 5 a burst of 50 waited seconds)
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".pyc")
@@ -289,21 +292,33 @@ class Handler(SimpleHTTPRequestHandler):
 
     def translate_path(self, path: str) -> str:
         """The base class drops '..' segments after percent-decoding; check once more that
-        the result (symlinks followed) is inside the site, so no spelling of a path can leave it."""
-        translated = Path(super().translate_path(path)).resolve()
+        the result (symlinks followed) is inside the site, so no spelling of a path can leave it.
+        A path no file can have (a name too long, a symlink loop) is one outside the site."""
         root = Path(self.directory).resolve()
+        outside = str(root / "__outside_the_site__")
+        try:
+            translated = Path(super().translate_path(path)).resolve()
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
+            return outside
         if translated != root and root not in translated.parents:
-            return str(root / "__outside_the_site__")
+            return outside
         return str(translated)
 
     def send_head(self):  # noqa: ANN201 - returns a file object or None, as the base does
+        target = self.path.split("?", 1)[0].split("#", 1)[0]  # as the base's translate_path
+        if "\0" in urllib.parse.unquote(target, errors="surrogatepass"):
+            # no file name holds a NUL: a malformed request, not a missing file
+            self.send_error(HTTPStatus.BAD_REQUEST, "NUL in the path")
+            return None
         with self.dev.swap_lock:  # never open a file from a site half swapped
+            # os.path's isdir and isfile say False, where Path's raise, for a path the
+            # system refuses (too long a name)
             path = self.translate_path(self.path)
-            if Path(path).is_dir() and self.path.split("?")[0].endswith("/"):
-                path = str(Path(path) / "index.html")
-            if path.endswith(".html") and Path(path).is_file():
+            if os.path.isdir(path) and target.endswith("/"):
+                path = os.path.join(path, "index.html")
+            if path.endswith(".html") and os.path.isfile(path):
                 return self._html(Path(path))
-            if Path(path).is_file():
+            if os.path.isfile(path):
                 etag = self.dev.etag(Path(path))
                 wanted = self.headers.get("If-None-Match", "")
                 if etag in (t.strip().removeprefix("W/") for t in wanted.split(",")):
@@ -314,6 +329,34 @@ class Handler(SimpleHTTPRequestHandler):
                 # no-cache: the browser asks each time, and a 304 keeps its compiled copy
                 self._extra_headers = [("ETag", etag), ("Cache-Control", "no-cache")]
             return super().send_head()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        super().send_error(code, message, explain)
+        self._linger = True
+
+    def finish(self) -> None:
+        super().finish()
+        if getattr(self, "_linger", False):
+            self._drain()
+
+    def _drain(self) -> None:
+        """After an error response, read and drop what the client still sends (the rest of a
+        request line over the base class's 64 KiB, a body) until it closes, for at most
+        LINGER seconds and LINGER_BYTES. Closing with unread data resets the connection, and
+        a client still sending then gets the reset instead of the response."""
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)  # the response is whole: the client sees its end
+            deadline = time.monotonic() + LINGER
+            drained = 0
+            while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:  # a timeout, a reset: the connection ends either way
+            pass
 
     def end_headers(self) -> None:
         for name, value in getattr(self, "_extra_headers", ()):

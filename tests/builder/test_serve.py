@@ -60,6 +60,23 @@ def get(dev: DevServer, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
+def raw(dev: DevServer, request: bytes) -> bytes:
+    """Send request as it is, then read the whole answer (the server closes after it)."""
+    host, port = dev.httpd.server_address[:2]
+    with socket.create_connection((host, port), timeout=WAIT) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def status_of(answer: bytes) -> int:
+    """The status code of a raw answer; it must begin with a status line."""
+    assert answer.startswith(b"HTTP/1."), answer[:200]
+    return int(answer.split(b" ", 2)[1])
+
+
 class Events:
     """A client of /_dev/events: next() is the next `build` event's data."""
 
@@ -501,3 +518,31 @@ def test_a_burst_of_connections_is_queued_not_dropped(project):
         for sock in clients:
             sock.close()
         dev.stop()
+
+
+@pytest.mark.parametrize("path", ["/x%00", "/01-live.html%00", "/%00/_static/style.css", "/_static/style.css%00.txt"])
+def test_a_nul_in_the_path_is_a_bad_request(server, path):
+    # a NUL after percent-decoding made Path.resolve() raise ValueError: no answer at all
+    assert status_of(raw(server, f"GET {path} HTTP/1.0\r\n\r\n".encode())) == 400
+    assert status_of(raw(server, f"HEAD {path} HTTP/1.0\r\n\r\n".encode())) == 400
+    assert get(server, PAGE)[0] == 200
+
+
+def test_a_path_no_file_can_have_is_not_found(server, project):
+    """Names the system refuses (too long: OSError from is_file) or cannot follow (a symlink
+    loop) are missing files, not a dropped connection."""
+    (project.site / "loop").symlink_to("loop")
+    paths = ["/" + "a/" * 30_000, "/" + "a" * 300, "/" + "a" * 300 + ".html", "/_static/" + "b" * 60_000 + "/",
+             "/loop", "/loop/index.html"]
+    for path in paths:
+        assert status_of(raw(server, f"GET {path} HTTP/1.0\r\n\r\n".encode())) == 404, path[:40]
+    assert get(server, PAGE)[0] == 200
+
+
+@pytest.mark.parametrize("size", [70_000, 16 << 20])
+def test_an_over_long_request_line_is_answered_414(server, size):
+    """The base class reads 64 KiB of a request line and refuses the rest; the client must
+    get the refusal even while it is still sending (16 MiB), not a reset connection."""
+    request = b"GET /" + b"a" * size + b" HTTP/1.0\r\nHost: localhost\r\n\r\n"
+    assert status_of(raw(server, request)) == 414
+    assert get(server, PAGE)[0] == 200
