@@ -314,8 +314,14 @@ class Handler(SimpleHTTPRequestHandler):
             # os.path's isdir and isfile say False, where Path's raise, for a path the
             # system refuses (too long a name)
             path = self.translate_path(self.path)
-            if os.path.isdir(path) and target.endswith("/"):
-                path = os.path.join(path, "index.html")
+            if os.path.isdir(path):
+                if not os.path.isfile(os.path.join(path, "index.html")):
+                    # no listing of a folder's files: a folder is a page only by its index
+                    self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+                    return None
+                if target.endswith("/"):
+                    path = os.path.join(path, "index.html")
+                # else the base class redirects to the folder's address with a slash
             if path.endswith(".html") and os.path.isfile(path):
                 return self._html(Path(path))
             if os.path.isfile(path):
@@ -329,6 +335,10 @@ class Handler(SimpleHTTPRequestHandler):
                 # no-cache: the browser asks each time, and a 304 keeps its compiled copy
                 self._extra_headers = [("ETag", etag), ("Cache-Control", "no-cache")]
             return super().send_head()
+
+    def list_directory(self, path: str) -> None:  # noqa: ARG002 - the base class's signature
+        """Never a listing (send_head answers a folder without index.html before this)."""
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         super().send_error(code, message, explain)

@@ -520,6 +520,21 @@ def test_a_burst_of_connections_is_queued_not_dropped(project):
         dev.stop()
 
 
+def test_folders_are_not_listed(server, project):
+    (project.site / "notes").mkdir()
+    (project.site / "notes" / "draft-secret.txt").write_text("x")
+    (project.site / "book").mkdir()
+    (project.site / "book" / "index.html").write_text("<html><body>The book.</body></html>")
+    for path in ("/notes/", "/notes", "/_static/", "/_static", "/notes/?C=M;O=A"):
+        status, body = get(server, path)
+        assert status == 404, (path, status)
+        assert b"draft-secret" not in body and b"style.css" not in body and b"Directory listing" not in body
+    assert get(server, "/notes/draft-secret.txt")[0] == 200
+    status, body = get(server, "/book/")
+    assert status == 200 and b"The book." in body
+    assert get(server, "/book")[0] == 301  # to /book/, as before
+
+
 @pytest.mark.parametrize("path", ["/x%00", "/01-live.html%00", "/%00/_static/style.css", "/_static/style.css%00.txt"])
 def test_a_nul_in_the_path_is_a_bad_request(server, path):
     # a NUL after percent-decoding made Path.resolve() raise ValueError: no answer at all
