@@ -34,6 +34,8 @@ PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
 DEBOUNCE = 0.05  # seconds of quiet after the last change before a rebuild starts
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request (or a blocked write) before
+# it is closed; the event stream reads nothing and writes every KEEPALIVE s, well within it
 STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
 LINGER = 2.0  # seconds an error response waits for the client to stop sending; see _drain
 LINGER_BYTES = 64 << 20  # and the most it reads meanwhile
@@ -268,6 +270,7 @@ class _Server(ThreadingHTTPServer):
 class Handler(SimpleHTTPRequestHandler):
     """Static files from the current site, plus the live-reload endpoints."""
 
+    timeout = IDLE_TIMEOUT  # set on each connection's socket (tests patch it smaller)
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm", ".mjs": "text/javascript"}
 
     @property
@@ -396,7 +399,9 @@ class Handler(SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
     def _events(self) -> None:
-        """Server-Sent Events: the build state now, then on every change."""
+        """Server-Sent Events: the build state now, then on every change. The connection's
+        timeout never cuts a stream that is read: it reads nothing more from the client, and
+        a write blocks only when the client stops reading (then the stream is dropped)."""
         dev = self.dev
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
@@ -418,7 +423,7 @@ class Handler(SimpleHTTPRequestHandler):
                 else:
                     self.wfile.write(b": keep-alive\n\n")
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the page went away, or stopped reading (a write timed out)
             return
 
 

@@ -21,7 +21,8 @@ from typing import Callable
 
 import pytest
 
-from builder.serve import DevServer
+from builder import serve as serve_module
+from builder.serve import DevServer, Handler
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -561,3 +562,37 @@ def test_an_over_long_request_line_is_answered_414(server, size):
     request = b"GET /" + b"a" * size + b" HTTP/1.0\r\nHost: localhost\r\n\r\n"
     assert status_of(raw(server, request)) == 414
     assert get(server, PAGE)[0] == 200
+
+
+def test_an_idle_connection_is_closed(server, monkeypatch):
+    """A connection that sends nothing, or half a request, held a thread open forever."""
+    assert Handler.timeout is not None and Handler.timeout > serve_module.KEEPALIVE
+    monkeypatch.setattr(Handler, "timeout", 0.5)
+    host, port = server.httpd.server_address[:2]
+    for sent in (b"", b"GET /01-live.html HT"):
+        with socket.create_connection((host, port), timeout=WAIT) as sock:
+            sock.sendall(sent)
+            try:
+                assert sock.recv(1024) == b""  # closed by the server, with nothing sent
+            except TimeoutError:
+                pytest.fail(f"the server kept an idle connection open for {WAIT:g} s")
+    assert get(server, PAGE)[0] == 200
+
+
+def test_the_event_stream_outlives_the_idle_timeout(server, project, monkeypatch):
+    """/_dev/events stays open for as long as the page does, however short the timeout for
+    idle connections: here the keep-alives come at more than twice its interval."""
+    monkeypatch.setattr(Handler, "timeout", 0.2)
+    monkeypatch.setattr(serve_module, "KEEPALIVE", 0.5)
+    events = Events(server)
+    try:
+        first = events.next()
+        keepalives = 0
+        while keepalives < 3:  # 1.5 s: several idle timeouts
+            line = events.response.readline()
+            assert line, "the event stream was closed"
+            keepalives += line.startswith(b": keep-alive")
+        project.write("01-live.md", live_essay("beta"))
+        assert events.next()["epoch"] > first["epoch"]
+    finally:
+        events.close()
