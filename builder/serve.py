@@ -8,8 +8,10 @@ or show an overlay naming the problem when the build failed (the last good page 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import ipaddress
 import json
 import os
 import signal
@@ -90,7 +92,8 @@ class DevServer:
         self._dirty = False
         self._serving = False
         self._stopped = False
-        self.httpd = _Server((host, port), Handler)
+        host = host.removeprefix("[").removesuffix("]")  # [::1], as in a URL, is ::1
+        self.httpd = (_Server6 if ":" in host else _Server)((host, port), Handler)
         self.httpd.dev = self  # type: ignore[attr-defined]
         self._builder: threading.Thread | None = None
         self._http: threading.Thread | None = None
@@ -104,7 +107,12 @@ class DevServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host_port(host, port)}/"
+
+    @property
+    def loopback(self) -> bool:
+        """Only this machine can connect (the address bound, not the name asked for)."""
+        return is_loopback(self.httpd.server_address[0])
 
     # -- building ------------------------------------------------------------------------
 
@@ -262,9 +270,47 @@ class DevServer:
         kill_all()
 
 
+def host_port(host: str, port: int) -> str:
+    """host:port as a URL writes it: an IPv6 address in brackets ([::1]:8000)."""
+    if ":" in host:
+        host = host.removeprefix("[").removesuffix("]")
+        return f"[{host.replace('%', '%25')}]:{port}"  # a zone (fe80::1%eth0) escaped
+    return f"{host}:{port}"
+
+
+def is_loopback(address: str) -> bool:
+    """A numeric address only this machine can reach: 127.0.0.0/8, ::1, ::ffff:127.x.y.z."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def network_warning(url: str) -> str:
+    return (f"essays: warning: {url} is reachable by others on the network; this is a development "
+            "preview server, not for production")
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = BACKLOG
     daemon_threads = True
+
+
+class _Server6(_Server):
+    """An IPv6 address. `::` (every address) takes IPv4 clients too where the system allows,
+    as 0.0.0.0 would: some systems make an IPv6 socket IPv6-only unless told otherwise."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        with contextlib.suppress(ValueError):  # not an address: bind() will say why
+            if ipaddress.ip_address(self.server_address[0].split("%", 1)[0]).is_unspecified:
+                with contextlib.suppress(AttributeError, OSError):  # no dual stack: IPv6 only
+                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
 
 class Handler(SimpleHTTPRequestHandler):
@@ -431,7 +477,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: "
     try:
         server = DevServer(config, host, port, reporter)
     except OSError as exc:
-        print(f"essays: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"essays: cannot listen on {host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
     def on_term(signum, frame) -> None:  # noqa: ANN001
@@ -441,6 +487,8 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: "
     try:
         server.start()
         print(f"serving {config.output} on {server.url} (Ctrl+C to stop)", flush=True)
+        if not server.loopback:
+            print(network_warning(server.url), file=sys.stderr, flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -596,3 +596,132 @@ def test_the_event_stream_outlives_the_idle_timeout(server, project, monkeypatch
         assert events.next()["epoch"] > first["epoch"]
     finally:
         events.close()
+
+
+
+# ----- addresses: IPv6, and a warning when others can connect ------------------------------
+
+
+def ipv6_unavailable() -> str | None:
+    """Why ::1 cannot be listened on here, or None."""
+    if not socket.has_ipv6:
+        return "this Python was built without IPv6"
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError as exc:
+        return f"this machine cannot bind ::1: {exc}"
+    return None
+
+
+def start_cli(project, *args: str, prelude: str = "", **popen) -> subprocess.Popen:
+    """`essays serve` on the project in a process (and session) of its own; stdout goes to
+    serve.out and stderr to serve.err in the project. `prelude`: Python to run first there."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    entry = ["-c", f"import sys\n{prelude}\nfrom builder.cli import main\nsys.exit(main(sys.argv[1:]))"] \
+        if prelude else ["-m", "builder"]
+    command = [sys.executable, *entry, "serve", str(project.essays), "-o", str(project.site), *args]
+    with (project.root / "serve.out").open("w") as out, (project.root / "serve.err").open("w") as err:
+        return subprocess.Popen(command, cwd=project.root, env=env, stdout=out, stderr=err,
+                                start_new_session=True, **popen)
+
+
+def cli_output(project) -> tuple[str, str]:
+    return (project.root / "serve.out").read_text(), (project.root / "serve.err").read_text()
+
+
+def wait_serving(proc: subprocess.Popen, project) -> str:
+    """The URL the command says it serves on, once it does."""
+    wait_for(lambda: "serving " in cli_output(project)[0] or proc.poll() is not None, what="`serving ...`")
+    out, err = cli_output(project)
+    assert proc.poll() is None, (out, err)
+    return out.split(" on ", 1)[1].split()[0]
+
+
+def end_cli(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("address, loopback", [
+    ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("::ffff:127.0.0.1", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("10.0.0.5", False),
+    ("2001:db8::1", False), ("fe80::1%eth0", False), ("::ffff:192.168.1.20", False),
+])
+def test_which_addresses_only_this_machine_can_reach(address, loopback):
+    assert serve_module.is_loopback(address) is loopback
+
+
+def test_serving_beyond_this_machine_prints_a_warning(project):
+    """A server others can connect to says so, on one line of stderr. No test listens beyond
+    loopback: the bound address is taken for one others can reach."""
+    project.write("01-live.md", live_essay("alpha"))
+    prelude = "import builder.serve\nbuilder.serve.is_loopback = lambda address: False"
+    proc = start_cli(project, "--port", str(free_port()), prelude=prelude)
+    try:
+        url = wait_serving(proc, project)
+        wait_for(lambda: "warning" in cli_output(project)[1], what="the warning")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        end_cli(proc)
+    warnings = [line for line in cli_output(project)[1].splitlines() if "warning" in line]
+    assert len(warnings) == 1, warnings
+    for words in (url, "development preview server", "not for production", "reachable by others on the network"):
+        assert words in warnings[0]
+
+
+def test_serves_on_ipv6_loopback(project):
+    if why := ipv6_unavailable():
+        pytest.skip(why)
+    project.write("01-live.md", live_essay("alpha"))
+    dev = DevServer(project.config(quiet=True), "::1", 0, watch=[project.essays])
+    try:
+        dev.start()
+        port = dev.httpd.server_address[1]
+        assert dev.url == f"http://[::1]:{port}/" and dev.loopback
+        status, body = get(dev, PAGE)
+        assert status == 200 and b"The word is alpha." in body
+    finally:
+        dev.stop()
+
+
+def test_the_command_line_serves_on_ipv6_and_prints_its_url(project):
+    if why := ipv6_unavailable():
+        pytest.skip(why)
+    project.write("01-live.md", live_essay("alpha"))
+    port = free_port()
+    proc = start_cli(project, "--host", "::1", "--port", str(port))
+    try:
+        url = wait_serving(proc, project)
+        assert url == f"http://[::1]:{port}/"
+        conn = http.client.HTTPConnection("::1", port, timeout=WAIT)
+        try:
+            conn.request("GET", PAGE)
+            assert conn.getresponse().status == 200
+        finally:
+            conn.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        end_cli(proc)
+    assert "warning" not in cli_output(project)[1]  # ::1 is this machine only
+
+
+def test_every_ipv6_address_takes_ipv4_clients_too(monkeypatch):
+    """`--host ::` clears IPV6_V6ONLY, which some systems set by default, so IPv4 clients
+    reach it as they would 0.0.0.0. Checked on sockets never bound: no test listens on ::."""
+    import socketserver
+
+    if why := ipv6_unavailable():
+        pytest.skip(why)
+    monkeypatch.setattr(socketserver.TCPServer, "server_bind", lambda self: None)
+    for host, v6only in (("::", 0), ("::1", 1)):
+        httpd = serve_module._Server6((host, 0), Handler, bind_and_activate=False)
+        try:
+            httpd.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as such a system
+            httpd.server_bind()
+            assert httpd.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == v6only, host
+        finally:
+            httpd.server_close()
