@@ -120,11 +120,14 @@ class DevServer:
         started = time.monotonic()
         try:
             result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter)
+            # the overlay names essays that could not be read (their last good page stays);
+            # a failing cell shows on its page, so the terminal alone lists those too
             errors = [str(e.error) for e in result.essays if e.error is not None]
+            problems = result.failures
         except BuildCancelled:
             return
         except Exception as exc:  # a template error: keep serving the last good site
-            errors = [f"the build failed: {type(exc).__name__}: {exc}"]
+            errors = problems = [f"the build failed: {type(exc).__name__}: {exc}"]
         with self.state:
             if self.stopping:
                 return
@@ -132,9 +135,9 @@ class DevServer:
             self.errors = errors
             self.state.notify_all()
         if not self.config.quiet:
-            status = f"{len(errors)} problem(s)" if errors else "ok"
+            status = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}" if problems else "ok"
             print(f"rebuilt in {time.monotonic() - started:.2f} s: {status}", flush=True)
-            for line in errors:
+            for line in problems:
                 print(f"  {line}", file=sys.stderr, flush=True)
 
     def changed(self, path: str) -> None:

@@ -274,6 +274,30 @@ def test_a_page_left_open_reloads_when_a_restarted_server_has_changes(project, c
             dev.stop()
 
 
+def test_the_rebuilt_line_counts_failing_cells(project, capsys):
+    """`rebuilt: ok` was printed while cells failed: only essays that could not be read
+    counted. Those alone still go to the overlay."""
+    project.write("01-live.md", live_essay("alpha"))
+    dev = DevServer(project.config(), "127.0.0.1", 0, watch=[project.essays])
+    try:
+        dev.rebuild()
+        assert capsys.readouterr().out.strip().endswith(": ok")
+        project.write("02-fails.md", "# Fails\n\n<script>\n1 / 0\n</script>\n")
+        dev.rebuild()
+        out, err = capsys.readouterr()
+        assert out.strip().endswith(": 1 problem"), out
+        assert "02-fails.md:4: cell 1: ZeroDivisionError" in err, err
+        assert dev.errors == []
+        project.write("03-broken.md", live_essay("broken", closed=False))
+        dev.rebuild()
+        out, err = capsys.readouterr()
+        assert out.strip().endswith(": 2 problems"), out
+        assert "02-fails.md:4: cell 1: ZeroDivisionError" in err and "03-broken.md:5: <script> is never closed" in err
+        assert len(dev.errors) == 1 and "03-broken.md:5" in dev.errors[0]
+    finally:
+        dev.stop()
+
+
 # ----- paths outside the site -------------------------------------------------------------
 
 TRAVERSALS = [
