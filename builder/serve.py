@@ -487,6 +487,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: "
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # Ctrl+C stops the server even when it was started with SIGINT ignored, as a shell
+    # starts a background job (`essays serve &`); Python then installs no handler of its own
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.start()
         print(f"serving {config.output} on {server.url} (Ctrl+C to stop)", flush=True)

@@ -749,3 +749,24 @@ def test_every_ipv6_address_takes_ipv4_clients_too(monkeypatch):
             assert httpd.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == v6only, host
         finally:
             httpd.server_close()
+
+
+
+def test_sigint_stops_a_server_started_with_sigint_ignored(project):
+    """A shell starts a background job (`essays serve &`) with SIGINT ignored, and Python
+    then leaves it so: SIGINT did nothing. The server must stop on it all the same."""
+    project.write("01-live.md", live_essay("alpha"))
+    proc = start_cli(project, "--port", str(free_port()),
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_serving(proc, project)
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"SIGINT did not stop the server within {WAIT:g} s")
+        assert code == 0, cli_output(project)
+        assert "stopping" in cli_output(project)[0]
+    finally:
+        end_cli(proc)
+    assert workers_of(project.essays) == []
