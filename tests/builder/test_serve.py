@@ -1,5 +1,6 @@
-"""`essays serve` with a real watcher and a real port on 127.0.0.1: reload after an edit,
-debounce, the error overlay, traversal attempts, clean exit, never a half-built page.
+"""`essays serve` with a real watcher and a real port on 127.0.0.1 (and ::1): reload after
+an edit, debounce, the error overlay, traversal attempts, bad requests, idle connections,
+IPv6, clean exit, never a half-built page.
 
 Waits are generous (the machine may be busy); nothing asserts on a sleep.
 """
