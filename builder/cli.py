@@ -59,7 +59,8 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Build the site, serve it, and rebuild when essays change.")
     _source_args(s)
     s.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only; ::1 is its IPv6 "
+                   "form; 0.0.0.0 or :: let others on the network connect)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     s.set_defaults(func=cmd_serve)
     return parser

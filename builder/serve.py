@@ -8,11 +8,14 @@ or show an overlay naming the problem when the build failed (the last good page 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import ipaddress
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -33,7 +36,13 @@ PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
 DEBOUNCE = 0.05  # seconds of quiet after the last change before a rebuild starts
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request (or a blocked write) before
+# it is closed; the event stream reads nothing and writes every KEEPALIVE s, well within it
 STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
+LINGER = 2.0  # seconds an error response waits for the client to stop sending; see _drain
+LINGER_BYTES = 64 << 20  # and the most it reads meanwhile
+BACKLOG = 128  # connections the kernel queues before the server accepts them; a page and its
+# files, or many open tabs reloading at once, come as a burst (at 5 a burst of 50 waited seconds)
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".pyc")
 
 
@@ -83,8 +92,8 @@ class DevServer:
         self._dirty = False
         self._serving = False
         self._stopped = False
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+        host = host.removeprefix("[").removesuffix("]")  # [::1], as in a URL, is ::1
+        self.httpd = (_Server6 if ":" in host else _Server)((host, port), Handler)
         self.httpd.dev = self  # type: ignore[attr-defined]
         self._builder: threading.Thread | None = None
         self._http: threading.Thread | None = None
@@ -98,7 +107,12 @@ class DevServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host_port(host, port)}/"
+
+    @property
+    def loopback(self) -> bool:
+        """Only this machine can connect (the address bound, not the name asked for)."""
+        return is_loopback(self.httpd.server_address[0])
 
     # -- building ------------------------------------------------------------------------
 
@@ -106,11 +120,14 @@ class DevServer:
         started = time.monotonic()
         try:
             result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter)
+            # the overlay names essays that could not be read (their last good page stays);
+            # a failing cell shows on its page, so the terminal alone lists those too
             errors = [str(e.error) for e in result.essays if e.error is not None]
+            problems = result.failures
         except BuildCancelled:
             return
         except Exception as exc:  # a template error: keep serving the last good site
-            errors = [f"the build failed: {type(exc).__name__}: {exc}"]
+            errors = problems = [f"the build failed: {type(exc).__name__}: {exc}"]
         with self.state:
             if self.stopping:
                 return
@@ -118,9 +135,9 @@ class DevServer:
             self.errors = errors
             self.state.notify_all()
         if not self.config.quiet:
-            status = f"{len(errors)} problem(s)" if errors else "ok"
+            status = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}" if problems else "ok"
             print(f"rebuilt in {time.monotonic() - started:.2f} s: {status}", flush=True)
-            for line in errors:
+            for line in problems:
                 print(f"  {line}", file=sys.stderr, flush=True)
 
     def changed(self, path: str) -> None:
@@ -256,9 +273,53 @@ class DevServer:
         kill_all()
 
 
+def host_port(host: str, port: int) -> str:
+    """host:port as a URL writes it: an IPv6 address in brackets ([::1]:8000)."""
+    if ":" in host:
+        host = host.removeprefix("[").removesuffix("]")
+        return f"[{host.replace('%', '%25')}]:{port}"  # a zone (fe80::1%eth0) escaped
+    return f"{host}:{port}"
+
+
+def is_loopback(address: str) -> bool:
+    """A numeric address only this machine can reach: 127.0.0.0/8, ::1, ::ffff:127.x.y.z."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def network_warning(url: str) -> str:
+    return (f"essays: warning: {url} is reachable by others on the network; this is a development "
+            "preview server, not for production")
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    """An IPv6 address. `::` (every address) takes IPv4 clients too where the system allows,
+    as 0.0.0.0 would: some systems make an IPv6 socket IPv6-only unless told otherwise."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        with contextlib.suppress(ValueError):  # not an address: bind() will say why
+            if ipaddress.ip_address(self.server_address[0].split("%", 1)[0]).is_unspecified:
+                with contextlib.suppress(AttributeError, OSError):  # no dual stack: IPv6 only
+                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
 class Handler(SimpleHTTPRequestHandler):
     """Static files from the current site, plus the live-reload endpoints."""
 
+    timeout = IDLE_TIMEOUT  # set on each connection's socket (tests patch it smaller)
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm", ".mjs": "text/javascript"}
 
     @property
@@ -283,21 +344,39 @@ class Handler(SimpleHTTPRequestHandler):
 
     def translate_path(self, path: str) -> str:
         """The base class drops '..' segments after percent-decoding; check once more that
-        the result (symlinks followed) is inside the site, so no spelling of a path can leave it."""
-        translated = Path(super().translate_path(path)).resolve()
+        the result (symlinks followed) is inside the site, so no spelling of a path can leave it.
+        A path no file can have (a name too long, a symlink loop) is one outside the site."""
         root = Path(self.directory).resolve()
+        outside = str(root / "__outside_the_site__")
+        try:
+            translated = Path(super().translate_path(path)).resolve()
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
+            return outside
         if translated != root and root not in translated.parents:
-            return str(root / "__outside_the_site__")
+            return outside
         return str(translated)
 
     def send_head(self):  # noqa: ANN201 - returns a file object or None, as the base does
+        target = self.path.split("?", 1)[0].split("#", 1)[0]  # as the base's translate_path
+        if "\0" in urllib.parse.unquote(target, errors="surrogatepass"):
+            # no file name holds a NUL: a malformed request, not a missing file
+            self.send_error(HTTPStatus.BAD_REQUEST, "NUL in the path")
+            return None
         with self.dev.swap_lock:  # never open a file from a site half swapped
+            # os.path's isdir and isfile say False, where Path's raise, for a path the
+            # system refuses (too long a name)
             path = self.translate_path(self.path)
-            if Path(path).is_dir() and self.path.split("?")[0].endswith("/"):
-                path = str(Path(path) / "index.html")
-            if path.endswith(".html") and Path(path).is_file():
+            if os.path.isdir(path):
+                if not os.path.isfile(os.path.join(path, "index.html")):
+                    # no listing of a folder's files: a folder is a page only by its index
+                    self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+                    return None
+                if target.endswith("/"):
+                    path = os.path.join(path, "index.html")
+                # else the base class redirects to the folder's address with a slash
+            if path.endswith(".html") and os.path.isfile(path):
                 return self._html(Path(path))
-            if Path(path).is_file():
+            if os.path.isfile(path):
                 etag = self.dev.etag(Path(path))
                 wanted = self.headers.get("If-None-Match", "")
                 if etag in (t.strip().removeprefix("W/") for t in wanted.split(",")):
@@ -308,6 +387,38 @@ class Handler(SimpleHTTPRequestHandler):
                 # no-cache: the browser asks each time, and a 304 keeps its compiled copy
                 self._extra_headers = [("ETag", etag), ("Cache-Control", "no-cache")]
             return super().send_head()
+
+    def list_directory(self, path: str) -> None:  # noqa: ARG002 - the base class's signature
+        """Never a listing (send_head answers a folder without index.html before this)."""
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        super().send_error(code, message, explain)
+        self._linger = True
+
+    def finish(self) -> None:
+        super().finish()
+        if getattr(self, "_linger", False):
+            self._drain()
+
+    def _drain(self) -> None:
+        """After an error response, read and drop what the client still sends (the rest of a
+        request line over the base class's 64 KiB, a body) until it closes, for at most
+        LINGER seconds and LINGER_BYTES. Closing with unread data resets the connection, and
+        a client still sending then gets the reset instead of the response."""
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)  # the response is whole: the client sees its end
+            deadline = time.monotonic() + LINGER
+            drained = 0
+            while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:  # a timeout, a reset: the connection ends either way
+            pass
 
     def end_headers(self) -> None:
         for name, value in getattr(self, "_extra_headers", ()):
@@ -337,7 +448,9 @@ class Handler(SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
     def _events(self) -> None:
-        """Server-Sent Events: the build state now, then on every change."""
+        """Server-Sent Events: the build state now, then on every change. The connection's
+        timeout never cuts a stream that is read: it reads nothing more from the client, and
+        a write blocks only when the client stops reading (then the stream is dropped)."""
         dev = self.dev
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
@@ -359,7 +472,7 @@ class Handler(SimpleHTTPRequestHandler):
                 else:
                     self.wfile.write(b": keep-alive\n\n")
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the page went away, or stopped reading (a write timed out)
             return
 
 
@@ -367,16 +480,21 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: "
     try:
         server = DevServer(config, host, port, reporter)
     except OSError as exc:
-        print(f"essays: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"essays: cannot listen on {host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
     def on_term(signum, frame) -> None:  # noqa: ANN001
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # Ctrl+C stops the server even when it was started with SIGINT ignored, as a shell
+    # starts a background job (`essays serve &`); Python then installs no handler of its own
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.start()
         print(f"serving {config.output} on {server.url} (Ctrl+C to stop)", flush=True)
+        if not server.loopback:
+            print(network_warning(server.url), file=sys.stderr, flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -1,5 +1,6 @@
-"""`essays serve` with a real watcher and a real port on 127.0.0.1: reload after an edit,
-debounce, the error overlay, traversal attempts, clean exit, never a half-built page.
+"""`essays serve` with a real watcher and a real port on 127.0.0.1 (and ::1): reload after
+an edit, debounce, the error overlay, traversal attempts, bad requests, idle connections,
+IPv6, clean exit, never a half-built page.
 
 Waits are generous (the machine may be busy); nothing asserts on a sleep.
 """
@@ -21,7 +22,8 @@ from typing import Callable
 
 import pytest
 
-from builder.serve import DevServer
+from builder import serve as serve_module
+from builder.serve import DevServer, Handler
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -58,6 +60,23 @@ def get(dev: DevServer, path: str) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def raw(dev: DevServer, request: bytes) -> bytes:
+    """Send request as it is, then read the whole answer (the server closes after it)."""
+    host, port = dev.httpd.server_address[:2]
+    with socket.create_connection((host, port), timeout=WAIT) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def status_of(answer: bytes) -> int:
+    """The status code of a raw answer; it must begin with a status line."""
+    assert answer.startswith(b"HTTP/1."), answer[:200]
+    return int(answer.split(b" ", 2)[1])
 
 
 class Events:
@@ -254,6 +273,30 @@ def test_a_page_left_open_reloads_when_a_restarted_server_has_changes(project, c
     finally:
         for dev in servers:
             dev.stop()
+
+
+def test_the_rebuilt_line_counts_failing_cells(project, capsys):
+    """`rebuilt: ok` was printed while cells failed: only essays that could not be read
+    counted. Those alone still go to the overlay."""
+    project.write("01-live.md", live_essay("alpha"))
+    dev = DevServer(project.config(), "127.0.0.1", 0, watch=[project.essays])
+    try:
+        dev.rebuild()
+        assert capsys.readouterr().out.strip().endswith(": ok")
+        project.write("02-fails.md", "# Fails\n\n<script>\n1 / 0\n</script>\n")
+        dev.rebuild()
+        out, err = capsys.readouterr()
+        assert out.strip().endswith(": 1 problem"), out
+        assert "02-fails.md:4: cell 1: ZeroDivisionError" in err, err
+        assert dev.errors == []
+        project.write("03-broken.md", live_essay("broken", closed=False))
+        dev.rebuild()
+        out, err = capsys.readouterr()
+        assert out.strip().endswith(": 2 problems"), out
+        assert "02-fails.md:4: cell 1: ZeroDivisionError" in err and "03-broken.md:5: <script> is never closed" in err
+        assert len(dev.errors) == 1 and "03-broken.md:5" in dev.errors[0]
+    finally:
+        dev.stop()
 
 
 # ----- paths outside the site -------------------------------------------------------------
@@ -469,3 +512,262 @@ def test_never_serves_a_half_built_page(server, project):
         assert body.count(b"The word is ") == 1
         words.add(body.split(b"The word is ")[1].split(b".")[0])
     assert len(words) >= 2, words  # the requests did span rebuilds
+
+
+# ----- many clients, bad requests, idle connections ----------------------------------------
+
+
+def test_a_burst_of_connections_is_queued_not_dropped(project):
+    """Connections wait in the kernel's queue until the server accepts them. With room
+    for only 5, the SYNs of a burst of 50 were dropped and retried after 1, 3, 7, 15 s."""
+    import select
+
+    project.write("01-live.md", live_essay("alpha"))
+    dev = dev_server(project)  # listening, but never started: nothing accepts, all must queue
+    clients = []
+    try:
+        host, port = dev.httpd.server_address[:2]
+        for _ in range(60):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            clients.append(sock)
+            sock.connect_ex((host, port))
+        pending = set(clients)
+        deadline = time.monotonic() + WAIT
+        while pending and time.monotonic() < deadline:
+            _, writable, _ = select.select([], list(pending), [], 0.1)
+            for sock in writable:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                pending.discard(sock)
+        assert not pending, f"{len(pending)} of {len(clients)} connections not queued after {WAIT:g} s"
+    finally:
+        for sock in clients:
+            sock.close()
+        dev.stop()
+
+
+def test_folders_are_not_listed(server, project):
+    (project.site / "notes").mkdir()
+    (project.site / "notes" / "draft-secret.txt").write_text("x")
+    (project.site / "book").mkdir()
+    (project.site / "book" / "index.html").write_text("<html><body>The book.</body></html>")
+    for path in ("/notes/", "/notes", "/_static/", "/_static", "/notes/?C=M;O=A"):
+        status, body = get(server, path)
+        assert status == 404, (path, status)
+        assert b"draft-secret" not in body and b"style.css" not in body and b"Directory listing" not in body
+    assert get(server, "/notes/draft-secret.txt")[0] == 200
+    status, body = get(server, "/book/")
+    assert status == 200 and b"The book." in body
+    assert get(server, "/book")[0] == 301  # to /book/, as before
+
+
+@pytest.mark.parametrize("path", ["/x%00", "/01-live.html%00", "/%00/_static/style.css", "/_static/style.css%00.txt"])
+def test_a_nul_in_the_path_is_a_bad_request(server, path):
+    # a NUL after percent-decoding made Path.resolve() raise ValueError: no answer at all
+    assert status_of(raw(server, f"GET {path} HTTP/1.0\r\n\r\n".encode())) == 400
+    assert status_of(raw(server, f"HEAD {path} HTTP/1.0\r\n\r\n".encode())) == 400
+    assert get(server, PAGE)[0] == 200
+
+
+def test_a_path_no_file_can_have_is_not_found(server, project):
+    """Names the system refuses (too long: OSError from is_file) or cannot follow (a symlink
+    loop) are missing files, not a dropped connection."""
+    (project.site / "loop").symlink_to("loop")
+    paths = ["/" + "a/" * 30_000, "/" + "a" * 300, "/" + "a" * 300 + ".html", "/_static/" + "b" * 60_000 + "/",
+             "/loop", "/loop/index.html"]
+    for path in paths:
+        assert status_of(raw(server, f"GET {path} HTTP/1.0\r\n\r\n".encode())) == 404, path[:40]
+    assert get(server, PAGE)[0] == 200
+
+
+@pytest.mark.parametrize("size", [70_000, 16 << 20])
+def test_an_over_long_request_line_is_answered_414(server, size):
+    """The base class reads 64 KiB of a request line and refuses the rest; the client must
+    get the refusal even while it is still sending (16 MiB), not a reset connection."""
+    request = b"GET /" + b"a" * size + b" HTTP/1.0\r\nHost: localhost\r\n\r\n"
+    assert status_of(raw(server, request)) == 414
+    assert get(server, PAGE)[0] == 200
+
+
+def test_an_idle_connection_is_closed(server, monkeypatch):
+    """A connection that sends nothing, or half a request, held a thread open forever."""
+    assert Handler.timeout is not None and Handler.timeout > serve_module.KEEPALIVE
+    monkeypatch.setattr(Handler, "timeout", 0.5)
+    host, port = server.httpd.server_address[:2]
+    for sent in (b"", b"GET /01-live.html HT"):
+        with socket.create_connection((host, port), timeout=WAIT) as sock:
+            sock.sendall(sent)
+            try:
+                assert sock.recv(1024) == b""  # closed by the server, with nothing sent
+            except TimeoutError:
+                pytest.fail(f"the server kept an idle connection open for {WAIT:g} s")
+    assert get(server, PAGE)[0] == 200
+
+
+def test_the_event_stream_outlives_the_idle_timeout(server, project, monkeypatch):
+    """/_dev/events stays open for as long as the page does, however short the timeout for
+    idle connections: here the keep-alives come at more than twice its interval."""
+    monkeypatch.setattr(Handler, "timeout", 0.2)
+    monkeypatch.setattr(serve_module, "KEEPALIVE", 0.5)
+    events = Events(server)
+    try:
+        first = events.next()
+        keepalives = 0
+        while keepalives < 3:  # 1.5 s: several idle timeouts
+            line = events.response.readline()
+            assert line, "the event stream was closed"
+            keepalives += line.startswith(b": keep-alive")
+        project.write("01-live.md", live_essay("beta"))
+        assert events.next()["epoch"] > first["epoch"]
+    finally:
+        events.close()
+
+
+
+# ----- addresses: IPv6, and a warning when others can connect ------------------------------
+
+
+def ipv6_unavailable() -> str | None:
+    """Why ::1 cannot be listened on here, or None."""
+    if not socket.has_ipv6:
+        return "this Python was built without IPv6"
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError as exc:
+        return f"this machine cannot bind ::1: {exc}"
+    return None
+
+
+def start_cli(project, *args: str, prelude: str = "", **popen) -> subprocess.Popen:
+    """`essays serve` on the project in a process (and session) of its own; stdout goes to
+    serve.out and stderr to serve.err in the project. `prelude`: Python to run first there."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    entry = ["-c", f"import sys\n{prelude}\nfrom builder.cli import main\nsys.exit(main(sys.argv[1:]))"] \
+        if prelude else ["-m", "builder"]
+    command = [sys.executable, *entry, "serve", str(project.essays), "-o", str(project.site), *args]
+    with (project.root / "serve.out").open("w") as out, (project.root / "serve.err").open("w") as err:
+        return subprocess.Popen(command, cwd=project.root, env=env, stdout=out, stderr=err,
+                                start_new_session=True, **popen)
+
+
+def cli_output(project) -> tuple[str, str]:
+    return (project.root / "serve.out").read_text(), (project.root / "serve.err").read_text()
+
+
+def wait_serving(proc: subprocess.Popen, project) -> str:
+    """The URL the command says it serves on, once it does."""
+    wait_for(lambda: "serving " in cli_output(project)[0] or proc.poll() is not None, what="`serving ...`")
+    out, err = cli_output(project)
+    assert proc.poll() is None, (out, err)
+    return out.split(" on ", 1)[1].split()[0]
+
+
+def end_cli(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("address, loopback", [
+    ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("::ffff:127.0.0.1", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("10.0.0.5", False),
+    ("2001:db8::1", False), ("fe80::1%eth0", False), ("::ffff:192.168.1.20", False),
+])
+def test_which_addresses_only_this_machine_can_reach(address, loopback):
+    assert serve_module.is_loopback(address) is loopback
+
+
+def test_serving_beyond_this_machine_prints_a_warning(project):
+    """A server others can connect to says so, on one line of stderr. No test listens beyond
+    loopback: the bound address is taken for one others can reach."""
+    project.write("01-live.md", live_essay("alpha"))
+    prelude = "import builder.serve\nbuilder.serve.is_loopback = lambda address: False"
+    proc = start_cli(project, "--port", str(free_port()), prelude=prelude)
+    try:
+        url = wait_serving(proc, project)
+        wait_for(lambda: "warning" in cli_output(project)[1], what="the warning")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        end_cli(proc)
+    warnings = [line for line in cli_output(project)[1].splitlines() if "warning" in line]
+    assert len(warnings) == 1, warnings
+    for words in (url, "development preview server", "not for production", "reachable by others on the network"):
+        assert words in warnings[0]
+
+
+def test_serves_on_ipv6_loopback(project):
+    if why := ipv6_unavailable():
+        pytest.skip(why)
+    project.write("01-live.md", live_essay("alpha"))
+    dev = DevServer(project.config(quiet=True), "::1", 0, watch=[project.essays])
+    try:
+        dev.start()
+        port = dev.httpd.server_address[1]
+        assert dev.url == f"http://[::1]:{port}/" and dev.loopback
+        status, body = get(dev, PAGE)
+        assert status == 200 and b"The word is alpha." in body
+    finally:
+        dev.stop()
+
+
+def test_the_command_line_serves_on_ipv6_and_prints_its_url(project):
+    if why := ipv6_unavailable():
+        pytest.skip(why)
+    project.write("01-live.md", live_essay("alpha"))
+    port = free_port()
+    proc = start_cli(project, "--host", "::1", "--port", str(port))
+    try:
+        url = wait_serving(proc, project)
+        assert url == f"http://[::1]:{port}/"
+        conn = http.client.HTTPConnection("::1", port, timeout=WAIT)
+        try:
+            conn.request("GET", PAGE)
+            assert conn.getresponse().status == 200
+        finally:
+            conn.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        end_cli(proc)
+    assert "warning" not in cli_output(project)[1]  # ::1 is this machine only
+
+
+def test_every_ipv6_address_takes_ipv4_clients_too(monkeypatch):
+    """`--host ::` clears IPV6_V6ONLY, which some systems set by default, so IPv4 clients
+    reach it as they would 0.0.0.0. Checked on sockets never bound: no test listens on ::."""
+    import socketserver
+
+    if why := ipv6_unavailable():
+        pytest.skip(why)
+    monkeypatch.setattr(socketserver.TCPServer, "server_bind", lambda self: None)
+    for host, v6only in (("::", 0), ("::1", 1)):
+        httpd = serve_module._Server6((host, 0), Handler, bind_and_activate=False)
+        try:
+            httpd.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as such a system
+            httpd.server_bind()
+            assert httpd.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == v6only, host
+        finally:
+            httpd.server_close()
+
+
+
+def test_sigint_stops_a_server_started_with_sigint_ignored(project):
+    """A shell starts a background job (`essays serve &`) with SIGINT ignored, and Python
+    then leaves it so: SIGINT did nothing. The server must stop on it all the same."""
+    project.write("01-live.md", live_essay("alpha"))
+    proc = start_cli(project, "--port", str(free_port()),
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_serving(proc, project)
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"SIGINT did not stop the server within {WAIT:g} s")
+        assert code == 0, cli_output(project)
+        assert "stopping" in cli_output(project)[0]
+    finally:
+        end_cli(proc)
+    assert workers_of(project.essays) == []
