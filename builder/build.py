@@ -18,6 +18,7 @@ from .paths import PathError, check_paths, clean_leftovers, shown
 from .progress import Reporter
 from .render import NavEntry, environment, render_essay, render_failed, render_index
 from .static_files import copy_assets, page_config, write_static
+from .worker import cancel_all
 from .writer import SiteWriter
 
 
@@ -134,8 +135,18 @@ def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | N
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
 
-    with reporter, ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(run, runnable))
+    with reporter:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        futures = [pool.submit(run, b) for b in runnable]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            # Ctrl+C: the running cells end now, not when they finish
+            pool.shutdown(wait=False, cancel_futures=True)
+            cancel_all(lambda: all(f.done() for f in futures))
+            raise
+        pool.shutdown()
     if cache is not None:
         cache.prune({cache.key(c) for b in runnable for c in b.essay.cells}, config.cache_limit)
         if warnings is not None:

@@ -51,6 +51,11 @@ class CellResult:
 
 
 ProgressFn = Callable[["Cell", int, int], None]
+_CANCELLED = threading.Event()  # set while a build is being stopped: no new worker starts
+
+
+class Cancelled(Exception):
+    """The build is being stopped (Ctrl+C): no worker may start to rebuild state."""
 
 
 def _watch_parent(parent: int) -> None:
@@ -133,6 +138,8 @@ class Worker:
     """The builder's handle on one worker process."""
 
     def __init__(self, cwd: Path) -> None:
+        if _CANCELLED.is_set():
+            raise Cancelled("the build is stopping")
         # a private folder: the cells' output files, and a runtime folder for libraries
         # that want one (Mesa prints "XDG_RUNTIME_DIR is invalid" without it)
         self.folder = Path(tempfile.mkdtemp(prefix="essays-worker-"))
@@ -262,6 +269,21 @@ class Worker:
         else:
             self._end_group()
             self._closed()
+
+
+def cancel_all(done: Callable[[], bool], grace: float = 15.0) -> None:
+    """Stop a build now: end every worker, and keep ending any started to recover an
+    essay's state, until `done()` (the essays' threads have finished) or `grace` seconds."""
+    _CANCELLED.set()
+    try:
+        deadline = time.monotonic() + grace
+        while True:
+            kill_all()
+            if done() or time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
+    finally:
+        _CANCELLED.clear()
 
 
 def kill_all() -> None:

@@ -112,7 +112,11 @@ def _array(value: Any) -> str:
     if len(shape) == 0:
         return _number(value)
     if not any(c.__name__ == "ndarray" and c.__module__ == "numpy" for c in type(value).__mro__):
-        value = value.tolist()  # array-like but not numpy's (a matrix class of an essay): nested lists
+        # array-like but not numpy's (a matrix class of an essay): numpy's view of it when
+        # it offers one (cheap, so still only corners are read), else its nested lists
+        as_array = getattr(value, "__array__", None)
+        viewed = as_array() if callable(as_array) else None
+        value = viewed if _is_array(viewed) and tuple(viewed.shape) == shape else value.tolist()
     if len(shape) == 1:
         return _sequence("array", value)
     dims = "×".join(str(n) for n in shape)

@@ -313,6 +313,27 @@ def test_killing_the_builder_ends_its_worker_and_the_cells_children(project):
         builder.kill()
 
 
+def test_ctrl_c_ends_a_build_at_once_and_keeps_the_previous_site(project):
+    essay = project.write("01-a.md", "<script>\nx = 1\n</script>\n")
+    assert essays("build", cwd=project.root).returncode == 0
+    pids = project.root / "pids"
+    essay.write_text(f"<script>\nimport os, pathlib\npathlib.Path({str(pids)!r}).write_text(str(os.getpid()))\n"
+                     "while True:\n    pass\n</script>\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    builder = subprocess.Popen([sys.executable, "-m", "builder", "build"], cwd=project.root, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: pids.exists() and pids.read_text(), "the cell to start")
+        builder.send_signal(signal.SIGINT)
+        _, err = builder.communicate(timeout=WAIT)
+        assert builder.returncode == 130 and "the previous site was kept" in err
+        wait_for(lambda: not alive(int(pids.read_text())), "the worker to end")
+        assert "x:</span><pre>1</pre>" in project.page("01-a.html")
+        assert not list(project.root.glob(".site-*"))
+    finally:
+        builder.kill()
+
+
 def test_a_cells_subprocess_does_not_hold_the_builds_output_open(project):
     pids = project.root / "child"
     project.write("01-a.md", f"""\
