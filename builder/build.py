@@ -96,7 +96,10 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
         raise
     result = BuildResult(builds, time.monotonic() - start, warnings)
     if config.report is not None:
-        write_report(result, config.report)
+        try:
+            write_report(result, config.report)
+        except OSError as exc:  # the site is already in place: the report's failure is only a warning
+            result.warnings.append(f"the report could not be written to {shown(config.report)}: {exc.strerror or exc}")
     return result
 
 

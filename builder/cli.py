@@ -169,7 +169,11 @@ max(numbers)
 
 def cmd_new(args: argparse.Namespace) -> int:
     source: Path = args.source
-    source.mkdir(parents=True, exist_ok=True)
+    try:
+        source.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"essays: cannot make the essays folder {source}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     slug = re.sub(r"[^a-z0-9]+", "-", args.title.lower()).strip("-") or "essay"
     numbers = [int(m.group(1)) for p in source.glob("*.md") if (m := re.match(r"(\d+)-", p.name))]
     path = source / f"{max(numbers, default=0) + 1:02d}-{slug}.md"
@@ -178,6 +182,11 @@ def cmd_new(args: argparse.Namespace) -> int:
         return 1
     # a JSON string is a valid YAML scalar, whatever quotes or colons the title holds
     text = NEW_ESSAY.format(title=args.title, title_yaml=json.dumps(args.title, ensure_ascii=False))
-    path.write_text(text, encoding="utf-8")
+    try:
+        with open(path, "x", encoding="utf-8") as f:  # "x": never overwrite an essay that appeared meanwhile
+            f.write(text)
+    except OSError as exc:
+        print(f"essays: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"created {path}")
     return 0

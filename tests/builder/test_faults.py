@@ -153,6 +153,20 @@ def test_refusals_in_the_library_api_too(project):
         build(project.config(output=project.essays))
 
 
+def test_a_report_that_cannot_be_written_is_a_warning_after_a_good_build(project):
+    project.write("01-a.md", "<script>\nx = 1\n</script>\n")
+    (project.root / "blocker").write_text("a file")
+    out = essays("build", "--report", "blocker/r.json", cwd=project.root)
+    assert out.returncode == 0 and "the report could not be written" in out.stderr
+    assert "cannot write the site" not in out.stderr and (project.site / "01-a.html").is_file()
+
+
+def test_new_in_a_folder_that_cannot_be_made(project):
+    (project.root / "blocker").write_text("a file")
+    out = essays("new", "Title", "--source", "blocker/essays", cwd=project.root)
+    assert out.returncode == 2 and "cannot make the essays folder" in out.stderr and "Traceback" not in out.stderr
+
+
 # ----- 2. relative paths, resolved once --------------------------------------------------
 
 
