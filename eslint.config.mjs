@@ -1,0 +1,54 @@
+// ESLint (flat config) for the JavaScript this project owns: the page scripts, the editor
+// module esbuild bundles, the dev-reload script, the naive benchmark and the Node kernel
+// test. Run through `npm run lint`, which also runs `prettier --check` (formatting is
+// Prettier's; ESLint's recommended rules do not concern themselves with it).
+import js from "@eslint/js";
+import globals from "globals";
+
+export default [
+  {
+    // build outputs, dependencies, built sites, virtual environments, caches, fixtures
+    ignores: [
+      "runtime/js/dist/",
+      "site/",
+      "site.*/",
+      ".site-*/",
+      ".venv/",
+      ".essays-cache/",
+      "tests/fixtures/",
+    ],
+  },
+  js.configs.recommended,
+  {
+    // classic browser scripts: each is one IIFE, loaded by a <script> tag
+    files: ["runtime/js/page.js", "runtime/js/figures.js", "builder/static/dev-reload.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: { ...globals.browser },
+    },
+  },
+  {
+    // an ES module for the browser, bundled by esbuild (`npm run build`)
+    files: ["runtime/js/editor.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: { ...globals.browser },
+    },
+  },
+  {
+    // CommonJS under node
+    files: ["benchmarks/**/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { ...globals.node },
+    },
+  },
+  {
+    // ES modules under node
+    files: ["**/*.mjs"],
+    languageOptions: {
+      sourceType: "module",
+      globals: { ...globals.node },
+    },
+  },
+];
