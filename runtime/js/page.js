@@ -320,7 +320,7 @@
     cell.stopButton.hidden = false;
     const started = performance.now();
     let ok = true;
-    let outcome = "done";
+    let outcome; // set by the try ("done", "stopped", "failed") or the catch ("broken")
     try {
       const problems = await loadPackages(code);
       cell.progress.max = n;
