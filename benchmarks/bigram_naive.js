@@ -22,7 +22,9 @@ class FloatMatrix {
     this.cols = cols;
     this.data = data || new Float32Array(rows * cols);
     if (this.data.length !== rows * cols) {
-      throw new Error(`a ${rows}x${cols} matrix holds ${rows * cols} numbers, not ${this.data.length}`);
+      throw new Error(
+        `a ${rows}x${cols} matrix holds ${rows * cols} numbers, not ${this.data.length}`,
+      );
     }
   }
   get(i, j) {
@@ -81,7 +83,10 @@ function mulberry32(seed) {
 }
 
 // ----- data, vocabulary, pairs, one-hot inputs, weights (not timed) -----
-const names = fs.readFileSync(namesPath, "utf8").split("\n").filter((line) => line.length > 0);
+const names = fs
+  .readFileSync(namesPath, "utf8")
+  .split("\n")
+  .filter((line) => line.length > 0);
 const chars = ["."].concat([...new Set(names.join(""))].sort());
 const stoi = new Map(chars.map((ch, i) => [ch, i]));
 const V = chars.length;
@@ -122,5 +127,12 @@ for (let it = 0; it < iterations; it++) {
 }
 
 process.stdout.write(
-  JSON.stringify({ node: process.version, pairs: n, vocab: V, iterations, seconds: times, losses }) + "\n"
+  JSON.stringify({
+    node: process.version,
+    pairs: n,
+    vocab: V,
+    iterations,
+    seconds: times,
+    losses,
+  }) + "\n",
 );

@@ -4,7 +4,7 @@
   "use strict";
   const script = document.currentScript;
   const servedAt = Number(script && script.dataset.epoch);
-  const servedBy = script && script.dataset.server;  // a restarted server counts epochs anew
+  const servedBy = script && script.dataset.server; // a restarted server counts epochs anew
   let overlay = null;
 
   function showErrors(errors) {
@@ -19,7 +19,8 @@
       document.body.appendChild(overlay);
     }
     // textContent: an error message is text, never markup
-    overlay.textContent = "Build problem (this page is the last good build):\n\n" + errors.join("\n");
+    overlay.textContent =
+      "Build problem (this page is the last good build):\n\n" + errors.join("\n");
   }
 
   function hideErrors() {
@@ -42,6 +43,8 @@
   const y = sessionStorage.getItem("essays-scroll");
   if (y !== null) {
     sessionStorage.removeItem("essays-scroll");
-    window.addEventListener("load", function () { window.scrollTo(0, Number(y)); });
+    window.addEventListener("load", function () {
+      window.scrollTo(0, Number(y));
+    });
   }
 })();

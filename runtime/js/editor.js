@@ -15,7 +15,17 @@ export function createEditor(parent, doc, { onRun, onChange, onFocus, label } = 
     parent,
     extensions: [
       // highest precedence: the default keymap would otherwise insert a newline first
-      Prec.highest(keymap.of([{ key: "Shift-Enter", run: () => { onRun && onRun(); return true; } }])),
+      Prec.highest(
+        keymap.of([
+          {
+            key: "Shift-Enter",
+            run: () => {
+              onRun && onRun();
+              return true;
+            },
+          },
+        ]),
+      ),
       basicSetup,
       python(),
       indentUnit.of("    "),

@@ -21,8 +21,13 @@
           script.src = new URL("_static/plotly.min.js", document.baseURI).href;
           document.head.appendChild(script);
         }
-        script.addEventListener("load", function () { resolve(window.Plotly); });
-        script.addEventListener("error", function () { loading = null; reject(new Error("could not load plotly.js")); });
+        script.addEventListener("load", function () {
+          resolve(window.Plotly);
+        });
+        script.addEventListener("error", function () {
+          loading = null;
+          reject(new Error("could not load plotly.js"));
+        });
         if (window.Plotly) resolve(window.Plotly); // it finished between the checks
       });
     }
@@ -35,9 +40,15 @@
     if (!json) return Promise.resolve();
     return ready().then(function (Plotly) {
       const figure = JSON.parse(json.textContent);
-      const layout = Object.assign({ autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } }, figure.layout);
+      const layout = Object.assign(
+        { autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } },
+        figure.layout,
+      );
       // react() both draws a new chart and updates one in place when a cell runs again
-      return Plotly.react(container, figure.data || [], layout, { responsive: true, displaylogo: false });
+      return Plotly.react(container, figure.data || [], layout, {
+        responsive: true,
+        displaylogo: false,
+      });
     });
   }
 
@@ -48,7 +59,9 @@
 
   window.essayFigures = { ready: ready, draw: draw, drawAll: drawAll };
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { drawAll(); });
+    document.addEventListener("DOMContentLoaded", function () {
+      drawAll();
+    });
   } else {
     drawAll();
   }

@@ -36,7 +36,10 @@
   function withTimeout(promise, ms, what) {
     let timer;
     const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(what + " did not finish in " + ms / 1000 + " s")), ms);
+      timer = setTimeout(
+        () => reject(new Error(what + " did not finish in " + ms / 1000 + " s")),
+        ms,
+      );
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
@@ -48,27 +51,35 @@
   }
 
   async function writeFiles(py, names, from, to) {
-    await Promise.all(names.map(async (name) => {
-      const response = await fetchOk(new URL(name, from));
-      const data = new Uint8Array(await response.arrayBuffer());
-      const path = to + "/" + name;
-      py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
-      py.FS.writeFile(path, data);
-    }));
+    await Promise.all(
+      names.map(async (name) => {
+        const response = await fetchOk(new URL(name, from));
+        const data = new Uint8Array(await response.arrayBuffer());
+        const path = to + "/" + name;
+        py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+        py.FS.writeFile(path, data);
+      }),
+    );
   }
 
   async function load() {
     setStatus("loading", "Loading Python…");
     const indexURL = new URL(config.pyodideUrl || "pyodide/", base).href;
     const module = await import(new URL("pyodide.mjs", indexURL).href);
-    const packageBaseUrl = config.packageBaseUrl || "https://cdn.jsdelivr.net/pyodide/v" + module.version + "/full/";
-    const py = await withTimeout(module.loadPyodide({ indexURL, packageBaseUrl }), LOAD_TIMEOUT_MS, "Loading Pyodide");
+    const packageBaseUrl =
+      config.packageBaseUrl || "https://cdn.jsdelivr.net/pyodide/v" + module.version + "/full/";
+    const py = await withTimeout(
+      module.loadPyodide({ indexURL, packageBaseUrl }),
+      LOAD_TIMEOUT_MS,
+      "Loading Pyodide",
+    );
     setStatus("loading", "Loading the essay's files…");
     const manifest = await (await fetchOk(new URL("runtime/manifest.json", base))).json();
     const home = "/home/pyodide";
     await writeFiles(py, manifest.runtime, new URL("runtime/", base), home + "/runtime");
     await writeFiles(py, manifest.shaders, new URL("shaders/", base), home + "/shaders");
     await writeFiles(py, manifest.assets, new URL("./", document.baseURI), home + "/essays");
+    // prettier-ignore
     py.runPython(
       "import os, sys\n" +
       "sys.path[:0] = ['" + home + "', '" + home + "/essays']\n" +
@@ -104,12 +115,14 @@
 
   // WebGPU calls from Python wait on promises; JSPI lets a synchronous Python call do that
   // when the call is entered through callPromising.
-  const canSuspend = typeof WebAssembly === "object" && typeof WebAssembly.Suspending === "function";
+  const canSuspend =
+    typeof WebAssembly === "object" && typeof WebAssembly.Suspending === "function";
 
   async function runOnce(code, label) {
     const fn = host.run;
     try {
-      const json = canSuspend && fn.callPromising ? await fn.callPromising(code, label) : fn(code, label);
+      const json =
+        canSuspend && fn.callPromising ? await fn.callPromising(code, label) : fn(code, label);
       return JSON.parse(json);
     } finally {
       fn.destroy();
@@ -220,7 +233,10 @@
       return changed;
     };
     cell.editor = makeEditor(holder, saved !== null ? saved : cell.original, {
-      onRun: () => { run(cell); focusAfter(cell); },
+      onRun: () => {
+        run(cell);
+        focusAfter(cell);
+      },
       onChange: (code) => {
         if (markEdited(code)) localStorage.setItem(storageKey(cell), code);
         else localStorage.removeItem(storageKey(cell));
@@ -238,7 +254,11 @@
   function makeEditor(holder, doc, handlers) {
     if (window.EssayEditor) {
       const view = window.EssayEditor.createEditor(holder, doc, handlers);
-      return { get: () => window.EssayEditor.getCode(view), set: (t) => window.EssayEditor.setCode(view, t), focus: () => view.focus() };
+      return {
+        get: () => window.EssayEditor.getCode(view),
+        set: (t) => window.EssayEditor.setCode(view, t),
+        focus: () => view.focus(),
+      };
     }
     const area = document.createElement("textarea");
     area.className = "cell-textarea";
@@ -248,16 +268,29 @@
     area.addEventListener("input", () => handlers.onChange(area.value));
     area.addEventListener("focus", handlers.onFocus);
     area.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && event.shiftKey) { event.preventDefault(); handlers.onRun(); }
+      if (event.key === "Enter" && event.shiftKey) {
+        event.preventDefault();
+        handlers.onRun();
+      }
     });
     holder.appendChild(area);
-    return { get: () => area.value, set: (t) => { area.value = t; handlers.onChange(t); }, focus: () => area.focus() };
+    return {
+      get: () => area.value,
+      set: (t) => {
+        area.value = t;
+        handlers.onChange(t);
+      },
+      focus: () => area.focus(),
+    };
   }
 
   function focusAfter(cell) {
     const next = cells[cell.index + 1];
     if (next) next.editor.focus();
-    else { cell.output.tabIndex = -1; cell.output.focus(); }
+    else {
+      cell.output.tabIndex = -1;
+      cell.output.focus();
+    }
   }
 
   function iterations(cell) {
@@ -289,24 +322,35 @@
 
   async function runWithAbove(cell) {
     const pending = cells.slice(0, cell.index + 1).filter((c) => !c.ran || c === cell);
-    pending.forEach((c) => { c.stop = false; c.state.textContent = c === cell ? "waiting for Python…" : "queued"; });
+    pending.forEach((c) => {
+      c.stop = false;
+      c.state.textContent = c === cell ? "waiting for Python…" : "queued";
+    });
     try {
       await ensureKernel();
     } catch (error) {
-      pending.forEach((c) => { c.state.textContent = ""; });
+      pending.forEach((c) => {
+        c.state.textContent = "";
+      });
       cell.output.replaceChildren(note("Python could not be loaded: " + error.message, "error"));
       return;
     }
     for (const c of pending) {
       if (c.stop && c !== cell) break;
-      if (c !== cell) setStatus("running", "Running cells above first: " + (c.index + 1) + " of " + (cell.index + 1));
+      if (c !== cell)
+        setStatus(
+          "running",
+          "Running cells above first: " + (c.index + 1) + " of " + (cell.index + 1),
+        );
       // A cell above that raises does not stop the others, as in the build; a Stop, or a
       // failure of the runtime itself, does.
       const outcome = await execute(c, iterations(c));
       if (c !== cell && (outcome === "stopped" || outcome === "broken")) {
         const why = outcome === "stopped" ? "was stopped" : "hit a runtime error";
         cell.state.textContent = "not run: cell " + (c.index + 1) + " above " + why;
-        pending.forEach((p) => { if (p !== c && p !== cell && !p.ran) p.state.textContent = ""; });
+        pending.forEach((p) => {
+          if (p !== c && p !== cell && !p.ran) p.state.textContent = "";
+        });
         break;
       }
     }
@@ -344,9 +388,11 @@
     } catch (error) {
       // a failure of the runtime itself, not of the cell's Python: say so, visibly
       outcome = "broken";
-      cell.output.replaceChildren(note("The page's Python runtime failed: " + (error && error.message || error), "error"));
+      cell.output.replaceChildren(
+        note("The page's Python runtime failed: " + ((error && error.message) || error), "error"),
+      );
       cell.state.textContent = "runtime error";
-      setStatus("failed", "Runtime error: " + (error && error.message || error));
+      setStatus("failed", "Runtime error: " + ((error && error.message) || error));
     } finally {
       cell.section.classList.remove("cell-running");
       cell.progress.hidden = true;
@@ -360,7 +406,9 @@
   // ----- start --------------------------------------------------------------------------
 
   function start() {
-    document.querySelectorAll("section.cell[data-cell]").forEach((section) => cells.push(setupCell(section)));
+    document
+      .querySelectorAll("section.cell[data-cell]")
+      .forEach((section) => cells.push(setupCell(section)));
     window.essayPage = { cells, ensureKernel, run: (i) => run(cells[i]) }; // for tests and the console
   }
 
