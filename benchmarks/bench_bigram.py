@@ -26,15 +26,16 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.parse import Cell, parse_essay  # noqa: E402
-from runtime.kernel import Kernel  # noqa: E402
+from builder.parse import Cell, parse_essay
+from runtime.kernel import Kernel
 
 ESSAY = ROOT / "essays" / "01-bigram.md"
 NAIVE_JS = Path(__file__).resolve().parent / "bigram_naive.js"
@@ -113,7 +114,11 @@ def numpy_one_thread() -> float:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--numpy-one-thread"],
-        capture_output=True, text=True, check=True, timeout=600, env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+        env=env,
     )
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -125,7 +130,10 @@ def run_node() -> dict | None:
     names = ESSAY.parent / "data" / "names.txt"
     done = subprocess.run(
         [node, str(NAIVE_JS), str(names), str(JS_ITERATIONS)],
-        capture_output=True, text=True, check=True, timeout=300,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -193,13 +201,21 @@ def main() -> dict:
         ("numpy, compute only", numpy_compute, f"median of {NUMPY_RUNS}; BLAS threads: default"),
         ("numpy, the essay's cell (chart included)", numpy_cell, f"median of {NUMPY_RUNS}; BLAS threads: default"),
         ("numpy, compute only, one BLAS thread", numpy_single, f"median of {NUMPY_RUNS}; child process"),
-        (f"wgpu matmul ({adapter})", gpu_seconds,
-         "" if gpu_error is None else f"median of {GPU_RUNS}; dW off by {gpu_error:.1e} of its max"),
-        (f"naive JavaScript, node {js['node']}" if js else "naive JavaScript (no node)", js_seconds,
-         f"median of {JS_ITERATIONS}, timed in node" if js else ""),
+        (
+            f"wgpu matmul ({adapter})",
+            gpu_seconds,
+            "" if gpu_error is None else f"median of {GPU_RUNS}; dW off by {gpu_error:.1e} of its max",
+        ),
+        (
+            f"naive JavaScript, node {js['node']}" if js else "naive JavaScript (no node)",
+            js_seconds,
+            f"median of {JS_ITERATIONS}, timed in node" if js else "",
+        ),
     ]
-    print(f"bigram training iteration on the full data: {n:,} pairs, {vocab}x{vocab} weights; "
-          f"{os.cpu_count()} CPUs, load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(
+        f"bigram training iteration on the full data: {n:,} pairs, {vocab}x{vocab} weights; "
+        f"{os.cpu_count()} CPUs, load average {load:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
     print(f"{'path':<48} {'s/iteration':>12} {'/ numpy':>9} {'/ JS':>8}  note")
     for label, seconds, note in rows:
         if seconds is None:
@@ -211,12 +227,21 @@ def main() -> dict:
         for label, seconds in (("default BLAS threads", numpy_compute), ("one BLAS thread", numpy_single)):
             speedup = js_seconds / seconds
             verdict = "meets" if speedup >= TARGET else "misses"
-            print(f"numpy speed-up over the naive JavaScript iteration, {label}: {speedup:.1f}x "
-                  f"({verdict} the {TARGET}x target)")
+            print(
+                f"numpy speed-up over the naive JavaScript iteration, {label}: {speedup:.1f}x "
+                f"({verdict} the {TARGET}x target)"
+            )
     if gpu_error is not None and gpu_error > 1e-3:
         print(f"warning: the wgpu gradient differs from numpy's by {gpu_error:.1e} of its largest entry")
-    return {"loops": loops, "numpy_compute": numpy_compute, "numpy_cell": numpy_cell, "numpy_one_thread": numpy_single,
-            "wgpu": gpu_seconds, "wgpu_error": gpu_error, "javascript": js_seconds}
+    return {
+        "loops": loops,
+        "numpy_compute": numpy_compute,
+        "numpy_cell": numpy_cell,
+        "numpy_one_thread": numpy_single,
+        "wgpu": gpu_seconds,
+        "wgpu_error": gpu_error,
+        "javascript": js_seconds,
+    }
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.parse import parse_essay  # noqa: E402
+from builder.parse import parse_essay
 
-WORK_ESSAY = '''# Work
+WORK_ESSAY = """# Work
 
 <script>
 import numpy as np
@@ -45,7 +45,7 @@ checksum = float(b.sum())
 <script>
 words = sorted(str(i * 7919 % 100003) for i in range(200_000))
 </script>
-'''
+"""
 
 
 def trivial_essay(n: int) -> str:
@@ -91,8 +91,10 @@ def compare(name: str, text: str, work: Path, runs: int) -> tuple[str, float, fl
     plain = time_command([sys.executable, "script.py"], essays, runs)
     command = [sys.executable, "-m", "builder", "build", "essays", "-o", "site"]
     # a cold build: the cache starts empty, and the build fills it (snapshots included)
-    cold = time_command(command, project, runs, before=lambda: shutil.rmtree(project / ".essays-cache", ignore_errors=True))
-    uncached = time_command(command + ["--no-cache"], project, runs)
+    cold = time_command(
+        command, project, runs, before=lambda: shutil.rmtree(project / ".essays-cache", ignore_errors=True)
+    )
+    uncached = time_command([*command, "--no-cache"], project, runs)
     return name, plain, cold, uncached
 
 
@@ -110,8 +112,10 @@ def main() -> None:
     print("script is the essay's cells in one file, iterated cells in a loop)")
     print(f"{'essay':<22}{'python s':>10}{'build s':>10}{'overhead':>10}{'--no-cache s':>14}{'overhead':>10}")
     for name, plain, cold, uncached in rows:
-        print(f"{name:<22}{plain:>10.2f}{cold:>10.2f}{(cold / plain - 1) * 100:>9.0f}%"
-              f"{uncached:>14.2f}{(uncached / plain - 1) * 100:>9.0f}%")
+        print(
+            f"{name:<22}{plain:>10.2f}{cold:>10.2f}{(cold / plain - 1) * 100:>9.0f}%"
+            f"{uncached:>14.2f}{(uncached / plain - 1) * 100:>9.0f}%"
+        )
     print("targets: overhead under 30% on a working essay; 200 trivial cells built in under 2 s")
 
 

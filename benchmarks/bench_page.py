@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "browser")]
 
-from conftest import ARGS, CHROMIUM, build_fixture_site, serve  # noqa: E402
+from conftest import ARGS, CHROMIUM, build_fixture_site, serve
 
 DONE = "(i) => /^(done|failed)/.test(document.querySelector(`[data-cell='${i}'] .cell-state`).textContent)"
 
@@ -23,7 +23,7 @@ DONE = "(i) => /^(done|failed)/.test(document.querySelector(`[data-cell='${i}'] 
 def transferred(page, url: str) -> int:
     """Bytes of every response the page loads before anyone touches it."""
     sizes = []
-    page.on("response", lambda r: sizes.append(r))
+    page.on("response", sizes.append)
     page.goto(url)
     page.wait_for_load_state("networkidle")
     return sum(len(r.body()) for r in sizes if r.ok)
@@ -68,7 +68,9 @@ def main(runs: int = 3) -> None:
     print(f"{'bytes before first interaction, with plotly.js':<46}{chart:>14,}{'':>12}")
     print(f"{'first Run click -> first output (median)':<46}{statistics.median(first):>13.2f}s{'< 5 s':>12}")
     print(f"{'re-run of a small cell, click to output':<46}{statistics.median(rerun) * 1000:>12.0f}ms{'< 100 ms':>12}")
-    print(f"{'re-run of a small cell, as the page times it':<46}{statistics.median(inside) * 1000:>12.0f}ms{'< 100 ms':>12}")
+    print(
+        f"{'re-run of a small cell, as the page times it':<46}{statistics.median(inside) * 1000:>12.0f}ms{'< 100 ms':>12}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.build import BuildResult, build  # noqa: E402
-from builder.config import Config  # noqa: E402
+from builder.build import build
+from builder.config import Config
+from builder.records import BuildResult
 
 BIGRAM = "01-bigram.md"
 CHROMIUM = "/usr/bin/chromium"
@@ -82,9 +83,11 @@ def reload_times(config: Config, page_name: str, essay: Path) -> dict[str, list[
     try:
         dev.start()
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-background-networking",
-                                              "--disable-component-update"])
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+            )
             page = browser.new_page()
             page.set_default_timeout(30_000)
             page.goto(dev.url + page_name)
@@ -127,8 +130,15 @@ def main() -> None:
             warm_runs = [timed(config) for _ in range(WARM_RUNS)]
             warm = statistics.median(t for t, _ in warm_runs)
             ran, total = cells_run(warm_runs[-1][1])
-            rows.append((f"warm rebuild, no change (median of {WARM_RUNS})", warm, f"{warm / cold:.1%}", "< 5%",
-                         f"{ran}/{total}"))
+            rows.append(
+                (
+                    f"warm rebuild, no change (median of {WARM_RUNS})",
+                    warm,
+                    f"{warm / cold:.1%}",
+                    "< 5%",
+                    f"{ran}/{total}",
+                )
+            )
 
             if (essays / BIGRAM).is_file():
                 edits = []
@@ -137,8 +147,15 @@ def main() -> None:
                     edits.append(timed(config))
                 edit = statistics.median(t for t, _ in edits)
                 ran, total = cells_run(edits[-1][1])
-                rows.append((f"edit of {BIGRAM}'s last cell (median of {EDIT_RUNS})", edit, f"{edit / cold:.1%}",
-                             "< 10%", f"{ran}/{total}"))
+                rows.append(
+                    (
+                        f"edit of {BIGRAM}'s last cell (median of {EDIT_RUNS})",
+                        edit,
+                        f"{edit / cold:.1%}",
+                        "< 10%",
+                        f"{ran}/{total}",
+                    )
+                )
                 eb = next(e for e in edits[-1][1].essays if e.source.name == BIGRAM)
                 why = next((r.note for r in eb.results if r.note), None)
                 if why:
@@ -160,11 +177,16 @@ def main() -> None:
     if isinstance(reloads, str):
         print(f"save -> reloaded page: {reloads}")
     else:
-        print(f"save -> reloaded page, prose edit of {page_essay.name} "
-              f"(dev server, headless Chromium, {RELOADS} saves; ms)")
+        print(
+            f"save -> reloaded page, prose edit of {page_essay.name} "
+            f"(dev server, headless Chromium, {RELOADS} saves; ms)"
+        )
         print(f"{'until':<40}{'median':>8}{'min':>7}{'p90':>7}{'max':>7}{'target':>10}")
-        labels = {"paint": "first paint of the reloaded page", "ready": "DOMContentLoaded (deferred scripts run)",
-                  "seen": "Playwright sees the new text"}
+        labels = {
+            "paint": "first paint of the reloaded page",
+            "ready": "DOMContentLoaded (deferred scripts run)",
+            "seen": "Playwright sees the new text",
+        }
         for key, label in labels.items():
             ms = sorted(reloads[key])
             p90 = ms[min(len(ms) - 1, round(0.9 * (len(ms) - 1)))]

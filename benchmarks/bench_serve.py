@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.config import Config  # noqa: E402
-from builder.serve import DevServer  # noqa: E402
+from builder.config import Config
+from builder.serve import DevServer
 
 CLIENTS = 50
 REQUESTS = 40  # per client, page and static file in turn
@@ -42,8 +42,15 @@ print(sum(squares))
 """
 
 
-def client(host: str, port: int, start: threading.Barrier, stop_at: float,
-           times: dict[str, list[float]], errors: dict[str, list[str]], lock: threading.Lock) -> None:
+def client(
+    host: str,
+    port: int,
+    start: threading.Barrier,
+    stop_at: float,
+    times: dict[str, list[float]],
+    errors: dict[str, list[str]],
+    lock: threading.Lock,
+) -> None:
     conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
     mine: dict[str, list[float]] = {PAGE: [], STATIC: []}
     failed: dict[str, list[str]] = {PAGE: [], STATIC: []}
@@ -82,8 +89,10 @@ def run(dev: DevServer) -> tuple[dict[str, list[float]], dict[str, list[str]], f
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS + 1)
     stop_at = time.monotonic() + DEADLINE
-    threads = [threading.Thread(target=client, args=(host, port, start, stop_at, times, errors, lock), daemon=True)
-               for _ in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=client, args=(host, port, start, stop_at, times, errors, lock), daemon=True)
+        for _ in range(CLIENTS)
+    ]
     for thread in threads:
         thread.start()
     start.wait()
@@ -111,19 +120,26 @@ def main() -> None:
         finally:
             os.chdir(cwd)
 
-    print(f"Dev server, {CLIENTS} clients at once, up to {REQUESTS} requests each "
-          f"(a page and {STATIC} in turn, a new connection each), {seconds:.1f} s in all")
+    print(
+        f"Dev server, {CLIENTS} clients at once, up to {REQUESTS} requests each "
+        f"(a page and {STATIC} in turn, a new connection each), {seconds:.1f} s in all"
+    )
     print(f"{'requests for':<18}{'done':>7}{'errors':>8}{'per s':>8}{'median ms':>11}{'p99 ms':>8}{'worst ms':>10}")
-    rows = [("the page", times[PAGE], errors[PAGE]), ("the static file", times[STATIC], errors[STATIC]),
-            ("all", times[PAGE] + times[STATIC], errors[PAGE] + errors[STATIC])]
+    rows = [
+        ("the page", times[PAGE], errors[PAGE]),
+        ("the static file", times[STATIC], errors[STATIC]),
+        ("all", times[PAGE] + times[STATIC], errors[PAGE] + errors[STATIC]),
+    ]
     for name, done, failed in rows:
         ms = sorted(t * 1000 for t in done)
         if not ms:
             print(f"{name:<18}{0:>7}{len(failed):>8}")
             continue
         p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
-        print(f"{name:<18}{len(ms):>7}{len(failed):>8}{len(ms) / seconds:>8.0f}"
-              f"{statistics.median(ms):>11.1f}{p99:>8.1f}{ms[-1]:>10.1f}")
+        print(
+            f"{name:<18}{len(ms):>7}{len(failed):>8}{len(ms) / seconds:>8.0f}"
+            f"{statistics.median(ms):>11.1f}{p99:>8.1f}{ms[-1]:>10.1f}"
+        )
     for line in sorted(set(errors[PAGE] + errors[STATIC]))[:5]:
         print(f"error: {line}")
 

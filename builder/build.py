@@ -6,72 +6,20 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
-from typing import ContextManager
 
 from .cache import Cache
 from .config import Config
-from .execute import CellResult, execute_essay
-from .parse import Cell, Essay, EssayError, parse_essay, title_from_name
+from .execute import execute_essay
+from .parse import EssayError, parse_essay, title_from_name
 from .paths import PathError, check_paths, clean_leftovers, shown
 from .progress import Reporter
+from .records import BuildResult, EssayBuild
 from .render import NavEntry, environment, render_essay, render_failed, render_index
 from .static_files import copy_assets, page_config, write_static
 from .worker import cancel_all
 from .writer import SiteWriter
-
-
-@dataclass
-class EssayBuild:
-    """What the build learned of one essay file."""
-
-    source: Path
-    essay: Essay | None = None
-    error: EssayError | None = None
-    results: list[CellResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def page(self) -> str:
-        return f"{self.source.stem}.html"
-
-    @property
-    def status(self) -> str:
-        if self.error is not None:
-            return "invalid"
-        return "error" if self.problems() else "ok"
-
-    def problems(self) -> list[str]:
-        """`file:line: cell N: why` for each cell that went wrong."""
-        cells = self.essay.cells if self.essay else []
-        return [f"{shown(self.source)}:{c.line}: cell {c.index + 1}: {p}" for c, r in zip(cells, self.results) if (p := cell_problem(c, r))]
-
-
-def cell_problem(cell: Cell, result: CellResult) -> str | None:
-    if cell.expects_error:
-        return None if result.status == "error" else "expected an error, but it ran without one" if result.status == "ok" else result.status
-    if result.status == "ok":
-        return None
-    why = next((o.text for o in result.outputs if o.kind == "error"), "").strip()
-    return why.splitlines()[-1] if why else result.status
-
-
-@dataclass
-class BuildResult:
-    essays: list[EssayBuild]
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def failures(self) -> list[str]:
-        """One line per problem, naming the file and line."""
-        lines = []
-        for e in self.essays:
-            if e.error is not None:
-                lines.append(str(e.error))
-            lines.extend(e.problems())
-        return lines
 
 
 def build(config: Config, swap_lock: ContextManager | None = None, reporter: Reporter | None = None) -> BuildResult:
@@ -119,8 +67,9 @@ def parse_one(path: Path) -> EssayBuild:
         return EssayBuild(path, error=exc)
 
 
-def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | None = None,
-                warnings: list[str] | None = None) -> None:
+def execute_all(
+    builds: list[EssayBuild], config: Config, reporter: Reporter | None = None, warnings: list[str] | None = None
+) -> None:
     """Each essay in its own worker process; several at once, one per core. What went
     wrong with the cache (it costs speed, never outputs) is added to `warnings`."""
     reporter = reporter or Reporter(enabled=False)
@@ -151,7 +100,7 @@ def execute_all(builds: list[EssayBuild], config: Config, reporter: Reporter | N
             raise
         pool.shutdown()
     if cache is not None:
-        cache.prune({cache.key(c) for b in runnable for c in b.essay.cells}, config.cache_limit)
+        cache.prune({cache.key(c) for b in runnable if b.essay for c in b.essay.cells}, config.cache_limit)
         if warnings is not None:
             warnings.extend(cache.warnings())
 
@@ -164,7 +113,7 @@ def write_site(builds: list[EssayBuild], config: Config, writer: SiteWriter, war
     assets = copy_assets(writer, config.source, warnings)
     warnings.extend(write_static(writer, config, assets))
     writer.write_text("index.html", render_index(env, nav))
-    for b, entry in zip(builds, nav):
+    for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:
             settings = page_config(config, b.essay.slug)
             writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings))
@@ -203,7 +152,7 @@ def write_report(result: BuildResult, path: Path) -> None:
                         "cached": r.cached,
                         **({"note": r.note} if r.note else {}),
                     }
-                    for cell, r in zip(b.essay.cells if b.essay else [], b.results)
+                    for cell, r in zip(b.essay.cells if b.essay else [], b.results, strict=True)
                 ],
             }
             for b in result.essays
@@ -211,4 +160,3 @@ def write_report(result: BuildResult, path: Path) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-

@@ -29,9 +29,9 @@ from runtime.display import Output
 
 from .parse import Cell
 from .paths import shown
+from .records import CellResult
 from .snapshot import Corrupt, atomic_write, seal, unseal
 from .static_files import asset_files
-from .worker import CellResult
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 FORMAT = 4  # bump when the layout of an entry changes
@@ -80,12 +80,16 @@ class Cache:
     def warnings(self) -> list[str]:
         lines = []
         if self.unwritable is not None:
-            lines.append(f"the cache in {shown(self.root)} cannot be written ({self.unwritable}): every cell ran "
-                         "and the pages are right, but the next build cannot reuse this one's work")
+            lines.append(
+                f"the cache in {shown(self.root)} cannot be written ({self.unwritable}): every cell ran "
+                "and the pages are right, but the next build cannot reuse this one's work"
+            )
         if self._corrupt:
             n = len(self._corrupt)
-            lines.append(f"{n} corrupt cache {'entry was' if n == 1 else 'entries were'} ignored and "
-                         f"the cells ran again (first: {self._corrupt[0]})")
+            lines.append(
+                f"{n} corrupt cache {'entry was' if n == 1 else 'entries were'} ignored and "
+                f"the cells ran again (first: {self._corrupt[0]})"
+            )
         return lines
 
     @cached_property
@@ -121,8 +125,9 @@ class Cache:
         try:
             data = pickle.loads(unseal(path.read_bytes(), f"the entry {path.name}"))
             outputs = [Output.from_dict(o) for o in data["outputs"]]
-            result = CellResult(data["status"], outputs, data["seconds"], cached=True, lost=data["lost"],
-                                blobs=data["blobs"])
+            result = CellResult(
+                data["status"], outputs, data["seconds"], cached=True, lost=data["lost"], blobs=data["blobs"]
+            )
         except FileNotFoundError:
             return None
         except Corrupt as exc:

@@ -37,13 +37,13 @@ def _write_all(fd: int, data: bytes) -> None:
 class _Bytes(io.RawIOBase):
     """sys.stdout.buffer for code that writes bytes."""
 
-    def __init__(self, router: "Router") -> None:
+    def __init__(self, router: Router) -> None:
         self.router = router
 
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # noqa: ANN001 - any bytes-like object
+    def write(self, data) -> int:
         if self.router.accepts():
             self.router.flush()
             _write_all(1, bytes(data))
@@ -109,7 +109,7 @@ class FdCapture:
         self.folder = folder
         self.router = router
 
-    def __enter__(self) -> "FdCapture":
+    def __enter__(self) -> FdCapture:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -143,7 +143,7 @@ class FdCapture:
         self.router.flush()
         self.router.open = False
         sys.stdout, sys.stderr = self._streams
-        for target, saved in zip((1, 2), self._saved_fds):
+        for target, saved in zip((1, 2), self._saved_fds, strict=True):
             os.dup2(saved, target)
             os.close(saved)
         os.close(self.fd)

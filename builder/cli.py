@@ -28,47 +28,75 @@ def make_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    b = sub.add_parser("build", help="run every essay's cells and write the site",
-                       description="Run every essay's cells and write the static site.")
+    b = sub.add_parser(
+        "build",
+        help="run every essay's cells and write the site",
+        description="Run every essay's cells and write the static site.",
+    )
     _source_args(b)
     b.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
-    b.add_argument("--strict", action="store_true",
-                   help="exit non-zero if any cell failed or any essay could not be read")
-    b.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, metavar="S",
-                   help=f"seconds a cell may run before it is stopped (default: {DEFAULT_CELL_TIMEOUT:g}; "
-                   "a cell's data-timeout overrides it)")
+    b.add_argument(
+        "--strict", action="store_true", help="exit non-zero if any cell failed or any essay could not be read"
+    )
+    b.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=DEFAULT_CELL_TIMEOUT,
+        metavar="S",
+        help=f"seconds a cell may run before it is stopped (default: {DEFAULT_CELL_TIMEOUT:g}; "
+        "a cell's data-timeout overrides it)",
+    )
     b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
-    b.add_argument("--cache-dir", type=Path, metavar="DIR",
-                   help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)")
+    b.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)",
+    )
     b.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
-    b.add_argument("--cache-limit", type=int, default=2048, metavar="MB",
-                   help="size the cache is pruned to, dropping entries the essays no longer use (default: 2048)")
+    b.add_argument(
+        "--cache-limit",
+        type=int,
+        default=2048,
+        metavar="MB",
+        help="size the cache is pruned to, dropping entries the essays no longer use (default: 2048)",
+    )
     b.add_argument("-j", "--jobs", type=int, default=0, help="essays run at once (default: one per core)")
     b.add_argument("--pyodide-url", metavar="URL", help="load Pyodide from URL instead of the site's copy")
-    b.add_argument("--package-base-url", metavar="URL",
-                   help="where the page loads Pyodide packages such as numpy (default: Pyodide's CDN)")
+    b.add_argument(
+        "--package-base-url",
+        metavar="URL",
+        help="where the page loads Pyodide packages such as numpy (default: Pyodide's CDN)",
+    )
     b.set_defaults(func=cmd_build)
 
-    n = sub.add_parser("new", help="start a new essay from a template",
-                       description="Create essays/NN-title.md with a working cell.")
+    n = sub.add_parser(
+        "new", help="start a new essay from a template", description="Create essays/NN-title.md with a working cell."
+    )
     n.add_argument("title", help='the essay\'s title, e.g. "Gradient descent"')
     n.add_argument("--source", type=Path, default=Path("essays"), help="essays folder (default: essays)")
     n.set_defaults(func=cmd_new)
 
-    s = sub.add_parser("serve", help="build, serve the site and rebuild on changes",
-                       description="Build the site, serve it, and rebuild when essays change.")
+    s = sub.add_parser(
+        "serve",
+        help="build, serve the site and rebuild on changes",
+        description="Build the site, serve it, and rebuild when essays change.",
+    )
     _source_args(s)
     s.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only; ::1 is its IPv6 "
-                   "form; 0.0.0.0 or :: let others on the network connect)")
+    s.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only; ::1 is its IPv6 "
+        "form; 0.0.0.0 or :: let others on the network connect)",
+    )
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     s.set_defaults(func=cmd_serve)
     return parser
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", nargs="?", type=Path, default=Path("essays"),
-                   help="folder of essays (default: essays)")
+    p.add_argument("source", nargs="?", type=Path, default=Path("essays"), help="folder of essays (default: essays)")
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -102,20 +130,26 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 2
     except OSError as exc:  # the site could not be written: full, read-only, busy
         where = exc.filename or config.output
-        print(f"essays: cannot write the site to {shown(config.output)} ({shown(where)}: "
-              f"{exc.strerror or exc}); the previous site was kept", file=sys.stderr)
+        print(
+            f"essays: cannot write the site to {shown(config.output)} ({shown(where)}: "
+            f"{exc.strerror or exc}); the previous site was kept",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("\nessays: interrupted; the previous site was kept", file=sys.stderr)
         return 130
     except TemplateError as exc:
-        where = f"{exc.filename}:{exc.lineno}: " if getattr(exc, "filename", None) else ""
+        filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)  # TemplateSyntaxError has them
+        where = f"{filename}:{lineno}: " if filename else ""
         print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)
         return 1
     for line in result.warnings:
         print(f"essays: warning: {line}", file=sys.stderr)
     cells = sum(len(e.results) for e in result.essays)
-    print(f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s")
+    print(
+        f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s"
+    )
     failures = result.failures
     if failures:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
@@ -142,7 +176,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, host=args.host, port=args.port, reporter=Reporter(enabled=sys.stdout.isatty()))
 
 
-NEW_ESSAY = '''---
+NEW_ESSAY = """---
 title: {title_yaml}
 description: One sentence that says what the reader will learn.
 ---
@@ -164,7 +198,7 @@ show its value.
 show(total / len(numbers), "mean")
 max(numbers)
 </script>
-'''
+"""
 
 
 def cmd_new(args: argparse.Namespace) -> int:

@@ -24,20 +24,20 @@ class Config:
     use_cache: bool = True
     cache_limit: int = 2 * 2**30  # bytes the cache may keep beyond what the current essays use
 
-    def resolved(self) -> "Config":
+    def resolved(self) -> Config:
         """The same configuration with every path absolute, resolved against the working
         directory once, here at the edge: the workers change into the essays folder, and
         nothing below the CLI may depend on where the build was started."""
 
-        def absolute(path: Path | None) -> Path | None:
-            return None if path is None else Path(os.path.abspath(os.path.expanduser(path)))
+        def absolute(path: Path) -> Path:
+            return Path(os.path.abspath(os.path.expanduser(path)))
 
         return replace(
             self,
             source=absolute(self.source),
             output=absolute(self.output),
-            report=absolute(self.report),
-            cache_dir=absolute(self.cache_dir),
+            report=absolute(self.report) if self.report else None,
+            cache_dir=absolute(self.cache_dir) if self.cache_dir else None,
         )
 
     @property

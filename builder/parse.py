@@ -205,10 +205,14 @@ def _cell(tok: Token, path: Path, index: int) -> Cell:
         raise EssayError(path, tag_line, "<script> is never closed")
     if content[close.end() :].strip():
         line = tag_line + content[: close.start()].count("\n")
-        raise EssayError(path, line, (
-            "text after </script> on the same line: a cell ends at the first </script>, "
-            "so put the tag on a line of its own (and write <\\/script> inside strings)"
-        ))
+        raise EssayError(
+            path,
+            line,
+            (
+                "text after </script> on the same line: a cell ends at the first </script>, "
+                "so put the tag on a line of its own (and write <\\/script> inside strings)"
+            ),
+        )
     body = content[body_start : close.start()]
     line = tag_line + content[:body_start].count("\n")
     # code usually starts on the line after the tag: skip blank lines, counting them

@@ -53,9 +53,8 @@ def check_paths(config: Config) -> None:
         raise PathError(f"{shown(config.source)}: no such folder of essays")
     # compared with symlinks resolved: a link must not smuggle one folder into another
     source, cache = config.source.resolve(), config.cache_root.resolve()
-    if output.exists() or output.is_symlink():
-        if output.is_symlink() or not output.is_dir():
-            raise PathError(f"-o {out} is an existing file or link, not a folder: choose a folder")
+    if (output.exists() or output.is_symlink()) and (output.is_symlink() or not output.is_dir()):
+        raise PathError(f"-o {out} is an existing file or link, not a folder: choose a folder")
     output = output.resolve()
     if inside(source, output):
         raise PathError(f"-o {out} would replace the essays in {shown(source)}: choose an output folder outside it")
@@ -66,12 +65,15 @@ def check_paths(config: Config) -> None:
     if config.use_cache and inside(output, cache):
         raise PathError(f"-o {out} is inside the cache {shown(cache)}: choose another output folder")
     if config.use_cache and inside(cache, source) and not _hidden_below(cache, source):
-        raise PathError(f"the cache {shown(cache)} is inside the essays folder, whose files are published: "
-                        "put it beside the essays instead")
-    if output.is_dir():
-        if not is_our_site(output) and any(output.iterdir()):
-            raise PathError(f"-o {out} is a folder that essays did not write (no {SITE_MARKER} in it): "
-                            "refusing to replace it; choose an empty or new folder")
+        raise PathError(
+            f"the cache {shown(cache)} is inside the essays folder, whose files are published: "
+            "put it beside the essays instead"
+        )
+    if output.is_dir() and not is_our_site(output) and any(output.iterdir()):
+        raise PathError(
+            f"-o {out} is a folder that essays did not write (no {SITE_MARKER} in it): "
+            "refusing to replace it; choose an empty or new folder"
+        )
     report = config.report
     if report is not None:
         if report.is_dir():

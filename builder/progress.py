@@ -9,21 +9,22 @@ called from several threads at once. rich is imported only when enabled.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from .parse import Cell, Essay
-    from .worker import CellResult
+    from .records import CellResult
 
 
 class Reporter:
     """Use as a context manager around a build's execute step; between enter and exit the
     live display runs, and each finished essay prints its line above it."""
 
-    def __init__(self, enabled: bool = False, console: "Console | None" = None) -> None:
+    def __init__(self, enabled: bool = False, console: Console | None = None) -> None:
         self.enabled = enabled
         self._console = console
         self._lock = threading.RLock()
@@ -34,7 +35,7 @@ class Reporter:
 
     # -- the live display ----------------------------------------------------------------
 
-    def __enter__(self) -> "Reporter":
+    def __enter__(self) -> Reporter:
         if not self.enabled:
             return self
         with self._lock:
@@ -79,15 +80,16 @@ class Reporter:
 
     # -- events --------------------------------------------------------------------------
 
-    def essay_started(self, essay: "Essay") -> None:
+    def essay_started(self, essay: Essay) -> None:
         if not self.enabled:
             return
         with self._lock:
             if self._progress is not None:
                 self._essays[essay.path] = self._progress.add_task(
-                    essay.path.name, total=None, detail=f"{len(essay.cells)} cells")
+                    essay.path.name, total=None, detail=f"{len(essay.cells)} cells"
+                )
 
-    def cell_progress(self, essay: "Essay", cell: "Cell", i: int, n: int) -> None:
+    def cell_progress(self, essay: Essay, cell: Cell, i: int, n: int) -> None:
         """Iteration i of n of an iterated cell finished."""
         if not self.enabled:
             return
@@ -103,7 +105,7 @@ class Reporter:
             if i >= n:
                 progress.remove_task(self._cells.pop(essay.path))
 
-    def essay_done(self, essay: "Essay", results: Sequence["CellResult"], seconds: float) -> None:
+    def essay_done(self, essay: Essay, results: Sequence[CellResult], seconds: float) -> None:
         if not self.enabled:
             return
         with self._lock:
@@ -114,11 +116,15 @@ class Reporter:
             self._print(essay_line(essay, results, seconds))
 
 
-def essay_line(essay: "Essay", results: Sequence["CellResult"], seconds: float) -> str:
+def essay_line(essay: Essay, results: Sequence[CellResult], seconds: float) -> str:
     """`01-bigram.md  12 cells: 3 run, 9 cached, 1 failed  4.21 s` (rich markup)."""
     cached = sum(1 for r in results if r.cached)
     # a failure as the build counts it: an expected error is none, a missing one is
-    failed = sum(1 for c, r in zip(essay.cells, results) if (r.status == "error") != c.expects_error or r.status not in ("ok", "error"))
+    failed = sum(
+        1
+        for c, r in zip(essay.cells, results, strict=True)
+        if (r.status == "error") != c.expects_error or r.status not in ("ok", "error")
+    )
     parts = [f"{len(results) - cached} run", f"{cached} cached"]
     if failed:
         parts.append(f"[red]{failed} failed[/red]")

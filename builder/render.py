@@ -10,15 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from runtime.html import outputs_html
 
-from .execute import CellResult
 from .highlight import highlight
 from .markdown import markdown
 from .parse import Cell, Essay, Prose
+from .records import CellResult
 
 
 @dataclass
@@ -32,7 +40,7 @@ class NavEntry:
 
 
 def environment(template_dir: Path | None) -> Environment:
-    loaders = []
+    loaders: list[BaseLoader] = []
     if template_dir is not None and template_dir.is_dir():
         loaders.append(FileSystemLoader(str(template_dir)))
     loaders.append(PackageLoader("builder", "templates"))
@@ -74,7 +82,7 @@ def render_essay(
     nav: list[NavEntry],
     page_config: dict,
 ) -> str:
-    by_index = {i: r for i, r in enumerate(results)}
+    by_index = dict(enumerate(results))
     blocks = [
         prose_html(b, essay.env) if isinstance(b, Prose) else cell_html(env, b, by_index.get(b.index))
         for b in essay.blocks

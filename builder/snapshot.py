@@ -46,7 +46,7 @@ def unseal(raw: bytes, name: str = "a cache file") -> bytes:
     if not raw.startswith(MAGIC) or len(raw) < head:
         raise Corrupt(f"{name} has no valid header")
     data = memoryview(raw)[head:]
-    if _digest(data) != raw[len(MAGIC):head]:
+    if _digest(data) != raw[len(MAGIC) : head]:
         raise Corrupt(f"{name} does not match its digest")
     return bytes(data)
 

@@ -15,12 +15,16 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from runtime.display import Output
+from runtime.kernel import CellRun, Kernel
+
+from .protocol import Done, Progress, Request, Restore, Restored, Run, SnapshotInfo, Stop
+from .records import CellResult
 
 if TYPE_CHECKING:
     from .parse import Cell
@@ -29,25 +33,11 @@ if TYPE_CHECKING:
 # (the dev server's watcher) whose locks a fork would copy half-taken, and unlike
 # multiprocessing's spawn it never re-imports the caller's __main__.
 ROOT = Path(__file__).resolve().parent.parent
-_LIVE: set["Worker"] = set()  # every worker not yet closed, so a server can end them all
+_LIVE: set[Worker] = set()  # every worker not yet closed, so a server can end them all
 _LIVE_LOCK = threading.Lock()
 PROGRESS_INTERVAL = 0.1  # seconds between progress messages from an iterated cell
 PARENT_POLL = 0.2  # seconds between the worker's checks that its builder is still there
 CRASH_TAIL = 2000  # characters of a dead worker's last output shown with its exit code
-
-
-@dataclass
-class CellResult:
-    status: str  # "ok" | "error" | "timeout" | "skipped"
-    outputs: list[Output] = field(default_factory=list)
-    seconds: float = 0.0
-    cached: bool = False
-    note: str | None = None  # for the report: why state was rebuilt, or not snapshotted
-    # names the snapshot after this cell lacks (they did not pickle); None: no snapshot
-    lost: list[str] | None = None
-    snapshot_seconds: float = 0.0  # time spent saving the snapshot, not in `seconds`
-    blobs: list[str] = field(default_factory=list)  # array blobs the snapshot refers to
-    cache_error: str | None = None  # why the snapshot could not be written (full, read-only)
 
 
 ProgressFn = Callable[["Cell", int, int], None]
@@ -78,51 +68,53 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int) -> None:
     faulthandler.enable()  # a crash's traceback goes to descriptor 2: the cell's output file
     os.chdir(cwd)
     sys.path.insert(0, cwd)  # an essay may import helper modules kept beside it
-    from runtime.kernel import Kernel
-
     from .capture import FdCapture, Router
 
     router = Router()
     kernel = Kernel(capture=lambda: FdCapture(Path(folder), router))
     while True:
         try:
-            message = conn.recv()
+            message: Request = conn.recv()
         except EOFError:
             return
-        if message[0] == "stop":
+        if isinstance(message, Stop):
             return
-        if message[0] == "restore":
-            conn.send(("restored", _restore(kernel, Path(message[1]), Path(message[2]))))
-            continue
-        _, source, filename, line, iterations, snapshot_to = message
-        last = 0.0
+        if isinstance(message, Restore):
+            conn.send(Restored(_restore(kernel, Path(message.snapshot), Path(message.blobs))))
+        else:
+            conn.send(_run(kernel, message, conn))
 
-        def progress(i: int, n: int) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if n > 1 and (now - last >= PROGRESS_INTERVAL or i == n):
-                last = now
-                conn.send(("progress", i, n))
 
+def _run(kernel: Kernel, message: Run, conn: Connection) -> Done:
+    last = 0.0
+
+    def progress(i: int, n: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if n > 1 and (now - last >= PROGRESS_INTERVAL or i == n):
+            last = now
+            conn.send(Progress(i, n))
+
+    try:
+        ran = kernel.execute(message.source, message.filename, message.line, message.iterations, on_iteration=progress)
+    except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker
+        text = f"the kernel failed running this cell: {type(exc).__name__}: {exc}"
+        ran = CellRun([Output("error", text=text)], ok=False)
+    done = Done(ran.outputs, ran.ok)
+    if message.snapshot is not None and message.blobs is not None:
+        from . import snapshot
+
+        started = time.monotonic()
         try:
-            outputs = kernel.run(source, filename, line, iterations, on_iteration=progress)
-        except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker
-            outputs = [Output("error", text=f"the kernel failed running this cell: {type(exc).__name__}: {exc}")]
-        ok = not any(o.kind == "error" for o in outputs)
-        saved, saving, failed = None, None, None  # saving: seconds the snapshot took; None when none was taken
-        if snapshot_to is not None:
-            from . import snapshot
-
-            started = time.monotonic()
-            try:
-                saved = snapshot.save(kernel.namespace, Path(snapshot_to[0]), Path(snapshot_to[1]))
-                saving = time.monotonic() - started
-            except OSError as exc:  # a full or read-only cache costs speed, never the cell
-                failed = exc.strerror or str(exc)
-        conn.send(("done", outputs, ok, saved, saving, failed))
+            saved = snapshot.save(kernel.namespace, Path(message.snapshot), Path(message.blobs))
+            done.snapshot = SnapshotInfo(*saved) if saved is not None else None
+            done.snapshot_seconds = time.monotonic() - started
+        except OSError as exc:  # a full or read-only cache costs speed, never the cell
+            done.cache_error = exc.strerror or str(exc)
+    return done
 
 
-def _restore(kernel, path: Path, blobs: Path) -> str | None:
+def _restore(kernel: Kernel, path: Path, blobs: Path) -> str | None:
     from . import snapshot
 
     try:
@@ -166,15 +158,16 @@ class Worker:
 
     def restore(self, path: Path, blobs: Path) -> str | None:
         """Load a snapshot into the worker's kernel; returns why it failed, or None."""
-        self.conn.send(("restore", str(path), str(blobs)))
+        self.conn.send(Restore(str(path), str(blobs)))
         try:
-            return self.conn.recv()[1]
+            reply: Restored = self.conn.recv()
+            return reply.error
         except (EOFError, OSError) as exc:
             return f"the worker exited while loading the snapshot ({exc})"
 
     def run(
         self,
-        cell: "Cell",
+        cell: Cell,
         filename: str,
         timeout: float,
         progress: ProgressFn | None = None,
@@ -183,8 +176,8 @@ class Worker:
         """Run a cell; with snapshot_to=(path, blobs), save the namespace after it."""
         start = time.monotonic()
         deadline = start + timeout
-        where = (str(snapshot_to[0]), str(snapshot_to[1])) if snapshot_to else None
-        self.conn.send(("run", cell.source, filename, cell.line, cell.iterations, where))
+        where = (str(snapshot_to[0]), str(snapshot_to[1])) if snapshot_to else (None, None)
+        self.conn.send(Run(cell.source, filename, cell.line, cell.iterations, *where))
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -193,7 +186,7 @@ class Worker:
                     self.kill()
                     note = Output("error", text=f"timed out after {timeout:g} s")
                     return CellResult("timeout", [note], time.monotonic() - start)
-                message = self.conn.recv()
+                message: Progress | Done = self.conn.recv()
             except (EOFError, OSError):
                 code = self._exit_code()
                 text = f"the worker process running this cell exited ({_exit_reason(code)})"
@@ -201,23 +194,11 @@ class Worker:
                 if last:
                     text += f"; its last output:\n{last}"
                 return CellResult("error", [Output("error", text=text)], time.monotonic() - start)
-            if message[0] == "progress":
+            if isinstance(message, Progress):
                 if progress is not None:
-                    progress(cell, message[1], message[2])
+                    progress(cell, message.done, message.total)
                 continue
-            _, outputs, ok, saved, saving, failed = message  # saved: (names left out, blobs) or None
-            result = CellResult("ok" if ok else "error", outputs, time.monotonic() - start - (saving or 0.0))
-            result.snapshot_seconds = saving or 0.0
-            result.cache_error = failed
-            if saving is not None:
-                lost, result.blobs = saved if saved is not None else (None, [])
-                result.lost = sorted(lost) if lost is not None else None
-                if lost is None:
-                    result.note = "no snapshot after this cell: the namespace does not pickle"
-                elif lost:
-                    result.note = "not in the snapshot after this cell: " + "; ".join(
-                        f"'{name}' ({why})" for name, why in sorted(lost.items()))
-            return result
+            return _result(message, time.monotonic() - start)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -257,7 +238,7 @@ class Worker:
 
     def close(self) -> None:
         try:
-            self.conn.send(("stop",))
+            self.conn.send(Stop())
         except (OSError, ValueError):
             pass
         try:
@@ -295,6 +276,25 @@ def kill_all() -> None:
             worker.kill()
         except Exception:
             pass
+
+
+def _result(done: Done, seconds: float) -> CellResult:
+    """A cell's result from the worker's reply; `seconds` without the snapshot's time."""
+    saving = done.snapshot_seconds
+    result = CellResult("ok" if done.ok else "error", done.outputs, seconds - (saving or 0.0))
+    result.snapshot_seconds = saving or 0.0
+    result.cache_error = done.cache_error
+    if saving is not None:
+        info = done.snapshot
+        result.lost = sorted(info.lost) if info is not None else None
+        result.blobs = info.blobs if info is not None else []
+        if info is None:
+            result.note = "no snapshot after this cell: the namespace does not pickle"
+        elif info.lost:
+            result.note = "not in the snapshot after this cell: " + "; ".join(
+                f"'{name}' ({why})" for name, why in sorted(info.lost.items())
+            )
+    return result
 
 
 def _exit_reason(code: int | None) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import nullcontext
 from pathlib import Path
-from typing import ContextManager
 
 from .paths import MARKER_TEXT, SITE_MARKER
 

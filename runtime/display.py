@@ -39,7 +39,7 @@ class Output:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Output":
+    def from_dict(cls, data: dict) -> Output:
         return cls(**data)
 
 
@@ -116,7 +116,7 @@ def _array(value: Any) -> str:
         # it offers one (cheap, so still only corners are read), else its nested lists
         as_array = getattr(value, "__array__", None)
         viewed = as_array() if callable(as_array) else None
-        value = viewed if _is_array(viewed) and tuple(viewed.shape) == shape else value.tolist()
+        value = viewed if viewed is not None and _is_array(viewed) and tuple(viewed.shape) == shape else value.tolist()
     if len(shape) == 1:
         return _sequence("array", value)
     dims = "×".join(str(n) for n in shape)

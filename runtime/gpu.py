@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from .gpu_backend import K_CHUNK, SHADER_PATH, TILE_COLS, TILE_ROWS, Backend, shader_source
 
-__all__ = ["available", "adapter_info", "matmul", "shader_source", "SHADER_PATH", "TILE_ROWS", "TILE_COLS", "K_CHUNK"]
+__all__ = ["K_CHUNK", "SHADER_PATH", "TILE_COLS", "TILE_ROWS", "adapter_info", "available", "matmul", "shader_source"]
 
 _lock = threading.Lock()
 _chosen: list[Backend | None] = []  # empty until the first probe; then [backend or None]

@@ -76,8 +76,7 @@ class WebGPU(Backend):
             fallback = getattr(adapter, "isFallbackAdapter", False)
         name = description or " ".join(p for p in (vendor, arch, device) if p) or "WebGPU adapter"
         kind = "CPU" if fallback else "Unknown"
-        return {"name": name, "description": description, "vendor": vendor, "type": kind,
-                "backend": "WebGPU"}
+        return {"name": name, "description": description, "vendor": vendor, "type": kind, "backend": "WebGPU"}
 
     def info(self) -> dict[str, str]:
         return dict(self._info)
@@ -105,13 +104,17 @@ class WebGPU(Backend):
             name: device.createBuffer(to_js({"label": name, "size": size, "usage": use}))
             for name, (size, use) in specs.items()
         }
-        self._bind_group = device.createBindGroup(to_js({
-            "layout": self._pipeline.getBindGroupLayout(0),
-            "entries": [
-                {"binding": i, "resource": {"buffer": self._buffers[name]}}
-                for i, name in enumerate(("a", "b", "c", "dims"))
-            ],
-        }))
+        self._bind_group = device.createBindGroup(
+            to_js(
+                {
+                    "layout": self._pipeline.getBindGroupLayout(0),
+                    "entries": [
+                        {"binding": i, "resource": {"buffer": self._buffers[name]}}
+                        for i, name in enumerate(("a", "b", "c", "dims"))
+                    ],
+                }
+            )
+        )
         self._shape = (m, k, n)
 
     def run(self, a: Any, b: Any, out: Any, m: int, k: int, n: int) -> None:

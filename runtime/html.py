@@ -7,8 +7,8 @@ Everything a cell produced is untrusted: text is escaped, and figure JSON embedd
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 from .display import Output
 
@@ -37,10 +37,7 @@ def output_html(output: Output) -> str:
         )
     # A value whose text spans lines (a matrix) goes below its label, not beside it.
     block = " output-block" if "\n" in output.text else ""
-    return (
-        f'<div class="output output-{kind}{block}">{_label(output.label)}'
-        f"<pre>{escape(output.text)}</pre></div>"
-    )
+    return f'<div class="output output-{kind}{block}">{_label(output.label)}<pre>{escape(output.text)}</pre></div>'
 
 
 def outputs_html(outputs: Iterable[Output]) -> str:

@@ -15,11 +15,21 @@ import sys
 import sysconfig
 import traceback
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from .analysis import bound_names
 from .display import Output, limit_output, to_output
+
+
+class Captures(Protocol):
+    """What the kernel needs of a capture (Capture here, builder/capture.py's FdCapture)."""
+
+    def __enter__(self) -> Captures: ...
+    def __exit__(self, *exc_info: object) -> None: ...
+    def reset(self) -> None: ...
+    def text(self) -> str: ...
 
 
 class _Buffer(io.StringIO):
@@ -35,7 +45,7 @@ class Capture:
     def __init__(self) -> None:
         self.buffer = _Buffer()
 
-    def __enter__(self) -> "Capture":
+    def __enter__(self) -> Capture:
         self._saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = self.buffer
         return self
@@ -53,6 +63,15 @@ class Capture:
 
 
 @dataclass
+class CellRun:
+    """What running a cell gave: its output records, and whether it succeeded (it raised
+    nothing and every output could be made)."""
+
+    outputs: list[Output]
+    ok: bool
+
+
+@dataclass
 class Compiled:
     """A cell compiled once and run many times (iterations reuse it)."""
 
@@ -64,7 +83,7 @@ class Compiled:
 class Kernel:
     """A namespace plus the rules for running cells in it."""
 
-    def __init__(self, capture: Callable[[], Capture] = Capture) -> None:
+    def __init__(self, capture: Callable[[], Captures] = Capture) -> None:
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         self._lines: dict[str, list[str]] = {}
         self.capture = capture
@@ -98,15 +117,16 @@ class Kernel:
                 if 1 <= exc.lineno <= len(lines):
                     exc.text = lines[exc.lineno - 1] + "\n"
                 exc.lineno += line - 1
-            if getattr(exc, "end_lineno", None) is not None:
+            if exc.end_lineno is not None:
                 exc.end_lineno += line - 1
             raise
         ast.increment_lineno(tree, line - 1)
         names = bound_names(tree)
         tail = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            expr = ast.Expression(tree.body.pop().value)
-            tail = compile(expr, filename, "eval")
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr):
+            tree.body.pop()
+            tail = compile(ast.Expression(last.value), filename, "eval")
         body = compile(tree, filename, "exec") if tree.body else None
         return Compiled(body, tail, names)
 
@@ -122,13 +142,25 @@ class Kernel:
     ) -> list[Output]:
         """Run a cell `iterations` times; return the outputs of the last run (or of the
         run that failed). The working directory is the same before and after."""
+        return self.execute(source, filename, line, iterations, on_iteration).outputs
+
+    def execute(
+        self,
+        source: str,
+        filename: str = "<cell>",
+        line: int = 1,
+        iterations: int = 1,
+        on_iteration: Callable[[int, int], None] | None = None,
+    ) -> CellRun:
+        """`run`, saying whether the cell succeeded: the one place that decides it."""
         try:
             compiled = self.compile(source, filename, line)
         except SyntaxError as exc:
             exc.filename = short_path(exc.filename or filename, self.root)
             text = "".join(traceback.format_exception_only(type(exc), exc))
-            return [Output("error", text=text.rstrip("\n"))]
+            return CellRun([Output("error", text=text.rstrip("\n"))], ok=False)
         outputs: list[Output] = []
+        ok = True
         total = max(1, iterations)
         cwd = os.getcwd()
         try:
@@ -144,9 +176,9 @@ class Kernel:
         finally:
             if os.getcwd() != cwd:  # a cell's os.chdir does not carry into the next cell
                 os.chdir(cwd)
-        return outputs
+        return CellRun(outputs, ok and not any(o.kind == "error" for o in outputs))
 
-    def run_compiled(self, compiled: Compiled, capture: Capture, final: bool = True) -> tuple[list[Output], bool]:
+    def run_compiled(self, compiled: Compiled, capture: Captures, final: bool = True) -> tuple[list[Output], bool]:
         """Run a compiled cell once, its streams going to `capture`. Returns (outputs, ok);
         when not `final`, outputs are only its error, if it failed."""
         ns = self.namespace
@@ -232,4 +264,3 @@ def format_error(exc: BaseException, root: str | None = None) -> str:
                 item.filename = short_path(item.filename, root)
             todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
     return limit_output("".join(report.format()).rstrip("\n"))
-

@@ -27,6 +27,5 @@ def run(source: str, label: str) -> str:
     Tracebacks name the cell (`File "cell 3", line 2`) with the line numbers of the code as
     the reader sees it in the editor, which may differ from the essay file after edits.
     """
-    outputs = kernel().run(source, filename=label, line=1, iterations=1)
-    ok = not any(o.kind == "error" for o in outputs)
-    return json.dumps({"html": outputs_html(outputs), "ok": ok})
+    ran = kernel().execute(source, filename=label, line=1, iterations=1)
+    return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok})

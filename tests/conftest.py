@@ -11,8 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.build import BuildResult, build  # noqa: E402
+from builder.build import build  # noqa: E402
 from builder.config import Config  # noqa: E402
+from builder.records import BuildResult  # noqa: E402
 
 
 class Project:

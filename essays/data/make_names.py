@@ -40,7 +40,7 @@ def main() -> None:
     year = int(babynames["year"].max())
     latest = babynames[babynames["year"] == year]
     counts: dict[str, int] = {}
-    for name, n in zip(latest["name"].str.lower(), latest["n"]):
+    for name, n in zip(latest["name"].str.lower(), latest["n"], strict=True):
         if LETTERS.fullmatch(name):
             counts[name] = counts.get(name, 0) + int(n)
 

@@ -40,7 +40,10 @@ def test_a_product_over_several_tiles_matches_the_cpu(context, site):
     page = open_gpu_essay(context, site)
     # 65x33 . 33x130: one past a 64x128 tile each way, and not a multiple of the 16-deep step.
     # Run twice with another shape between: one device and pipeline serve every call.
-    replace_code(page, 0, """from runtime import gpu
+    replace_code(
+        page,
+        0,
+        """from runtime import gpu
 
 def _check(m, k, n):
     a = [[((7 * i + 3 * j) % 17 - 8) / 5 for j in range(k)] for i in range(m)]
@@ -52,7 +55,8 @@ def _check(m, k, n):
 
 worst = max(_check(65, 33, 130), _check(3, 2, 1), _check(65, 33, 130))
 from runtime.gpu_webgpu import WebGPU
-builds = WebGPU.builds""")
+builds = WebGPU.builds""",
+    )
     run(page, 0)
     assert cell(page, 0).locator(".cell-state").inner_text().startswith("done"), output(page, 0)
     assert bound(page, 0, "worst") < 1e-4

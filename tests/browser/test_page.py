@@ -68,7 +68,9 @@ def test_iterations_run_n_times_and_stop_ends_after_the_current_one(page):
     assert "steps:\n5" in output(page, 2)
     cell(page, 2).get_by_label("Iterations").fill("1000")
     cell(page, 2).get_by_role("button", name="Run").click()
-    page.wait_for_function("/iteration (1[0-9]|[2-9][0-9]) of 1000/.test(document.querySelector(\"[data-cell='2'] .cell-state\").textContent)")
+    page.wait_for_function(
+        "/iteration (1[0-9]|[2-9][0-9]) of 1000/.test(document.querySelector(\"[data-cell='2'] .cell-state\").textContent)"
+    )
     bar = cell(page, 2).get_by_role("progressbar", name="Progress")
     assert bar.is_visible() and bar.get_attribute("max") == "1000" and int(bar.get_attribute("value")) >= 9
     cell(page, 2).get_by_role("button", name="Stop").click()
@@ -85,7 +87,10 @@ def test_reset_restores_the_code_and_the_build_output(page):
     assert output(page, 1) == "doubled:\n-1"
     cell(page, 1).get_by_role("button", name="Reset").click()
     assert cell(page, 1).locator("[data-output]").inner_html() == built
-    assert page.evaluate("essayPage.cells[1].editor.get()") == "doubled = base * 2\nwords = [\"alpha\", \"beta\", \"<b>not bold</b>\"]"
+    assert (
+        page.evaluate("essayPage.cells[1].editor.get()")
+        == 'doubled = base * 2\nwords = ["alpha", "beta", "<b>not bold</b>"]'
+    )
     assert not cell(page, 1).locator(".cell-edited").is_visible()
 
 
@@ -115,9 +120,10 @@ def test_unedited_outputs_in_the_page_equal_the_build(page):
     for i in (0, 1, 2):
         assert cell(page, i).locator("[data-output]").inner_html() == built[i], i
     # the chart: same figure JSON, drawn by plotly.js into the same kind of element
-    figure_json = 'script[data-figure-json]'
+    figure_json = "script[data-figure-json]"
     assert cell(page, 3).locator(figure_json).inner_text() == re.search(
-        r"<script[^>]*data-figure-json[^>]*>(.*?)</script>", built[3], re.S).group(1)
+        r"<script[^>]*data-figure-json[^>]*>(.*?)</script>", built[3], re.S
+    ).group(1)
     assert cell(page, 3).locator(".figure .main-svg").count() >= 1
 
 
@@ -224,11 +230,19 @@ def test_a_failing_cell_above_does_not_stop_the_cells_below_it(page):
 
 
 def test_chart_text_from_a_cell_cannot_run_script(page):
-    replace_code(page, 3, 'show({"data": [{"type": "bar", "y": [1, 2], "name": "<img src=x onerror=\\"window.pwned=1\\">"}], '
-                          '"layout": {"title": {"text": "<a href=\\"javascript:window.pwned=2\\">t</a><script>window.pwned=3</script>"}}}, "chart")')
+    replace_code(
+        page,
+        3,
+        'show({"data": [{"type": "bar", "y": [1, 2], "name": "<img src=x onerror=\\"window.pwned=1\\">"}], '
+        '"layout": {"title": {"text": "<a href=\\"javascript:window.pwned=2\\">t</a><script>window.pwned=3</script>"}}}, "chart")',
+    )
     run(page, 3)
     page.wait_for_function("document.querySelector(\"[data-cell='3'] .figure .main-svg\")")
     assert page.evaluate("window.pwned") is None
     assert cell(page, 3).locator(".figure img, .figure script").count() == 0
-    hrefs = cell(page, 3).locator(".figure a").evaluate_all("links => links.map(a => a.getAttribute('href') || a.getAttribute('xlink:href'))")
+    hrefs = (
+        cell(page, 3)
+        .locator(".figure a")
+        .evaluate_all("links => links.map(a => a.getAttribute('href') || a.getAttribute('xlink:href'))")
+    )
     assert not any(h and h.strip().lower().startswith("javascript:") for h in hrefs)

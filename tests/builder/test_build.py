@@ -58,7 +58,14 @@ def two_essays(project):
 def test_pages_index_and_assets(two_essays):
     result = two_essays.build()
     site = two_essays.site
-    assert sorted(p.name for p in site.iterdir()) == [".essays-site", "01-first.html", "02-second.html", "_static", "data", "index.html"]
+    assert sorted(p.name for p in site.iterdir()) == [
+        ".essays-site",
+        "01-first.html",
+        "02-second.html",
+        "_static",
+        "data",
+        "index.html",
+    ]
     assert (site / "data" / "numbers.json").read_text() == "[1, 2, 3]"
     assert (site / "_static" / "plotly.min.js").stat().st_size > 1_000_000
     index = two_essays.page("index.html")
@@ -96,7 +103,14 @@ def test_report_json(two_essays, tmp_path):
     assert first["source"].endswith("01-first.md") and first["page"] == "01-first.html"
     assert first["title"] == "First steps" and first["status"] == "ok"
     assert first["cells"] == [
-        {"index": 0, "id": "counter", "line": 12, "status": "ok", "seconds": first["cells"][0]["seconds"], "cached": False}
+        {
+            "index": 0,
+            "id": "counter",
+            "line": 12,
+            "status": "ok",
+            "seconds": first["cells"][0]["seconds"],
+            "cached": False,
+        }
     ]
     assert [c["status"] for c in second["cells"]] == ["ok", "error", "ok"]
 
@@ -154,7 +168,6 @@ def test_chart_pages_load_plotly_and_others_do_not(project):
 def test_no_essays_folder_is_an_error(tmp_path):
     from builder.build import build
     from builder.config import Config
-
     from builder.paths import PathError
 
     with pytest.raises(PathError, match="no such folder"):

@@ -21,8 +21,12 @@ def cells_text(log: Path, bodies: list[str], prose: str = "Prose.") -> str:
 @pytest.fixture
 def essay(project):
     log = project.root / "runs.log"
-    bodies = ["import numpy as np\nbig = np.arange(100_000, dtype=np.float64)", "def f():\n    return W * 2",
-              "W = 10", "value = f() + big[-1]"]
+    bodies = [
+        "import numpy as np\nbig = np.arange(100_000, dtype=np.float64)",
+        "def f():\n    return W * 2",
+        "W = 10",
+        "value = f() + big[-1]",
+    ]
 
     class Essay:
         def write(self, bodies=bodies, prose="Prose."):
@@ -70,7 +74,7 @@ def test_edit_of_cell_k_runs_k_onward_from_the_snapshot(essay, project):
 
 def test_restored_functions_see_later_assignments(essay, project):
     essay.build()
-    bodies = essay.bodies + ["W = 7\nagain = f()"]
+    bodies = [*essay.bodies, "W = 7\nagain = f()"]
     essay.write(bodies)
     ran, _ = essay.build()
     assert ran == ["4"]
@@ -103,7 +107,7 @@ def test_a_value_that_does_not_pickle_is_left_out_of_the_snapshot(essay, project
     essay.write(bodies)
     _, report = essay.build()
     assert "'lock' (lock: cannot pickle" in report["cells"][0]["note"]
-    essay.write(bodies[:2] + ["y = x + 2"])
+    essay.write([*bodies[:2], "y = x + 2"])
     ran, _ = essay.build()
     assert ran == ["2"]  # the cells still to run never read `lock`
     assert "y:</span><pre>3</pre>" in project.page("01-cached.html")
@@ -113,7 +117,7 @@ def test_a_later_cell_that_reads_a_lost_name_runs_from_the_start(essay, project)
     bodies = ["lock = __import__('threading').Lock()", "x = 1", "y = x + 1"]
     essay.write(bodies)
     essay.build()
-    essay.write(bodies[:2] + ["y = x + 2\nheld = lock.locked()"])
+    essay.write([*bodies[:2], "y = x + 2\nheld = lock.locked()"])
     ran, report = essay.build()
     assert ran == ["0", "1", "2"]
     assert "no usable snapshot" in report["cells"][0]["note"]
@@ -130,8 +134,12 @@ def test_no_cache_runs_everything_and_writes_nothing(essay, project):
 def test_concurrent_builds_do_not_corrupt_the_cache(essay, project):
     cmd = [sys.executable, "-m", "builder", "build", "essays", "-o"]
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    procs = [subprocess.Popen(cmd + [f"site{i}"], cwd=project.root, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*cmd, f"site{i}"], cwd=project.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for i in range(2)
+    ]
     for p in procs:
         assert p.wait(timeout=120) == 0, p.stderr.read()
     ran, report = essay.build()
@@ -146,8 +154,8 @@ def test_a_timeout_after_resuming_rebuilds_the_state_of_cells_not_run_this_time(
     # The last new cell reads `lock`, which the snapshots after cells 2 and 3 lack, so the
     # build resumes from the one after cell 1. When cell 4 times out, no snapshot serves
     # either, and the rebuild must replay cell 1 too, though this build never ran it.
-    essay.write(bodies + ["import time\nwhile True: time.sleep(0.05)", "total = base + x + lock.locked()"])
-    ran, report = essay.build(cell_timeout=1.0)
+    essay.write([*bodies, "import time\nwhile True: time.sleep(0.05)", "total = base + x + lock.locked()"])
+    _ran, report = essay.build(cell_timeout=1.0)
     assert report["cells"][3]["status"] == "timeout"
     assert "total:</span><pre>41</pre>" in project.page("01-cached.html")
 

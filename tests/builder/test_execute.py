@@ -12,7 +12,10 @@ def run(project, name, text, timeout=30.0):
 
 def test_cells_run_in_order_in_the_essay_folder(project):
     project.write("data/words.txt", "alpha\nbeta\n")
-    results = run(project, "a.md", """\
+    results = run(
+        project,
+        "a.md",
+        """\
         <script>
         words = open("data/words.txt").read().split()
         </script>
@@ -20,7 +23,8 @@ def test_cells_run_in_order_in_the_essay_folder(project):
         <script>
         n = len(words)
         </script>
-        """)
+        """,
+    )
     assert [r.status for r in results] == ["ok", "ok"]
     assert results[1].outputs[0].text == "2"
 
@@ -32,7 +36,10 @@ def test_names_do_not_leak_between_essays(project):
 
 
 def test_os_exit_is_contained_and_state_is_rebuilt(project):
-    results = run(project, "a.md", """\
+    results = run(
+        project,
+        "a.md",
+        """\
         <script>
         x = 5
         </script>
@@ -45,7 +52,8 @@ def test_os_exit_is_contained_and_state_is_rebuilt(project):
         <script>
         y = x + 1
         </script>
-        """)
+        """,
+    )
     assert [r.status for r in results] == ["ok", "error", "ok"]
     assert "exit code 7" in results[1].outputs[0].text
     assert "rebuilt" in results[1].outputs[-1].text and results[1].outputs[-1].kind == "note"
@@ -53,7 +61,10 @@ def test_os_exit_is_contained_and_state_is_rebuilt(project):
 
 
 def test_runaway_cell_times_out_and_the_essay_goes_on(project):
-    results = run(project, "a.md", """\
+    results = run(
+        project,
+        "a.md",
+        """\
         <script>
         x = 1
         </script>
@@ -66,7 +77,8 @@ def test_runaway_cell_times_out_and_the_essay_goes_on(project):
         <script>
         x + 1
         </script>
-        """)
+        """,
+    )
     assert [r.status for r in results] == ["ok", "timeout", "ok"]
     assert results[1].outputs[0].text == "timed out after 0.5 s"
     assert results[2].outputs[0].text == "2"
@@ -74,7 +86,10 @@ def test_runaway_cell_times_out_and_the_essay_goes_on(project):
 
 def test_a_cell_that_breaks_the_rebuild_says_state_was_lost(project):
     flag = project.root / "ran-once"
-    results = run(project, "a.md", f"""\
+    results = run(
+        project,
+        "a.md",
+        f"""\
         <script>
         import os
         if os.path.exists({str(flag)!r}):
@@ -90,7 +105,8 @@ def test_a_cell_that_breaks_the_rebuild_says_state_was_lost(project):
         <script>
         print(x)
         </script>
-        """)
+        """,
+    )
     assert results[1].status == "timeout"
     assert "state was lost" in results[1].outputs[-1].text
     assert results[2].status == "error"

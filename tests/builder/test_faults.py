@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import html
 import json
-import re
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -34,8 +34,15 @@ MARK = "<script>\nimport pathlib\npathlib.Path({marker!r}).write_text('ran')\nx 
 
 def essays(*args: str, cwd: Path, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "builder", *args], cwd=cwd, capture_output=True, text=True,
-                          env=env, timeout=timeout, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "builder", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def outputs(page: str) -> str:
@@ -87,14 +94,17 @@ def tiny_fs(path: Path, size: str = "64k", readonly: bool = False):
 # ----- 1. -o never replaces what the build did not write ---------------------------------
 
 
-@pytest.mark.parametrize("output, why", [
-    ("essays", "would replace the essays"),
-    (".", "would replace the essays"),
-    ("essays/site", "inside the essays folder"),
-    ("notes.txt", "existing file"),
-    ("photos", "did not write"),
-    (".essays-cache/site", "inside the cache"),
-])
+@pytest.mark.parametrize(
+    "output, why",
+    [
+        ("essays", "would replace the essays"),
+        (".", "would replace the essays"),
+        ("essays/site", "inside the essays folder"),
+        ("notes.txt", "existing file"),
+        ("photos", "did not write"),
+        (".essays-cache/site", "inside the cache"),
+    ],
+)
 def test_output_that_could_lose_work_is_refused_before_any_cell_runs(project, output, why):
     project.write("01-a.md", MARK.format(marker=str(project.root / "ran.txt")))
     (project.root / "notes.txt").write_text("my notes")
@@ -247,8 +257,10 @@ def test_a_full_cache(project):
 
 # ----- 4. corrupt entries are misses, never published --------------------------------------
 
-COUNT = ("<script>\nimport numpy as np\nbig = np.arange(20_000, dtype=np.float64)\n</script>\n\n"
-         "<script>\nresult = float(big.sum()) + 2.0\n</script>\n")
+COUNT = (
+    "<script>\nimport numpy as np\nbig = np.arange(20_000, dtype=np.float64)\n</script>\n\n"
+    "<script>\nresult = float(big.sum()) + 2.0\n</script>\n"
+)
 
 
 def flip(path: Path, at: int) -> None:
@@ -304,7 +316,9 @@ def test_the_site_is_readable_by_a_web_server(project):
 
 def test_killing_the_builder_ends_its_worker_and_the_cells_children(project):
     pids = project.root / "pids"
-    project.write("01-a.md", f"""\
+    project.write(
+        "01-a.md",
+        f"""\
         <script>
         import os, subprocess, pathlib
         child = subprocess.Popen(["sleep", "300"])
@@ -312,10 +326,16 @@ def test_killing_the_builder_ends_its_worker_and_the_cells_children(project):
         while True:
             pass
         </script>
-        """)
+        """,
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    builder = subprocess.Popen([sys.executable, "-m", "builder", "build"], cwd=project.root, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    builder = subprocess.Popen(
+        [sys.executable, "-m", "builder", "build"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(lambda: pids.exists() and pids.read_text(), "the cell to start")
         worker, child = map(int, pids.read_text().split())
@@ -331,11 +351,19 @@ def test_ctrl_c_ends_a_build_at_once_and_keeps_the_previous_site(project):
     essay = project.write("01-a.md", "<script>\nx = 1\n</script>\n")
     assert essays("build", cwd=project.root).returncode == 0
     pids = project.root / "pids"
-    essay.write_text(f"<script>\nimport os, pathlib\npathlib.Path({str(pids)!r}).write_text(str(os.getpid()))\n"
-                     "while True:\n    pass\n</script>\n")
+    essay.write_text(
+        f"<script>\nimport os, pathlib\npathlib.Path({str(pids)!r}).write_text(str(os.getpid()))\n"
+        "while True:\n    pass\n</script>\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    builder = subprocess.Popen([sys.executable, "-m", "builder", "build"], cwd=project.root, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    builder = subprocess.Popen(
+        [sys.executable, "-m", "builder", "build"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: pids.exists() and pids.read_text(), "the cell to start")
         builder.send_signal(signal.SIGINT)
@@ -350,13 +378,16 @@ def test_ctrl_c_ends_a_build_at_once_and_keeps_the_previous_site(project):
 
 def test_a_cells_subprocess_does_not_hold_the_builds_output_open(project):
     pids = project.root / "child"
-    project.write("01-a.md", f"""\
+    project.write(
+        "01-a.md",
+        f"""\
         <script>
         import subprocess, pathlib
         child = subprocess.Popen(["sleep", "300"])
         pathlib.Path({str(pids)!r}).write_text(str(child.pid))
         </script>
-        """)
+        """,
+    )
     out = essays("build", cwd=project.root, timeout=60)  # with the output piped, as `essays build | tee log`
     assert out.returncode == 0
     assert not alive(int(pids.read_text()))
@@ -386,7 +417,9 @@ def test_leftovers_of_a_killed_build_are_removed(project):
 
 
 def test_output_written_to_descriptors_is_the_cells(project):
-    project.write("01-a.md", """\
+    project.write(
+        "01-a.md",
+        """\
         <script>
         import os, subprocess, sys
         print("one")
@@ -396,7 +429,8 @@ def test_output_written_to_descriptors_is_the_cells(project):
         print("five", file=sys.stderr)
         os.write(2, b"six\\n")
         </script>
-        """)
+        """,
+    )
     out = essays("build", cwd=project.root)
     assert out.returncode == 0
     assert "one\ntwo\nthree\nfour\nfive\nsix</pre>" in project.page("01-a.html")
@@ -413,7 +447,9 @@ def test_descriptor_output_is_capped_like_print(project):
 
 
 def test_a_thread_that_prints_after_its_cell_does_not_land_in_the_next(project):
-    project.write("01-a.md", """\
+    project.write(
+        "01-a.md",
+        """\
         <script>
         import threading, time
         def later():
@@ -426,7 +462,8 @@ def test_a_thread_that_prints_after_its_cell_does_not_land_in_the_next(project):
         time.sleep(1.0)
         print("on time")
         </script>
-        """)
+        """,
+    )
     assert essays("build", cwd=project.root).returncode == 0
     shown = outputs(project.page("01-a.html"))
     assert "on time" in shown and "late words" not in shown
@@ -436,7 +473,9 @@ def test_a_thread_that_prints_after_its_cell_does_not_land_in_the_next(project):
 
 
 def test_chdir_and_closed_stdout_do_not_carry_into_later_cells(project):
-    project.write("01-a.md", """\
+    project.write(
+        "01-a.md",
+        """\
         <script>
         import os, sys
         os.chdir("/")
@@ -448,7 +487,8 @@ def test_chdir_and_closed_stdout_do_not_carry_into_later_cells(project):
         here = os.path.basename(os.getcwd())
         print("still printing")
         </script>
-        """)
+        """,
+    )
     out = essays("build", "--strict", cwd=project.root)
     assert out.returncode == 0, out.stderr
     page = project.page("01-a.html")
@@ -460,7 +500,9 @@ def test_chdir_and_closed_stdout_do_not_carry_into_later_cells(project):
 
 
 def test_values_the_display_cannot_format(project):
-    project.write("01-a.md", """\
+    project.write(
+        "01-a.md",
+        """\
         <script>
         import numpy as np
         names = np.array([b"x" * 200])
@@ -476,8 +518,9 @@ def test_values_the_display_cannot_format(project):
         <script>
         fine = 1
         </script>
-        """)
-    out = essays("build", "--report", "r.json", cwd=project.root)
+        """,
+    )
+    essays("build", "--report", "r.json", cwd=project.root)
     cells = report(project.root / "r.json")
     assert [c["status"] for c in cells] == ["ok", "error", "ok"]
     page = project.page("01-a.html")
@@ -580,30 +623,42 @@ def test_unterminated_front_matter_is_an_error():
 
 
 def test_workers_get_a_private_runtime_folder(project):
-    project.write("01-a.md", """\
+    project.write(
+        "01-a.md",
+        """\
         <script>
         import os, stat
         folder = os.environ["XDG_RUNTIME_DIR"]
         private = os.path.isdir(folder) and stat.S_IMODE(os.stat(folder).st_mode) == 0o700
         </script>
-        """)
+        """,
+    )
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     env["PYTHONPATH"] = str(ROOT)
-    out = subprocess.run([sys.executable, "-m", "builder", "build"], cwd=project.root, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "builder", "build"],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0
     assert "private:</span><pre>True</pre>" in project.page("01-a.html")
     assert "XDG_RUNTIME_DIR" not in out.stderr
 
 
 def test_a_segfault_says_so_with_its_last_words(project):
-    project.write("01-a.md", """\
+    project.write(
+        "01-a.md",
+        """\
         <script>
         import ctypes
         print("about to crash", flush=True)
         ctypes.string_at(0)
         </script>
-        """)
+        """,
+    )
     essays("build", cwd=project.root)
     page = project.page("01-a.html")
     assert "killed by SIGSEGV" in page

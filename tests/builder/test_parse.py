@@ -22,7 +22,7 @@ def test_cells_and_prose_keep_order_and_lines():
     assert essay.blocks[2].line == 10
 
 
-@pytest.mark.parametrize("type_attr", ['', ' type="python"', ' type="py"', ' type="text/python"', ' type="PY"'])
+@pytest.mark.parametrize("type_attr", ["", ' type="python"', ' type="py"', ' type="text/python"', ' type="PY"'])
 def test_python_script_types_are_cells(type_attr):
     assert len(cells(f"<script{type_attr}>\nx = 1\n</script>\n")) == 1
 

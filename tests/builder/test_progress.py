@@ -12,7 +12,7 @@ from rich.console import Console
 from builder.build import build
 from builder.parse import Cell, Essay, parse_text
 from builder.progress import Reporter
-from builder.worker import CellResult
+from builder.records import CellResult
 
 
 def console() -> tuple[Console, io.StringIO]:
@@ -97,14 +97,17 @@ def test_disabled_reporter_is_silent_and_never_imports_rich_state():
 
 
 def test_build_reports_each_essay_and_iterations(project):
-    project.write("01-loop.md", """\
+    project.write(
+        "01-loop.md",
+        """\
         # Loop
 
         <script data-iterations="5">
         import time
         time.sleep(0.15)
         </script>
-        """)
+        """,
+    )
     project.write("02-plain.md", "# Plain\n\n<script>\ny = 2\n</script>\n")
     calls: list[tuple] = []
 

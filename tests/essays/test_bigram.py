@@ -5,6 +5,7 @@ essay with `essays build --strict` and reads the page."""
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 import shutil
@@ -145,7 +146,10 @@ def test_gpu_matmul_agrees_on_the_backward_product(ns):
     expected = XT.array.astype(np.float64) @ dZ.array.astype(np.float64)
     on_gpu = ns["matmul_gpu"](XT, dZ).array
     np.testing.assert_allclose(
-        on_gpu, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max(),
+        on_gpu,
+        expected,
+        rtol=1e-3,
+        atol=1e-4 * np.abs(expected).max(),
         err_msg=f"gpu.matmul on {gpu.adapter_info()['name']} disagrees with numpy on the backward "
         "product (27×214764 · 214764×27): training with matmul_gpu would follow a wrong gradient",
     )
@@ -158,7 +162,9 @@ def test_without_a_gpu_the_essay_keeps_numpy(ns, monkeypatch):
     monkeypatch.setattr(gpu, "adapter_info", lambda: None)
     monkeypatch.setattr(gpu, "matmul", lambda a, b: None)
     kernel = Kernel()
-    kernel.namespace.update({k: ns[k] for k in ("np", "FloatMatrix", "check_inner", "matmul_numpy", "seconds", "X", "W")})
+    kernel.namespace.update(
+        {k: ns[k] for k in ("np", "FloatMatrix", "check_inner", "matmul_numpy", "seconds", "X", "W")}
+    )
     outputs = kernel.run(source)
     assert not [o for o in outputs if o.kind == "error"]
     assert "No GPU adapter here" in outputs[0].text
@@ -177,7 +183,9 @@ def test_softmax_rows_sum_to_one(ns, dtype):
     assert np.all(p > 0) and np.all(p < 1)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6 if dtype == np.float32 else 1e-12)
     np.testing.assert_allclose(ns["row_sums"], 1.0, rtol=1e-6)
-    assert np.array_equal(logits, (np.random.default_rng(1).standard_normal((50, 27)) * 4).astype(dtype))  # input untouched
+    assert np.array_equal(
+        logits, (np.random.default_rng(1).standard_normal((50, 27)) * 4).astype(dtype)
+    )  # input untouched
 
 
 def test_softmax_is_stable_for_large_inputs(ns):
@@ -246,7 +254,7 @@ def test_dW_matches_finite_differences(ns, subset):
 
 
 def test_the_essays_float32_backward_pass_matches(ns, subset):
-    X64, ys, W64, rows = subset
+    X64, ys, W64, _rows = subset
     FloatMatrix = ns["FloatMatrix"]
     X = FloatMatrix(X64, X64.shape)
     W = FloatMatrix(W64, (27, 27))
@@ -275,7 +283,7 @@ def test_training_loss_decreases(ns):
     assert ns["loss_after_one_step"] < start
     assert losses[0] == pytest.approx(ns["loss_after_one_step"], rel=1e-6)
     assert ns["loss"] == round(losses[-1], 4) and ns["iteration"] == len(losses)
-    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(losses))
     assert losses[0] < ns["uniform_loss"] and losses[-1] < losses[0] - 0.2
     assert losses[-1] > ns["best_loss"]  # the floor is approached, never passed
 
@@ -309,9 +317,22 @@ def test_the_essay_builds_strict(tmp_path):
     shutil.copytree(ESSAYS / "data", source / "data")
     report = tmp_path / "report.json"
     done = subprocess.run(
-        [sys.executable, "-m", "builder", "build", str(source), "-o", str(tmp_path / "site"),
-         "--strict", "--report", str(report)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "builder",
+            "build",
+            str(source),
+            "-o",
+            str(tmp_path / "site"),
+            "--strict",
+            "--report",
+            str(report),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -124,9 +124,7 @@ def test_probe_prints_nothing_to_stdout():
     # Cells' stdout is their output, so probing the GPU must not write to fd 1 (C libraries included).
     code = "from runtime import gpu; gpu.available(); gpu.adapter_info()"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
 

@@ -51,7 +51,7 @@ def test_error_inside_a_function_defined_in_an_earlier_cell():
     k = Kernel()
     k.run("def f():\n    return 1 / 0", filename="essays/x.md", line=5)
     err = k.run("f()", filename="essays/x.md", line=10)[-1]
-    assert 'line 10' in err.text and 'line 6, in f' in err.text
+    assert "line 10" in err.text and "line 6, in f" in err.text
 
 
 def test_syntax_error_is_reported_with_its_line():

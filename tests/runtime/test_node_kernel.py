@@ -27,14 +27,20 @@ def pyodide_results():
         pytest.skip("node is not installed")
     if not (ROOT / "node_modules" / "pyodide").is_dir():
         pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
-    out = subprocess.run(["node", str(ROOT / "tests" / "runtime" / "node_kernel.mjs"), str(ROOT)],
-                         input=json.dumps(CELLS), capture_output=True, text=True, cwd=ROOT, timeout=180)
+    out = subprocess.run(
+        ["node", str(ROOT / "tests" / "runtime" / "node_kernel.mjs"), str(ROOT)],
+        input=json.dumps(CELLS),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
 def cpython_results():
-    import runtime.page as page
+    from runtime import page
 
     page._kernel = None  # a fresh kernel, as a new page has
     return [json.loads(page.run(source, f"cell {i + 1}")) for i, source in enumerate(CELLS)]
@@ -47,7 +53,7 @@ def test_pyodide_runs_a_newer_python(pyodide_results):
 def test_outputs_are_identical_in_both_hosts(pyodide_results):
     ours = cpython_results()
     theirs = pyodide_results["results"]
-    for i, (a, b) in enumerate(zip(ours[:-1], theirs[:-1])):
+    for i, (a, b) in enumerate(zip(ours[:-1], theirs[:-1], strict=True)):
         assert a == b, f"cell {i + 1} differs"
 
 

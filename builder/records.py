@@ -1,0 +1,95 @@
+"""The build's records: what executing a cell, an essay and the whole site produced.
+
+One module that the executor, the cache, the renderer, the progress display and the report
+all import, so none of them imports another to learn a type. Plain dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from runtime.display import Output
+
+from .parse import Cell, Essay, EssayError
+from .paths import shown
+
+# "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
+# stopped after its time; "skipped": never ran (nothing else sets it yet, templates read it)
+CellStatus = Literal["ok", "error", "timeout", "skipped"]
+# "invalid": the essay file could not be parsed; "error": a cell went wrong
+EssayStatus = Literal["ok", "error", "invalid"]
+
+
+@dataclass
+class CellResult:
+    status: CellStatus
+    outputs: list[Output] = field(default_factory=list)
+    seconds: float = 0.0
+    cached: bool = False
+    note: str | None = None  # for the report: why state was rebuilt, or not snapshotted
+    # names the snapshot after this cell lacks (they did not pickle); None: no snapshot
+    lost: list[str] | None = None
+    snapshot_seconds: float = 0.0  # time spent saving the snapshot, not in `seconds`
+    blobs: list[str] = field(default_factory=list)  # array blobs the snapshot refers to
+    cache_error: str | None = None  # why the snapshot could not be written (full, read-only)
+
+
+@dataclass
+class EssayBuild:
+    """What the build learned of one essay file."""
+
+    source: Path
+    essay: Essay | None = None
+    error: EssayError | None = None
+    results: list[CellResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def page(self) -> str:
+        return f"{self.source.stem}.html"
+
+    @property
+    def status(self) -> EssayStatus:
+        if self.error is not None:
+            return "invalid"
+        return "error" if self.problems() else "ok"
+
+    def problems(self) -> list[str]:
+        """`file:line: cell N: why` for each cell that went wrong."""
+        cells = self.essay.cells if self.essay else []
+        return [
+            f"{shown(self.source)}:{c.line}: cell {c.index + 1}: {p}"
+            for c, r in zip(cells, self.results, strict=False)  # results stop short when a build is cut
+            if (p := cell_problem(c, r))
+        ]
+
+
+def cell_problem(cell: Cell, result: CellResult) -> str | None:
+    """Why a cell counts as a problem, in one line; None when it did what its author meant."""
+    if cell.expects_error:
+        if result.status == "error":
+            return None
+        return "expected an error, but it ran without one" if result.status == "ok" else result.status
+    if result.status == "ok":
+        return None
+    why = next((o.text for o in result.outputs if o.kind == "error"), "").strip()
+    return why.splitlines()[-1] if why else result.status
+
+
+@dataclass
+class BuildResult:
+    essays: list[EssayBuild]
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[str]:
+        """One line per problem, naming the file and line."""
+        lines = []
+        for e in self.essays:
+            if e.error is not None:
+                lines.append(str(e.error))
+            lines.extend(e.problems())
+        return lines
