@@ -8,7 +8,7 @@ ESSAYS := $(BIN)/essays
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install site serve test test-deps bench clean
+.PHONY: install site serve test test-deps bench clean lint check format
 
 install: $(VENV)/.installed $(if $(wildcard package.json),runtime/js/dist/editor.js)
 
@@ -47,6 +47,23 @@ test-deps:
 	    echo "not root: cannot install$$missing; tests that need them will skip"; \
 	  fi; \
 	fi
+
+# The quality gate: ruff (lint and format), mypy, and ESLint and Prettier for the page's JS.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	npm run --silent lint
+
+# Rewrite what the formatters own, then lint.
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	npm run --silent format
+
+# The fast loop: the gate and the tests that need no browser, GPU or whole builds (~30 s).
+check: lint
+	$(BIN)/python -m pytest -q -m "not browser and not gpu and not slow"
 
 test: install test-deps
 	$(BIN)/python -m pytest -q

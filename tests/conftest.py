@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the checkout's builder/ and runtime/, whatever is installed
 
 from builder.build import build  # noqa: E402
 from builder.config import Config  # noqa: E402

@@ -12,17 +12,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from support import CHROMIUM, FIXTURES, ROOT
+from support import CHROMIUM_ARGS as ARGS
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--enable-unsafe-webgpu",
-    "--use-webgpu-adapter=swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+FIXTURES = FIXTURES / "browser"
 LOAD_TIMEOUT = 90_000  # ms: Pyodide's first load on a busy 2-core machine
 
 

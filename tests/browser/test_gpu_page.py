@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 import re
 
+import pytest
 from test_page import cell, output, replace_code, run
+
+pytestmark = [pytest.mark.browser, pytest.mark.gpu]
 
 OPEN = "window.essayPage && window.essayPage.cells.length > 0"
 

@@ -6,6 +6,10 @@ import re
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+import pytest
+
+pytestmark = pytest.mark.browser
+
 FINISHED = "(i) => /^(done|failed|stopped)/.test(document.querySelector(`[data-cell='${i}'] .cell-state`).textContent)"
 
 

@@ -3,22 +3,15 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+import support
 
-ROOT = Path(__file__).resolve().parents[2]
+MINIMAL_ENV = {"PYTHONPATH": str(support.ROOT), "PATH": "/usr/bin:/bin"}  # a stranger's shell, nothing of ours
 
 
 def essays(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "builder", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        timeout=120,
-    )
+    return support.essays(*args, cwd=cwd, env=MINIMAL_ENV)
 
 
 @pytest.mark.parametrize("args", [["--help"], ["build", "--help"], ["new", "--help"], ["serve", "--help"]])
@@ -72,3 +65,16 @@ def test_cell_timeout_option(project):
 def test_missing_source_folder(project):
     out = essays("build", "nowhere", cwd=project.root)
     assert out.returncode == 2 and "nowhere: no such folder of essays" in out.stderr
+
+
+def test_importing_the_tool_loads_no_heavy_package():
+    """ "Heavy imports are lazy" (ruff's banned-module-level-imports checks each module;
+    this checks the whole import graph of the command and the pipeline)."""
+    code = (
+        "import sys, builder.cli, builder.build, builder.serve, builder.worker\n"
+        "heavy = {'numpy', 'wgpu', 'plotly', 'cloudpickle', 'rich', 'pandas', 'matplotlib'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=MINIMAL_ENV, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -10,10 +10,8 @@ made without root where a path can be blocked (a file where a folder must be).
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import os
-import re
 import signal
 import stat
 import subprocess
@@ -22,33 +20,14 @@ import time
 from pathlib import Path
 
 import pytest
+from support import ROOT, WAIT, child_env, essays, output_text
 
 from builder.build import build
 from builder.parse import EssayError, parse_text
 from builder.paths import SITE_MARKER, PathError
 
-ROOT = Path(__file__).resolve().parents[2]
-WAIT = 20.0  # seconds: the longest anything here may take on a loaded machine
+pytestmark = pytest.mark.slow
 MARK = "<script>\nimport pathlib\npathlib.Path({marker!r}).write_text('ran')\nx = 1\n</script>\n"
-
-
-def essays(*args: str, cwd: Path, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "builder", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        **kwargs,
-    )
-
-
-def outputs(page: str) -> str:
-    """The text of every cell's output in a page, tags dropped and entities read."""
-    parts = re.findall(r'<div class="cell-output"[^>]*>(.*?)</div>\n</section>', page, re.S)
-    return html.unescape(re.sub(r"<[^>]+>", " ", "\n".join(parts)))
 
 
 def report(path: Path) -> list[dict]:
@@ -328,7 +307,7 @@ def test_killing_the_builder_ends_its_worker_and_the_cells_children(project):
         </script>
         """,
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     builder = subprocess.Popen(
         [sys.executable, "-m", "builder", "build"],
         cwd=project.root,
@@ -355,7 +334,7 @@ def test_ctrl_c_ends_a_build_at_once_and_keeps_the_previous_site(project):
         f"<script>\nimport os, pathlib\npathlib.Path({str(pids)!r}).write_text(str(os.getpid()))\n"
         "while True:\n    pass\n</script>\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     builder = subprocess.Popen(
         [sys.executable, "-m", "builder", "build"],
         cwd=project.root,
@@ -465,7 +444,7 @@ def test_a_thread_that_prints_after_its_cell_does_not_land_in_the_next(project):
         """,
     )
     assert essays("build", cwd=project.root).returncode == 0
-    shown = outputs(project.page("01-a.html"))
+    shown = output_text(project.page("01-a.html"))
     assert "on time" in shown and "late words" not in shown
 
 
@@ -493,7 +472,7 @@ def test_chdir_and_closed_stdout_do_not_carry_into_later_cells(project):
     assert out.returncode == 0, out.stderr
     page = project.page("01-a.html")
     assert "before close" in page and "still printing" in page
-    assert "here:  'essays'" in outputs(page)
+    assert "here: 'essays'" in output_text(page)
 
 
 # ----- 10. formatter failures are the cell's error ----------------------------------------

@@ -20,6 +20,8 @@ from builder.parse import parse_essay
 from runtime import gpu
 from runtime.kernel import Kernel
 
+pytestmark = pytest.mark.slow  # builds the whole essay
+
 ROOT = Path(__file__).resolve().parents[2]
 ESSAYS = ROOT / "essays"
 ESSAY = ESSAYS / "01-bigram.md"

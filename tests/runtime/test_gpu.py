@@ -10,6 +10,8 @@ import pytest
 
 from runtime import gpu, gpu_wgpu
 
+pytestmark = pytest.mark.gpu
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

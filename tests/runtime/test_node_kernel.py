@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # Node and Pyodide start in seconds, not milliseconds
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CELLS = [
