@@ -50,7 +50,7 @@ def files_digest(paths: list[Path], base: Path) -> str:
 def runtime_digest() -> str:
     """The kernel and display code are part of every output: a change to them is a change
     to every cell. The Python version is too (repr, tracebacks)."""
-    digest = files_digest(list(RUNTIME.glob("*.py")), RUNTIME)
+    digest = files_digest([*RUNTIME.glob("*.py"), *RUNTIME.glob("shaders/*.wgsl")], RUNTIME)
     return f"{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
 
 

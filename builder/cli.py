@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from .config import DEFAULT_CELL_TIMEOUT, Config
+from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,47 +27,18 @@ def make_parser() -> argparse.ArgumentParser:
         "written as a static site whose cells readers can edit and run again.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    site = site_options()
 
     b = sub.add_parser(
         "build",
+        parents=[site],
         help="run every essay's cells and write the site",
         description="Run every essay's cells and write the static site.",
     )
-    _source_args(b)
-    b.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
     b.add_argument(
         "--strict", action="store_true", help="exit non-zero if any cell failed or any essay could not be read"
     )
-    b.add_argument(
-        "--cell-timeout",
-        type=float,
-        default=DEFAULT_CELL_TIMEOUT,
-        metavar="S",
-        help=f"seconds a cell may run before it is stopped (default: {DEFAULT_CELL_TIMEOUT:g}; "
-        "a cell's data-timeout overrides it)",
-    )
     b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
-    b.add_argument(
-        "--cache-dir",
-        type=Path,
-        metavar="DIR",
-        help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)",
-    )
-    b.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
-    b.add_argument(
-        "--cache-limit",
-        type=int,
-        default=2048,
-        metavar="MB",
-        help="size the cache is pruned to, dropping entries the essays no longer use (default: 2048)",
-    )
-    b.add_argument("-j", "--jobs", type=int, default=0, help="essays run at once (default: one per core)")
-    b.add_argument("--pyodide-url", metavar="URL", help="load Pyodide from URL instead of the site's copy")
-    b.add_argument(
-        "--package-base-url",
-        metavar="URL",
-        help="where the page loads Pyodide packages such as numpy (default: Pyodide's CDN)",
-    )
     b.set_defaults(func=cmd_build)
 
     n = sub.add_parser(
@@ -79,11 +50,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "serve",
+        parents=[site],
         help="build, serve the site and rebuild on changes",
         description="Build the site, serve it, and rebuild when essays change.",
     )
-    _source_args(s)
-    s.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
     s.add_argument(
         "--host",
         default="127.0.0.1",
@@ -95,23 +65,58 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _source_args(p: argparse.ArgumentParser) -> None:
+def site_options() -> argparse.ArgumentParser:
+    """What `build` and `serve` share: where the essays and the site are, how cells run,
+    the cache, and where the page finds Pyodide."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument("source", nargs="?", type=Path, default=Path("essays"), help="folder of essays (default: essays)")
+    p.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
+    p.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=DEFAULT_CELL_TIMEOUT,
+        metavar="S",
+        help=f"seconds a cell may run before it is stopped (default: {DEFAULT_CELL_TIMEOUT:g}; "
+        "a cell's data-timeout overrides it)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
+    p.add_argument(
+        "--cache-limit",
+        type=int,
+        default=DEFAULT_CACHE_LIMIT_MB,
+        metavar="MB",
+        help=f"size the cache is pruned to, dropping entries the essays no longer use (default: {DEFAULT_CACHE_LIMIT_MB})",
+    )
+    p.add_argument("-j", "--jobs", type=int, default=0, help="essays run at once (default: one per core)")
+    p.add_argument("--pyodide-url", metavar="URL", help="load Pyodide from URL instead of the site's copy")
+    p.add_argument(
+        "--package-base-url",
+        metavar="URL",
+        help="where the page loads Pyodide packages such as numpy (default: Pyodide's CDN)",
+    )
+    return p
 
 
 def config_from(args: argparse.Namespace) -> Config:
+    """The configuration of `build` or `serve`, every path made absolute here, once."""
     return Config(
         source=args.source,
         output=args.output,
         strict=getattr(args, "strict", False),
-        cell_timeout=getattr(args, "cell_timeout", DEFAULT_CELL_TIMEOUT),
+        cell_timeout=args.cell_timeout,
         report=getattr(args, "report", None),
-        jobs=getattr(args, "jobs", 0),
-        pyodide_url=getattr(args, "pyodide_url", None),
-        package_base_url=getattr(args, "package_base_url", None),
-        cache_dir=getattr(args, "cache_dir", None),
-        use_cache=not getattr(args, "no_cache", False),
-        cache_limit=getattr(args, "cache_limit", 2048) * 2**20,
+        jobs=args.jobs,
+        pyodide_url=args.pyodide_url,
+        package_base_url=args.package_base_url,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        cache_limit=args.cache_limit * 2**20,
     ).resolved()
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_CELL_TIMEOUT = 120.0  # seconds; a cell's data-timeout overrides it
+DEFAULT_CACHE_LIMIT_MB = 2048  # the cache is pruned to this after each build
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Config:
     quiet: bool = False
     cache_dir: Path | None = None  # default: .essays-cache beside the essays
     use_cache: bool = True
-    cache_limit: int = 2 * 2**30  # bytes the cache may keep beyond what the current essays use
+    cache_limit: int = DEFAULT_CACHE_LIMIT_MB * 2**20  # bytes the cache may keep beyond what the current essays use
 
     def resolved(self) -> Config:
         """The same configuration with every path absolute, resolved against the working

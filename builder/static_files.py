@@ -4,18 +4,27 @@ runtime's Python for the page, and the essays' own asset folders."""
 from __future__ import annotations
 
 import json
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from .config import Config
 from .writer import SiteWriter
 
-PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
+# Our own files are package data, read through importlib.resources: they are found the same
+# way in a checkout, an editable install and a wheel.
+BUILDER = resources.files("builder")
+RUNTIME = resources.files("runtime")
 STATIC = "_static"
-# The Pyodide files a browser fetches (npm package `pyodide`, pinned in package.json).
+# The Pyodide files a browser fetches come from the npm package `pyodide` (pinned in
+# package.json), which only a checkout with `npm ci` has; without it, pages say so.
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
-PYODIDE_DIR = ROOT / "node_modules" / "pyodide"
-EDITOR_BUNDLE = ROOT / "runtime" / "js" / "dist" / "editor.js"
+PYODIDE_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "pyodide"
+EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at install time
+
+
+def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
+    writer.write_bytes(rel, source.read_bytes())
 
 
 def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
@@ -69,13 +78,13 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str]) -> list[
     from .highlight import stylesheet
 
     warnings = []
-    css = (PACKAGE / "static" / "style.css").read_text(encoding="utf-8")
+    css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
     for name in ("figures.js", "page.js"):
-        writer.copy_file(ROOT / "runtime" / "js" / name, f"{STATIC}/{name}")
+        _copy(writer, RUNTIME / "js" / name, f"{STATIC}/{name}")
     writer.copy_file(plotly_js(), f"{STATIC}/plotly.min.js")
     if EDITOR_BUNDLE.is_file():
-        writer.copy_file(EDITOR_BUNDLE, f"{STATIC}/editor.js")
+        _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
     else:
         warnings.append("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
     if config.pyodide_url is None:
@@ -91,12 +100,12 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str]) -> list[
 def write_runtime(writer: SiteWriter, assets: list[str]) -> None:
     """The runtime's Python and the shaders, for the page to write into Pyodide's file
     system, and a manifest saying what to fetch."""
-    runtime = sorted(p.name for p in (ROOT / "runtime").glob("*.py"))
-    shaders = sorted(p.name for p in (ROOT / "shaders").glob("*.wgsl"))
+    runtime = sorted(p.name for p in RUNTIME.iterdir() if p.name.endswith(".py"))
+    shaders = sorted(p.name for p in (RUNTIME / "shaders").iterdir() if p.name.endswith(".wgsl"))
     for name in runtime:
-        writer.copy_file(ROOT / "runtime" / name, f"{STATIC}/runtime/{name}")
+        _copy(writer, RUNTIME / name, f"{STATIC}/runtime/{name}")
     for name in shaders:
-        writer.copy_file(ROOT / "shaders" / name, f"{STATIC}/shaders/{name}")
+        _copy(writer, RUNTIME / "shaders" / name, f"{STATIC}/shaders/{name}")
     manifest = {"runtime": runtime, "shaders": shaders, "assets": assets}
     writer.write_text(f"{STATIC}/runtime/manifest.json", json.dumps(manifest, indent=1) + "\n")
 

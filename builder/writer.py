@@ -40,6 +40,9 @@ class SiteWriter:
     def write_text(self, rel: str, text: str) -> None:
         self._target(rel).write_text(text, encoding="utf-8")
 
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        self._target(rel).write_bytes(data)
+
     def copy_file(self, src: Path, rel: str) -> None:
         shutil.copyfile(src, self._target(rel))
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 from array import array
-from pathlib import Path
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-SHADER_PATH = Path(__file__).resolve().parent.parent / "shaders" / "matmul.wgsl"
+# package data of runtime/, read the same way in both hosts (the page writes runtime/ and its
+# shaders/ into Pyodide's file system)
+SHADER_PATH = resources.files("runtime") / "shaders" / "matmul.wgsl"
 
 # The C tile one workgroup computes; must match BM and BN in matmul.wgsl (a test checks).
 TILE_ROWS = 64

@@ -7,11 +7,25 @@ builder uses, so an unedited cell's output in the page is the build's, by constr
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 from .html import outputs_html
 from .kernel import Kernel
 
 _kernel: Kernel | None = None
+
+
+def setup(home: str) -> None:
+    """Prepare Pyodide's file system and import path, in the page and in the Node test:
+    the essays' folder is the working directory (as at build time), and modules beside
+    the essays and the runtime import. The folder exists even when the site has no assets."""
+    essays = os.path.join(home, "essays")
+    os.makedirs(essays, exist_ok=True)
+    for path in (essays, home):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    os.chdir(essays)
 
 
 def kernel() -> Kernel:

@@ -77,15 +77,13 @@
     const manifest = await (await fetchOk(new URL("runtime/manifest.json", base))).json();
     const home = "/home/pyodide";
     await writeFiles(py, manifest.runtime, new URL("runtime/", base), home + "/runtime");
-    await writeFiles(py, manifest.shaders, new URL("shaders/", base), home + "/shaders");
+    await writeFiles(py, manifest.shaders, new URL("shaders/", base), home + "/runtime/shaders");
     await writeFiles(py, manifest.assets, new URL("./", document.baseURI), home + "/essays");
-    // prettier-ignore
-    py.runPython(
-      "import os, sys\n" +
-      "sys.path[:0] = ['" + home + "', '" + home + "/essays']\n" +
-      "os.chdir('" + home + "/essays')\n"
-    );
+    // the one line of set-up that must come before runtime/ can be imported; the rest is
+    // runtime/page.py's setup(), shared with the Node test
+    py.pyimport("sys").path.insert(0, home);
     host = py.pyimport("runtime.page");
+    host.setup(home);
     pyodide = py;
     setStatus("ready", "Python ready");
     return py;

@@ -11,8 +11,9 @@ py.FS.mkdirTree("/home/pyodide/runtime");
 for (const name of readdirSync(join(root, "runtime")).filter((n) => n.endsWith(".py"))) {
   py.FS.writeFile("/home/pyodide/runtime/" + name, readFileSync(join(root, "runtime", name)));
 }
-py.runPython("import sys; sys.path.insert(0, '/home/pyodide')");
+py.pyimport("sys").path.insert(0, "/home/pyodide");
 const page = py.pyimport("runtime.page");
+page.setup("/home/pyodide"); // the page's own set-up, with no assets written
 const results = cells.map((source, i) => JSON.parse(page.run(source, "cell " + (i + 1))));
 const version = py.runPython("import sys; sys.version.split()[0]");
 process.stdout.write(JSON.stringify({ version, results }));
