@@ -22,8 +22,9 @@ from typing import Callable
 
 import pytest
 
-from builder import serve as serve_module
-from builder.serve import DevServer, Handler
+from builder import livereload
+from builder.livereload import Handler
+from builder.serve import DevServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -52,7 +53,7 @@ def wait_for_epoch(dev: DevServer, epoch: int) -> None:
 
 
 def get(dev: DevServer, path: str) -> tuple[int, bytes]:
-    host, port = dev.httpd.server_address[:2]
+    host, port = dev.address
     conn = http.client.HTTPConnection(host, port, timeout=WAIT)
     try:
         conn.request("GET", path)
@@ -64,7 +65,7 @@ def get(dev: DevServer, path: str) -> tuple[int, bytes]:
 
 def raw(dev: DevServer, request: bytes) -> bytes:
     """Send request as it is, then read the whole answer (the server closes after it)."""
-    host, port = dev.httpd.server_address[:2]
+    host, port = dev.address
     with socket.create_connection((host, port), timeout=WAIT) as sock:
         sock.sendall(request)
         answer = b""
@@ -83,7 +84,7 @@ class Events:
     """A client of /_dev/events: next() is the next `build` event's data."""
 
     def __init__(self, dev: DevServer) -> None:
-        host, port = dev.httpd.server_address[:2]
+        host, port = dev.address
         self.conn = http.client.HTTPConnection(host, port, timeout=WAIT)
         self.conn.request("GET", "/_dev/events")
         self.response = self.conn.getresponse()
@@ -258,7 +259,7 @@ def test_a_page_left_open_reloads_when_a_restarted_server_has_changes(project, c
     project.write("01-live.md", live_essay("alpha"))
     servers = [dev_server(project)]
     servers[0].start()
-    port = servers[0].httpd.server_address[1]
+    port = servers[0].address[1]
 
     def steps(page) -> None:
         servers[0].stop()
@@ -343,7 +344,7 @@ def test_files_inside_the_site_are_served(server):
 def test_static_files_revalidate_by_content_across_rebuilds(server, project):
     """Every build copies the static files anew; equal content still answers 304, so a
     reloaded page keeps its copy of plotly.js instead of fetching and compiling it again."""
-    host, port = server.httpd.server_address[:2]
+    host, port = server.address
 
     def fetch(headers: dict) -> http.client.HTTPResponse:
         conn = http.client.HTTPConnection(host, port, timeout=WAIT)
@@ -393,7 +394,7 @@ def test_binds_loopback_unless_told_otherwise(project):
     project.write("01-live.md", live_essay("alpha"))
     dev = DevServer(project.config(quiet=True), port=0)
     try:
-        assert dev.httpd.server_address[0] == "127.0.0.1"
+        assert dev.address[0] == "127.0.0.1"
     finally:
         dev.stop()  # never started: stop must not wait for a server loop that never ran
     assert inspect.signature(DevServer).parameters["host"].default == "127.0.0.1"
@@ -526,7 +527,7 @@ def test_a_burst_of_connections_is_queued_not_dropped(project):
     dev = dev_server(project)  # listening, but never started: nothing accepts, all must queue
     clients = []
     try:
-        host, port = dev.httpd.server_address[:2]
+        host, port = dev.address
         for _ in range(60):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setblocking(False)
@@ -591,9 +592,9 @@ def test_an_over_long_request_line_is_answered_414(server, size):
 
 def test_an_idle_connection_is_closed(server, monkeypatch):
     """A connection that sends nothing, or half a request, held a thread open forever."""
-    assert Handler.timeout is not None and Handler.timeout > serve_module.KEEPALIVE
+    assert Handler.timeout is not None and Handler.timeout > livereload.KEEPALIVE
     monkeypatch.setattr(Handler, "timeout", 0.5)
-    host, port = server.httpd.server_address[:2]
+    host, port = server.address
     for sent in (b"", b"GET /01-live.html HT"):
         with socket.create_connection((host, port), timeout=WAIT) as sock:
             sock.sendall(sent)
@@ -608,7 +609,7 @@ def test_the_event_stream_outlives_the_idle_timeout(server, project, monkeypatch
     """/_dev/events stays open for as long as the page does, however short the timeout for
     idle connections: here the keep-alives come at more than twice its interval."""
     monkeypatch.setattr(Handler, "timeout", 0.2)
-    monkeypatch.setattr(serve_module, "KEEPALIVE", 0.5)
+    monkeypatch.setattr(livereload, "KEEPALIVE", 0.5)
     events = Events(server)
     try:
         first = events.next()
@@ -675,14 +676,14 @@ def end_cli(proc: subprocess.Popen) -> None:
     ("2001:db8::1", False), ("fe80::1%eth0", False), ("::ffff:192.168.1.20", False),
 ])
 def test_which_addresses_only_this_machine_can_reach(address, loopback):
-    assert serve_module.is_loopback(address) is loopback
+    assert livereload.is_loopback(address) is loopback
 
 
 def test_serving_beyond_this_machine_prints_a_warning(project):
     """A server others can connect to says so, on one line of stderr. No test listens beyond
     loopback: the bound address is taken for one others can reach."""
     project.write("01-live.md", live_essay("alpha"))
-    prelude = "import builder.serve\nbuilder.serve.is_loopback = lambda address: False"
+    prelude = "import builder.livereload\nbuilder.livereload.is_loopback = lambda address: False"
     proc = start_cli(project, "--port", str(free_port()), prelude=prelude)
     try:
         url = wait_serving(proc, project)
@@ -704,7 +705,7 @@ def test_serves_on_ipv6_loopback(project):
     dev = DevServer(project.config(quiet=True), "::1", 0, watch=[project.essays])
     try:
         dev.start()
-        port = dev.httpd.server_address[1]
+        port = dev.address[1]
         assert dev.url == f"http://[::1]:{port}/" and dev.loopback
         status, body = get(dev, PAGE)
         assert status == 200 and b"The word is alpha." in body
@@ -743,7 +744,7 @@ def test_every_ipv6_address_takes_ipv4_clients_too(monkeypatch):
         pytest.skip(why)
     monkeypatch.setattr(socketserver.TCPServer, "server_bind", lambda self: None)
     for host, v6only in (("::", 0), ("::1", 1)):
-        httpd = serve_module._Server6((host, 0), Handler, bind_and_activate=False)
+        httpd = livereload._Server6((host, 0), Handler, bind_and_activate=False)
         try:
             httpd.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as such a system
             httpd.server_bind()
