@@ -40,6 +40,8 @@ LINGER = 2.0  # seconds an error response waits for the client to stop sending; 
 LINGER_BYTES = 64 << 20  # and the most it reads meanwhile
 BACKLOG = 128  # connections the kernel queues before the server accepts them; a page and its
 # files, or many open tabs reloading at once, come as a burst (at 5 a burst of 50 waited seconds)
+POLL = 0.05  # seconds between the serving loop's checks for shutdown(), which waits for one
+# (the default 0.5 s made every stop, and each of the many servers the tests start, that slower)
 
 
 class LiveReloadServer:
@@ -103,7 +105,8 @@ class LiveReloadServer:
     def start(self) -> None:
         """Accept connections, on a thread of its own."""
         if self._thread is None and not self.closing:
-            self._thread = threading.Thread(target=self.httpd.serve_forever, name="essays-http", daemon=True)
+            self._thread = threading.Thread(target=self.httpd.serve_forever, args=(POLL,), name="essays-http",
+                                            daemon=True)
             self._thread.start()
 
     def shutdown(self) -> None:
