@@ -83,7 +83,7 @@ def client(
 
 def run(dev: DevServer) -> tuple[dict[str, list[float]], dict[str, list[str]], float]:
     """Seconds of each request that succeeded, and why the others failed, by path."""
-    host, port = dev.httpd.server_address[:2]
+    host, port = dev.address
     times: dict[str, list[float]] = {PAGE: [], STATIC: []}
     errors: dict[str, list[str]] = {PAGE: [], STATIC: []}
     lock = threading.Lock()
