@@ -27,10 +27,10 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from contextlib import AbstractContextManager
 
 RELOAD_SCRIPT = Path(__file__).resolve().parent / "static" / "dev-reload.js"
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
@@ -54,8 +54,13 @@ class LiveReloadServer:
     own around reloaded(): that lock first, then `state`; this class takes none after it.
     """
 
-    def __init__(self, root: Path | str | Callable[[], Path | str], host: str = "127.0.0.1", port: int = 8000,
-                 lock: AbstractContextManager[object] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str | Callable[[], Path | str],
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> None:
         self._root = root
         self.lock = lock if lock is not None else threading.Lock()
         self.state = threading.Condition()  # guards epoch, errors and closing; notified on change
@@ -105,8 +110,9 @@ class LiveReloadServer:
     def start(self) -> None:
         """Accept connections, on a thread of its own."""
         if self._thread is None and not self.closing:
-            self._thread = threading.Thread(target=self.httpd.serve_forever, args=(POLL,), name="essays-http",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self.httpd.serve_forever, args=(POLL,), name="essays-http", daemon=True
+            )
             self._thread.start()
 
     def shutdown(self) -> None:
@@ -162,8 +168,10 @@ def is_loopback(address: str) -> bool:
 
 
 def network_warning(url: str) -> str:
-    return (f"essays: warning: {url} is reachable by others on the network; this is a development "
-            "preview server, not for production")
+    return (
+        f"essays: warning: {url} is reachable by others on the network; this is a development "
+        "preview server, not for production"
+    )
 
 
 class _Server(ThreadingHTTPServer):
@@ -179,7 +187,7 @@ class _Server6(_Server):
 
     def server_bind(self) -> None:
         with contextlib.suppress(ValueError):  # not an address: bind() will say why
-            if ipaddress.ip_address(self.server_address[0].split("%", 1)[0]).is_unspecified:
+            if ipaddress.ip_address(str(self.server_address[0]).split("%", 1)[0]).is_unspecified:
                 with contextlib.suppress(AttributeError, OSError):  # no dual stack: IPv6 only
                     self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
@@ -192,7 +200,11 @@ class Handler(SimpleHTTPRequestHandler):
     """Files from the current folder, plus the live-reload endpoints."""
 
     timeout = IDLE_TIMEOUT  # set on each connection's socket (tests patch it smaller)
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm", ".mjs": "text/javascript"}
+    extensions_map = {  # noqa: RUF012 - the base class declares it an instance attribute; we extend its map
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",
+        ".mjs": "text/javascript",
+    }
 
     @property
     def live(self) -> LiveReloadServer:
@@ -203,7 +215,7 @@ class Handler(SimpleHTTPRequestHandler):
         kwargs["directory"] = str(args[2].live.root)
         super().__init__(*args, **kwargs)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -228,7 +240,7 @@ class Handler(SimpleHTTPRequestHandler):
             return outside
         return str(translated)
 
-    def send_head(self):  # noqa: ANN201 - returns a file object or None, as the base does
+    def send_head(self):
         target = self.path.split("?", 1)[0].split("#", 1)[0]  # as the base's translate_path
         if "\0" in urllib.parse.unquote(target, errors="surrogatepass"):
             # no file name holds a NUL: a malformed request, not a missing file
@@ -260,7 +272,7 @@ class Handler(SimpleHTTPRequestHandler):
                 self._extra_headers = [("ETag", etag), ("Cache-Control", "no-cache")]
             return super().send_head()
 
-    def list_directory(self, path: str) -> None:  # noqa: ARG002 - the base class's signature
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
         """Never a listing (send_head answers a folder without index.html before this)."""
         self.send_error(HTTPStatus.NOT_FOUND, "File not found")
 
@@ -298,10 +310,12 @@ class Handler(SimpleHTTPRequestHandler):
         self._extra_headers = []
         super().end_headers()
 
-    def _html(self, path: Path):  # noqa: ANN202
+    def _html(self, path: Path):
         """An HTML page with the live-reload script added, at the epoch it was served."""
         text = path.read_text(encoding="utf-8")
-        tag = f'<script src="/_dev/reload.js" data-epoch="{self.live.epoch}" data-server="{self.live.instance}"></script>'
+        tag = (
+            f'<script src="/_dev/reload.js" data-epoch="{self.live.epoch}" data-server="{self.live.instance}"></script>'
+        )
         text = text.replace("</body>", tag + "\n</body>", 1) if "</body>" in text else text + tag
         body = text.encode("utf-8")
         self.send_response(HTTPStatus.OK)

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .build import build
 from .config import Config
@@ -43,10 +43,10 @@ class _SwapGate:
     """The swap lock as a build sees it. A build still running when stop() begins had its
     cells killed, so its pages would show that; refusing the swap keeps the last good site."""
 
-    def __init__(self, server: "DevServer") -> None:
+    def __init__(self, server: DevServer) -> None:
         self.server = server
 
-    def __enter__(self) -> "_SwapGate":
+    def __enter__(self) -> _SwapGate:
         self.server.swap_lock.acquire()
         if self.server.stopping:
             self.server.swap_lock.release()
@@ -61,8 +61,14 @@ class DevServer:
     """The watcher, the debounce and the build thread, around a LiveReloadServer (`server`)
     that serves what the builds write. Binds at once: an OSError says why it cannot."""
 
-    def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 8000,
-                 reporter: "Reporter | None" = None, watch: list[Path] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        reporter: Reporter | None = None,
+        watch: list[Path] | None = None,
+    ) -> None:
         """`watch`: the folders whose changes rebuild; by default the essays, and the
         templates, static files, runtime and shaders that every page is made from."""
         self.config = config
@@ -82,7 +88,7 @@ class DevServer:
         # the site folder is swapped by each build: the server looks the path up per request
         self.server = LiveReloadServer(lambda: self.config.output, host, port, lock=self.swap_lock)
         self._builder: threading.Thread | None = None
-        self._observer = None
+        self._observer: Any = None  # watchdog's Observer, imported when watching starts
         self._watched_abs: list[Path] = []
         # where builds write: events there are the build's own, never a reason to rebuild
         self._own = [config.output.resolve(), config.cache_root.resolve()]
@@ -188,7 +194,12 @@ class DevServer:
     def watched(self) -> list[Path]:
         folders = self._watch_list
         if folders is None:
-            folders = [self.config.source, PACKAGE / "templates", PACKAGE / "static", ROOT / "runtime", ROOT / "shaders"]
+            folders = [
+                self.config.source,
+                PACKAGE / "templates",
+                PACKAGE / "static",
+                ROOT / "runtime",  # with its shaders/
+            ]
         return [p for p in folders if p.is_dir()]
 
     def _watch(self) -> None:
@@ -198,7 +209,7 @@ class DevServer:
         server = self
 
         class OnChange(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:  # noqa: ANN001 - watchdog's event type
+            def on_any_event(self, event) -> None:
                 if event.event_type in ("opened", "closed_no_write"):
                     return
                 for path in (event.src_path, getattr(event, "dest_path", "")):
@@ -252,14 +263,14 @@ class DevServer:
         kill_all()
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: "Reporter | None" = None) -> int:
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: Reporter | None = None) -> int:
     try:
         server = DevServer(config, host, port, reporter)
     except OSError as exc:
         print(f"essays: cannot listen on {host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
-    def on_term(signum, frame) -> None:  # noqa: ANN001
+    def on_term(signum, frame) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)

@@ -12,14 +12,13 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
-WAIT = 20.0  # seconds: the longest any one thing may take on a loaded machine
+from support import CHROMIUM, WAIT
+from support import CHROMIUM_ARGS as ARGS
 
 
 class Listening(Protocol):
@@ -39,8 +38,9 @@ def get(server: Listening, path: str, headers: dict[str, str] | None = None) -> 
     return fetch(server, path, headers)[:2]
 
 
-def fetch(server: Listening, path: str,
-          headers: dict[str, str] | None = None) -> tuple[int, bytes, http.client.HTTPResponse]:
+def fetch(
+    server: Listening, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, http.client.HTTPResponse]:
     """GET path: the status, the body, and the response (for its headers)."""
     host, port = server.address
     conn = http.client.HTTPConnection(host, port, timeout=WAIT)
@@ -87,7 +87,7 @@ class Events:
                 raise EOFError("the event stream closed")
             line = line.decode().rstrip("\r\n")
             if line.startswith("data: "):
-                data = json.loads(line[len("data: "):])
+                data = json.loads(line[len("data: ") :])
             elif line == "" and data is not None:
                 return data
 

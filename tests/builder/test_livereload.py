@@ -16,8 +16,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 from live_client import WAIT, Events, fetch, get, in_browser, ipv6_unavailable, need_chromium, raw, status_of
@@ -30,8 +30,10 @@ STYLE = "body { color: #222; }\n"
 
 
 def page(word: str, filler: str = "") -> str:
-    return (f"<!doctype html>\n<html><head><title>Live</title></head>\n"
-            f"<body><main><p>The word is {word}.</p>{filler}</main></body>\n</html>\n")
+    return (
+        f"<!doctype html>\n<html><head><title>Live</title></head>\n"
+        f"<body><main><p>The word is {word}.</p>{filler}</main></body>\n</html>\n"
+    )
 
 
 class FakeSite:
@@ -44,8 +46,15 @@ class FakeSite:
         self.lock = threading.Lock()
         self._count = 0
 
-    def rebuild(self, word: str, server: LiveReloadServer | None = None, errors: Sequence[str] = (),
-                style: str = STYLE, filler: str = "", locked: bool = True) -> None:
+    def rebuild(
+        self,
+        word: str,
+        server: LiveReloadServer | None = None,
+        errors: Sequence[str] = (),
+        style: str = STYLE,
+        filler: str = "",
+        locked: bool = True,
+    ) -> None:
         """`locked=False`: the caller holds the lock already."""
         self._count += 1
         new = self.parent / f".site-new-{self._count}"
@@ -137,7 +146,7 @@ def test_a_page_without_a_body_end_gets_the_script_at_its_end(server, site):
     (site.path / "bare.html").write_text("<p>No body tag.</p>", encoding="utf-8")
     status, body = get(server, "/bare.html")
     assert status == 200
-    assert body.startswith(b"<p>No body tag.</p><script src=\"/_dev/reload.js\"") and body.endswith(b"</script>")
+    assert body.startswith(b'<p>No body tag.</p><script src="/_dev/reload.js"') and body.endswith(b"</script>")
 
 
 def test_shutdown_ends_the_event_streams_and_the_epoch(site):
@@ -155,6 +164,7 @@ def test_shutdown_ends_the_event_streams_and_the_epoch(site):
         live.shutdown()
 
 
+@pytest.mark.browser
 def test_a_page_left_open_reloads_when_a_restarted_server_has_changes(site):
     """After a restart the epoch counts from 1 again; the page must still see a new build."""
     need_chromium()
@@ -330,8 +340,14 @@ def test_a_path_no_file_can_have_is_not_found(server, site):
     """Names the system refuses (too long: OSError from is_file) or cannot follow (a symlink
     loop) are missing files, not a dropped connection."""
     (site.path / "loop").symlink_to("loop")
-    paths = ["/" + "a/" * 30_000, "/" + "a" * 300, "/" + "a" * 300 + ".html", "/_static/" + "b" * 60_000 + "/",
-             "/loop", "/loop/index.html"]
+    paths = [
+        "/" + "a/" * 30_000,
+        "/" + "a" * 300,
+        "/" + "a" * 300 + ".html",
+        "/_static/" + "b" * 60_000 + "/",
+        "/loop",
+        "/loop/index.html",
+    ]
     for path in paths:
         assert status_of(raw(server, f"GET {path} HTTP/1.0\r\n\r\n".encode())) == 404, path[:40]
     assert get(server, PAGE)[0] == 200
@@ -420,11 +436,22 @@ def test_binds_loopback_unless_told_otherwise(site):
     assert inspect.signature(LiveReloadServer).parameters["host"].default == "127.0.0.1"
 
 
-@pytest.mark.parametrize("address, loopback", [
-    ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("::ffff:127.0.0.1", True),
-    ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("10.0.0.5", False),
-    ("2001:db8::1", False), ("fe80::1%eth0", False), ("::ffff:192.168.1.20", False),
-])
+@pytest.mark.parametrize(
+    "address, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("10.0.0.5", False),
+        ("2001:db8::1", False),
+        ("fe80::1%eth0", False),
+        ("::ffff:192.168.1.20", False),
+    ],
+)
 def test_which_addresses_only_this_machine_can_reach(address, loopback):
     assert livereload.is_loopback(address) is loopback
 

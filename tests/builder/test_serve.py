@@ -26,6 +26,8 @@ from live_client import WAIT, Events, free_port, get, in_browser, ipv6_unavailab
 
 from builder.serve import DevServer
 
+pytestmark = pytest.mark.slow  # real builds, a real watcher, worker processes
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "/01-live.html"
 
@@ -83,6 +85,7 @@ def test_the_event_stream_moves_to_a_new_epoch_after_an_edit(server, project):
     assert f'<script src="/_dev/reload.js" data-epoch="{server.epoch}"'.encode() in body
 
 
+@pytest.mark.browser
 def test_the_page_reloads_after_an_edit(server, project, chromium):
     def steps(page) -> None:
         assert "The word is alpha." in page.text_content("main")
@@ -110,7 +113,7 @@ def test_a_burst_of_saves_gives_one_rebuild(server, project):
     # let any straggling event arrive and any rebuild it would cause begin
     wait_for(lambda: server.idle() and time.monotonic() - server._last_change > 2.0, what="the server to go quiet")
     assert server.epoch == before + 1
-    status, body = get(server, PAGE)
+    _, body = get(server, PAGE)
     assert b"The word is burst4." in body  # the one rebuild saw the last save
 
 
@@ -134,6 +137,7 @@ def test_a_broken_essay_is_reported_and_the_last_good_page_stays(server, project
     assert b"The word is fixed." in get(server, PAGE)[1]
 
 
+@pytest.mark.browser
 def test_the_overlay_names_file_and_line_and_goes_when_fixed(server, project, chromium):
     def steps(page) -> None:
         project.write("01-live.md", live_essay("broken", closed=False))
@@ -179,10 +183,15 @@ def test_what_the_watcher_ignores(project):
     try:
         watched = dev.watched()
         assert project.essays in watched
-        assert {p.name for p in watched} >= {"templates", "static", "runtime", "shaders"}
-        ignored = [project.essays / "01-live.md.swp", project.essays / "01-live.md~", project.essays / ".#01-live.md",
-                   project.essays / "__pycache__" / "x.pyc", project.site / "index.html",
-                   project.root / ".essays-cache" / "cells" / "ab" / "x.pickle"]
+        assert {p.name for p in watched} >= {"templates", "static", "runtime"}  # runtime/ holds the shaders
+        ignored = [
+            project.essays / "01-live.md.swp",
+            project.essays / "01-live.md~",
+            project.essays / ".#01-live.md",
+            project.essays / "__pycache__" / "x.pyc",
+            project.site / "index.html",
+            project.root / ".essays-cache" / "cells" / "ab" / "x.pickle",
+        ]
         for path in ignored:
             dev.changed(str(path))
             assert not dev._dirty, path
@@ -234,10 +243,20 @@ def test_stopping_ends_cleanly_with_no_worker_left(project, how):
     project.write("01-slow.md", f"# Slow\n\n<script>\na = 1\n</script>\n\n{slow}\n{slow}")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = (project.root / "serve.log").open("w")
-    command = [sys.executable, "-m", "builder", "serve", str(project.essays), "-o", str(project.site),
-               "--port", str(free_port())]
-    proc = subprocess.Popen(command, cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "builder",
+        "serve",
+        str(project.essays),
+        "-o",
+        str(project.site),
+        "--port",
+        str(free_port()),
+    ]
+    proc = subprocess.Popen(
+        command, cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         wait_for(started.exists, what="the cell to start")
         assert workers_of(project.essays)  # a worker is mid-cell
@@ -270,8 +289,11 @@ def test_stop_while_a_rebuild_runs_keeps_the_last_good_site(project):
     try:
         dev.start()
         good = (project.site / "01-live.html").read_text()
-        project.write("01-live.md", f"# Live\n\nThe word is slow.\n\n<script>\nopen({str(started)!r}, 'w').close()\n"
-                                    "import time\ntime.sleep(600)\n</script>\n")
+        project.write(
+            "01-live.md",
+            f"# Live\n\nThe word is slow.\n\n<script>\nopen({str(started)!r}, 'w').close()\n"
+            "import time\ntime.sleep(600)\n</script>\n",
+        )
         wait_for(started.exists, what="the slow cell to start")
     finally:
         dev.stop()
@@ -324,12 +346,16 @@ def start_cli(project, *args: str, prelude: str = "", **popen) -> subprocess.Pop
     """`essays serve` on the project in a process (and session) of its own; stdout goes to
     serve.out and stderr to serve.err in the project. `prelude`: Python to run first there."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    entry = ["-c", f"import sys\n{prelude}\nfrom builder.cli import main\nsys.exit(main(sys.argv[1:]))"] \
-        if prelude else ["-m", "builder"]
+    entry = (
+        ["-c", f"import sys\n{prelude}\nfrom builder.cli import main\nsys.exit(main(sys.argv[1:]))"]
+        if prelude
+        else ["-m", "builder"]
+    )
     command = [sys.executable, *entry, "serve", str(project.essays), "-o", str(project.site), *args]
     with (project.root / "serve.out").open("w") as out, (project.root / "serve.err").open("w") as err:
-        return subprocess.Popen(command, cwd=project.root, env=env, stdout=out, stderr=err,
-                                start_new_session=True, **popen)
+        return subprocess.Popen(
+            command, cwd=project.root, env=env, stdout=out, stderr=err, start_new_session=True, **popen
+        )
 
 
 def cli_output(project) -> tuple[str, str]:
@@ -395,8 +421,9 @@ def test_sigint_stops_a_server_started_with_sigint_ignored(project):
     """A shell starts a background job (`essays serve &`) with SIGINT ignored, and Python
     then leaves it so: SIGINT did nothing. The server must stop on it all the same."""
     project.write("01-live.md", live_essay("alpha"))
-    proc = start_cli(project, "--port", str(free_port()),
-                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = start_cli(
+        project, "--port", str(free_port()), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)
+    )
     try:
         wait_serving(proc, project)
         proc.send_signal(signal.SIGINT)
