@@ -28,10 +28,9 @@ from pathlib import Path
 from runtime.display import Output
 
 from .parse import Cell
-from .paths import shown
+from .paths import asset_files, shown
 from .records import CellResult
-from .snapshot import Corrupt, atomic_write, seal, unseal
-from .static_files import asset_files
+from .store import Corrupt, atomic_write, seal, unseal
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 FORMAT = 4  # bump when the layout of an entry changes

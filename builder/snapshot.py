@@ -12,57 +12,15 @@ from __future__ import annotations
 
 import importlib
 import io
-import os
 import pickle
-import tempfile
 import types
 from pathlib import Path
 from typing import Any
 
+from .store import Corrupt, atomic_write, digest, seal, unseal
+
 BLOB_MIN_BYTES = 64 * 1024  # arrays at least this big are stored as shared blobs
 SKIP = {"__builtins__", "show"}
-MAGIC = b"essays-cache-1\0"  # every cache file starts with this, then the digest of the rest
-
-
-class Corrupt(Exception):
-    """A cache file whose content does not match its digest: a flipped bit, a torn disk
-    write. It is a miss, never a value."""
-
-
-def _digest(data: Any) -> bytes:
-    import xxhash
-
-    return xxhash.xxh3_128_digest(data)
-
-
-def seal(data: bytes) -> bytes:
-    """Cache file content: a header and a digest that `unseal` checks."""
-    return MAGIC + _digest(data) + data
-
-
-def unseal(raw: bytes, name: str = "a cache file") -> bytes:
-    """The data sealed in `raw`; raises Corrupt when it was changed after sealing."""
-    head = len(MAGIC) + 16
-    if not raw.startswith(MAGIC) or len(raw) < head:
-        raise Corrupt(f"{name} has no valid header")
-    data = memoryview(raw)[head:]
-    if _digest(data) != raw[len(MAGIC) : head]:
-        raise Corrupt(f"{name} does not match its digest")
-    return bytes(data)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write through a temporary file and rename: a reader sees the old file or the whole
-    new one, never half of it, even with two builds at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _split(namespace: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -179,7 +137,7 @@ def load_blob(blob: Path) -> Any:
         blob.unlink(missing_ok=True)
         raise Corrupt(f"the array blob {blob.name} does not load ({exc})") from None
     expected = blob.name.split("-", 1)[0]
-    if _digest(np.ascontiguousarray(array).data).hex() != expected:
+    if digest(np.ascontiguousarray(array).data).hex() != expected:
         blob.unlink(missing_ok=True)
         raise Corrupt(f"the array blob {blob.name} does not match its digest")
     return array

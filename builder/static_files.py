@@ -9,6 +9,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from .config import Config
+from .paths import asset_files
 from .writer import SiteWriter
 
 # Our own files are package data, read through importlib.resources: they are found the same
@@ -25,28 +26,6 @@ EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at ins
 
 def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
     writer.write_bytes(rel, source.read_bytes())
-
-
-def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
-    """Everything beside the essays that a cell could read: not the essays themselves,
-    templates, hidden files or caches. A symlink that leads outside the essays folder is
-    never published (`data/passwd -> /etc/passwd`); it is added to `refused`."""
-    files = []
-    root = source.resolve()
-    for path in sorted(source.rglob("*")):
-        rel = path.relative_to(source)
-        if not path.is_file() or rel.parts[0] == "templates" or "__pycache__" in rel.parts:
-            continue
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if len(rel.parts) == 1 and path.suffix == ".md":
-            continue
-        if path.is_symlink() and root not in path.resolve().parents:
-            if refused is not None:
-                refused.append(path)
-            continue
-        files.append(path)
-    return files
 
 
 def copy_assets(writer: SiteWriter, source: Path, warnings: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ import json
 import re
 import types
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 MAX_STRING = 100  # characters of a string value before it is cut with "…"
 MAX_REPR = 200  # characters of any other one-line value
@@ -23,14 +23,15 @@ ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 # Output kinds. "stream" is what a cell printed; "value" a formatted value (labelled when
 # it came from a name or a show(value, label) call); "figure" a Plotly figure as JSON;
 # "error" a traceback; "note" a message from the runtime itself (timeouts, rebuilt state).
-KINDS = ("stream", "value", "figure", "error", "note")
+OutputKind = Literal["stream", "value", "figure", "error", "note"]
+KINDS: tuple[OutputKind, ...] = get_args(OutputKind)
 
 
 @dataclass
 class Output:
     """One record of a cell's output. Plain data: it crosses process and host borders."""
 
-    kind: str
+    kind: OutputKind
     text: str = ""
     label: str | None = None
     figure: dict | None = field(default=None, repr=False)

@@ -10,20 +10,20 @@ import time
 import numpy as np
 import pytest
 
-from builder import snapshot
+from builder import snapshot, store
 from builder.cache import Cache
 from builder.records import CellResult
 from runtime.display import Output
 
 
 def test_seal_round_trip_and_any_changed_byte_is_corrupt():
-    sealed = snapshot.seal(b"some data")
-    assert snapshot.unseal(sealed) == b"some data"
+    sealed = store.seal(b"some data")
+    assert store.unseal(sealed) == b"some data"
     for at in range(len(sealed)):
         broken = bytearray(sealed)
         broken[at] ^= 1
-        with pytest.raises(snapshot.Corrupt):
-            snapshot.unseal(bytes(broken))
+        with pytest.raises(store.Corrupt):
+            store.unseal(bytes(broken))
 
 
 def test_a_namespace_round_trips_with_functions_modules_and_shared_blobs(tmp_path):
@@ -52,7 +52,7 @@ def test_a_changed_blob_is_corrupt_and_removed(tmp_path):
     data = bytearray(blob.read_bytes())
     data[-8] ^= 0xFF  # inside the array's data: the .npy header still parses
     blob.write_bytes(bytes(data))
-    with pytest.raises(snapshot.Corrupt, match="does not match its digest"):
+    with pytest.raises(store.Corrupt, match="does not match its digest"):
         snapshot.load(tmp_path / "a.pickle", tmp_path / "blobs")
     assert not blob.exists()  # so that the next snapshot writes it again
 
@@ -61,7 +61,7 @@ def test_a_full_disk_while_saving_is_an_os_error_not_a_lost_value(tmp_path, monk
     def full(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(snapshot, "atomic_write", full)
+    monkeypatch.setattr(snapshot, "atomic_write", full)  # as imported there
     with pytest.raises(OSError, match="No space"):
         snapshot.save({"big": np.ones(50_000)}, tmp_path / "a.pickle", tmp_path / "blobs")
 
