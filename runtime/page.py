@@ -21,8 +21,10 @@ def setup(home: str) -> None:
     the essays' folder is the working directory (as at build time), and modules beside
     the essays and the runtime import. The folder exists even when the site has no assets."""
     essays = os.path.join(home, "essays")
+    modules = os.path.join(home, "modules")  # the essays' exported modules (data-export cells)
     os.makedirs(essays, exist_ok=True)
-    for path in (essays, home):
+    os.makedirs(modules, exist_ok=True)
+    for path in (modules, essays, home):
         if path not in sys.path:
             sys.path.insert(0, path)
     os.chdir(essays)
