@@ -175,6 +175,24 @@ def format_value(value: Any) -> str:
     return cut(ADDRESS.sub("", text), MAX_REPR)
 
 
+# ----- diagrams ----------------------------------------------------------------------------
+
+
+class Dot:
+    """A Graphviz diagram from its DOT source: `show(Dot("digraph { a -> b }"))`, or end a
+    cell with one. Any value with a `_repr_dot_()` method that returns DOT source shows the
+    same way, drawn as SVG at build time and again in the page after an edit."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def _repr_dot_(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"Dot({cut(self.source, 60)!r})"
+
+
 # ----- figures ---------------------------------------------------------------------------
 
 
