@@ -52,7 +52,7 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def write_static(writer: SiteWriter, config: Config, assets: list[str]) -> list[str]:
+def write_static(writer: SiteWriter, config: Config, assets: list[str], modules: dict[str, str]) -> list[str]:
     """Write _static/. Returns warnings for what could not be included."""
     from .highlight import stylesheet
 
@@ -72,20 +72,27 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str]) -> list[
                 writer.copy_file(PYODIDE_DIR / name, f"{STATIC}/pyodide/{name}")
         else:
             warnings.append("Pyodide is not installed (run `make install`): readers cannot run cells in the page")
-    write_runtime(writer, assets)
+    write_runtime(writer, assets, modules)
     return warnings
 
 
-def write_runtime(writer: SiteWriter, assets: list[str]) -> None:
-    """The runtime's Python and the shaders, for the page to write into Pyodide's file
-    system, and a manifest saying what to fetch."""
+def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]) -> None:
+    """The runtime's Python, the shaders and the essays' modules (name -> source), for the
+    page to write into Pyodide's file system, and a manifest saying what to fetch."""
     runtime = sorted(p.name for p in RUNTIME.iterdir() if p.name.endswith(".py"))
     shaders = sorted(p.name for p in (RUNTIME / "shaders").iterdir() if p.name.endswith(".wgsl"))
     for name in runtime:
         _copy(writer, RUNTIME / name, f"{STATIC}/runtime/{name}")
     for name in shaders:
         _copy(writer, RUNTIME / "shaders" / name, f"{STATIC}/shaders/{name}")
-    manifest = {"runtime": runtime, "shaders": shaders, "assets": assets}
+    for name, text in sorted(modules.items()):
+        writer.write_text(f"{STATIC}/modules/{name}.py", text)
+    manifest = {
+        "runtime": runtime,
+        "shaders": shaders,
+        "assets": assets,
+        "modules": [f"{n}.py" for n in sorted(modules)],
+    }
     writer.write_text(f"{STATIC}/runtime/manifest.json", json.dumps(manifest, indent=1) + "\n")
 
 
