@@ -13,6 +13,7 @@ from pathlib import Path
 from .cache import Cache
 from .config import Config
 from .execute import execute_essay
+from .links import resolve_links
 from .modules import Module, chain_with_modules, collect, write_modules
 from .parse import EssayError, parse_essay, title_from_name
 from .paths import PathError, check_paths, clean_leftovers, shown
@@ -34,7 +35,7 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
     check_paths(config)
     clean_leftovers(config.output)
     builds = [parse_one(path) for path in discover(config.source)]
-    modules, warnings = link_modules(builds)
+    modules, warnings, broken = link_essays(builds)
     # the site folder is made before any cell runs: an output that cannot be written is
     # said at once, not after minutes of cells
     writer = SiteWriter(config.output, swap_lock)
@@ -46,7 +47,7 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
     except BaseException:
         writer.abort()
         raise
-    result = BuildResult(builds, time.monotonic() - start, warnings)
+    result = BuildResult(builds, time.monotonic() - start, warnings, broken)
     if config.report is not None:
         try:
             write_report(result, config.report)
@@ -71,13 +72,16 @@ def parse_one(path: Path) -> EssayBuild:
         return EssayBuild(path, error=exc)
 
 
-def link_modules(builds: list[EssayBuild]) -> tuple[dict[str, Module], list[str]]:
-    """The essays' modules, and cell keys that cover the modules each cell imports."""
+def link_essays(builds: list[EssayBuild]) -> tuple[dict[str, Module], list[str], list[str]]:
+    """What ties the essays together: their modules (and cell keys that cover the modules
+    each cell imports) and the links between them. Returns the modules, warnings, and the
+    broken links."""
     essays = [b.essay for b in builds if b.essay is not None]
     modules, warnings = collect(essays)
+    warnings[:0] = [w for essay in essays for w in essay.warnings]
     for essay in essays:
         chain_with_modules(essay, modules)
-    return modules, warnings
+    return modules, warnings, resolve_links(essays)
 
 
 def execute_all(

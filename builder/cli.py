@@ -149,13 +149,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         where = f"{filename}:{lineno}: " if filename else ""
         print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)
         return 1
-    for line in result.warnings:
+    for line in result.warnings + ([] if config.strict else result.broken_links):
         print(f"essays: warning: {line}", file=sys.stderr)
     cells = sum(len(e.results) for e in result.essays)
     print(
         f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s"
     )
-    failures = result.failures
+    failures = result.failures + (result.broken_links if config.strict else [])
     if failures:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
         for line in failures:

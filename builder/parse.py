@@ -89,6 +89,7 @@ class Essay:
     meta: dict[str, Any]
     blocks: list[Prose | Cell]
     env: dict = field(default_factory=dict, repr=False)  # markdown-it env (footnotes, refs)
+    warnings: list[str] = field(default_factory=list)  # `file:line: why`, for what still renders
 
     @property
     def slug(self) -> str:
@@ -160,7 +161,7 @@ def parse_text(text: str, path: Path) -> Essay:
         raise EssayError(path, 1, "the front matter that starts here is never closed: end it with a line of ---")
     chain_keys([b for b in blocks if isinstance(b, Cell)])
     title = str(meta.get("title") or _first_heading(tokens) or title_from_name(path))
-    return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env)
+    return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env, warnings=_typeset_math(tokens, path))
 
 
 # ----- pieces ----------------------------------------------------------------------------
@@ -266,6 +267,29 @@ def chain_keys(cells: list[Cell], imports: Callable[[Cell], str] | None = None) 
             parts.append(extra)  # only when there is one: other keys stay as they were
         digest.update(json.dumps(parts).encode())
         cell.key = previous = digest.hexdigest()[:20]
+
+
+def _typeset_math(tokens: list[Token], path: Path) -> list[str]:
+    """Typeset every formula once, now: one that does not parse is a warning naming its line
+    (and shows as its source in the page)."""
+    from runtime.typeset import MathError
+
+    from .markdown import typeset
+    from .paths import shown
+
+    warnings = []
+    for tok in tokens:
+        line = (tok.map[0] if tok.map else 0) + 1
+        for child in [tok, *(tok.children or [])]:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1  # inline tokens keep no line of their own: count the breaks before
+            if not child.type.startswith("math_"):
+                continue
+            try:
+                typeset(child)
+            except MathError as exc:
+                warnings.append(f"{shown(path)}:{line}: the formula `{child.content.strip()}` does not parse ({exc})")
+    return warnings
 
 
 def _first_heading(tokens: list[Token]) -> str | None:
