@@ -22,6 +22,7 @@ STATIC = "_static"
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 PYODIDE_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "pyodide"
 EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at install time
+VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
 
 
 def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
@@ -59,13 +60,19 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str], modules:
     warnings = []
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
-    for name in ("figures.js", "page.js"):
+    for name in ("figures.js", "page.js", "diagrams.js"):
         _copy(writer, RUNTIME / "js" / name, f"{STATIC}/{name}")
     writer.copy_file(plotly_js(), f"{STATIC}/plotly.min.js")
     if EDITOR_BUNDLE.is_file():
         _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
     else:
         warnings.append("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
+    if VIZ_BUNDLE.is_file():
+        writer.copy_file(VIZ_BUNDLE, f"{STATIC}/viz.js")
+    else:
+        warnings.append(
+            "@viz-js/viz is not installed (run `make install`): diagrams edited in the page cannot be drawn"
+        )
     if config.pyodide_url is None:
         if all((PYODIDE_DIR / name).is_file() for name in PYODIDE_FILES):
             for name in PYODIDE_FILES:

@@ -102,6 +102,11 @@ def _run(kernel: Kernel, message: Run, conn: Connection) -> Done:
     except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker
         text = f"the kernel failed running this cell: {type(exc).__name__}: {exc}"
         ran = CellRun([Output("error", text=text)], ok=False)
+    if any(o.kind == "dot" for o in ran.outputs):
+        from .diagrams import draw
+
+        outputs = draw(ran.outputs)
+        ran = CellRun(outputs, ran.ok and not any(o.kind == "error" for o in outputs))
     done = Done(ran.outputs, ran.ok)
     if message.snapshot is not None and message.blobs is not None:
         from . import snapshot
@@ -140,6 +145,7 @@ class Worker:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        env.setdefault("MPLBACKEND", "agg")  # figures are drawn to SVG, never to a window
         if not os.path.isdir(env.get("XDG_RUNTIME_DIR") or "/nonexistent"):
             runtime_dir = self.folder / "xdg-runtime"
             runtime_dir.mkdir(mode=0o700)
