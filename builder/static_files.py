@@ -22,6 +22,9 @@ STATIC = "_static"
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 PYODIDE_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "pyodide"
 EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at install time
+# pure-Python packages the page's kernel uses that Pyodide does not distribute: LaTeX to
+# MathML, so a `_repr_latex_` output is typeset in the page as at build time
+PAGE_PACKAGES = ("latex2mathml",)
 VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
 
 
@@ -98,9 +101,28 @@ def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]
         "runtime": runtime,
         "shaders": shaders,
         "assets": assets,
-        "modules": [f"{n}.py" for n in sorted(modules)],
+        "modules": [f"{n}.py" for n in sorted(modules)] + ship_packages(writer, PAGE_PACKAGES),
     }
     writer.write_text(f"{STATIC}/runtime/manifest.json", json.dumps(manifest, indent=1) + "\n")
+
+
+def ship_packages(writer: SiteWriter, names: tuple[str, ...]) -> list[str]:
+    """Copy pure-Python packages the page needs and Pyodide does not distribute into the
+    site's modules folder; returns their files, relative to it."""
+    import importlib.util
+
+    files = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue  # not installed here: the page does without it
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                rel = f"{name}/{path.relative_to(folder).as_posix()}"
+                writer.copy_file(path, f"{STATIC}/modules/{rel}")
+                files.append(rel)
+    return files
 
 
 def page_config(config: Config, slug: str) -> dict:
