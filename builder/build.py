@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
+
+from runtime.analysis import imported_modules
 
 from .cache import Cache
 from .config import Config
@@ -133,6 +136,7 @@ def write_site(
     site lacks."""
     env = environment(config.templates)
     nav = [nav_entry(b) for b in builds]
+    link_series(builds, nav, modules)
     assets = copy_assets(writer, config.source, warnings)
     warnings.extend(write_static(writer, config, assets, {m.name: m.text for m in modules.values()}))
     writer.write_text("index.html", render_index(env, nav))
@@ -149,10 +153,22 @@ def write_site(
 
 
 def nav_entry(b: EssayBuild) -> NavEntry:
+    number = int(match.group(1)) if (match := re.match(r"(\d+)[-_]", b.source.name)) else None
     if b.essay is None:
-        return NavEntry(b.page, title_from_name(b.source), status=b.status)
+        return NavEntry(b.page, title_from_name(b.source), status=b.status, number=number)
     description = str(b.essay.meta.get("description") or "")
-    return NavEntry(b.page, b.essay.title, description, b.status)
+    return NavEntry(b.page, b.essay.title, description, b.status, number)
+
+
+def link_series(builds: list[EssayBuild], nav: list[NavEntry], modules: dict[str, Module]) -> None:
+    """Each essay builds on the essays whose modules it imports."""
+    by_path = {b.source: entry for b, entry in zip(builds, nav, strict=True)}
+    for b, entry in zip(builds, nav, strict=True):
+        if b.essay is None:
+            continue
+        used = {m for cell in b.essay.cells for m in imported_modules(cell.source)} - {b.essay.module}
+        sources = sorted({modules[m].essay.path for m in used if m in modules})
+        entry.builds_on = [by_path[s] for s in sources if s in by_path]
 
 
 def write_report(result: BuildResult, path: Path) -> None:

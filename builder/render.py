@@ -7,7 +7,7 @@ page, so an unedited cell's output is the same markup in both hosts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import (
@@ -37,6 +37,12 @@ class NavEntry:
     title: str
     description: str = ""
     status: str = "ok"
+    number: int | None = None  # a chapter's number, from its file name (01-bigram.md: 1)
+    builds_on: list[NavEntry] = field(default_factory=list)  # the essays whose modules it imports
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}. {self.title}" if self.number is not None else self.title
 
 
 def environment(template_dir: Path | None) -> Environment:

@@ -123,3 +123,16 @@ def test_module_names_that_would_hide_others_are_refused():
         "---\nmodule: tools\n---\n<script data-export>\nx = 1\n</script>\n", __import__("pathlib").Path("01-a.md")
     )
     assert list(collect([named])[0]) == ["tools"]
+
+
+def test_the_index_reads_as_a_series(project):
+    project.write("01-first.md", FIRST)
+    project.write("02-second.md", SECOND)
+    project.write("guide.md", "# A guide\n\nNo number: not a chapter.\n")
+    assert essays("build", cwd=project.root).returncode == 0
+    index = project.page("index.html")
+    chapters, guides = index.split("<h2>Guides</h2>")
+    assert '<li value="1">' in chapters and '<li value="2">' in chapters and "A guide" in guides
+    assert 'Builds on <a href="01-first.html">1. First</a>.' in chapters
+    assert 'Builds on <a href="01-first.html">1. First</a>.' in project.page("02-second.html")
+    assert "Builds on" not in project.page("01-first.html")
