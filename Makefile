@@ -15,7 +15,7 @@ install: $(VENV)/.installed $(if $(wildcard package.json),runtime/js/dist/editor
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plots]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -32,13 +32,14 @@ site: install
 serve: install
 	$(ESSAYS) serve essays -o site --host $(HOST) --port $(PORT)
 
-# Debian's chromium (browser tests) and mesa-vulkan-drivers (a CPU Vulkan adapter for
-# wgpu), installed through apt when missing and we are root; otherwise the tests that
-# need them skip and say why.
+# Debian's chromium (browser tests), mesa-vulkan-drivers (a CPU Vulkan adapter for wgpu)
+# and graphviz (diagrams), installed through apt when missing and we are root; otherwise
+# the tests that need them skip and say why.
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing="$$missing mesa-vulkan-drivers"; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing"; \

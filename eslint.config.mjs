@@ -21,7 +21,12 @@ export default [
   js.configs.recommended,
   {
     // classic browser scripts: each is one IIFE, loaded by a <script> tag
-    files: ["runtime/js/page.js", "runtime/js/figures.js", "builder/static/dev-reload.js"],
+    files: [
+      "runtime/js/page.js",
+      "runtime/js/figures.js",
+      "runtime/js/diagrams.js",
+      "builder/static/dev-reload.js",
+    ],
     languageOptions: {
       sourceType: "script",
       globals: { ...globals.browser },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
@@ -12,6 +13,8 @@ from pathlib import Path
 from .cache import Cache
 from .config import Config
 from .execute import execute_essay
+from .links import resolve_links
+from .modules import Module, chain_with_modules, collect, write_modules
 from .parse import EssayError, parse_essay, title_from_name
 from .paths import PathError, check_paths, clean_leftovers, shown
 from .progress import Reporter
@@ -32,17 +35,19 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
     check_paths(config)
     clean_leftovers(config.output)
     builds = [parse_one(path) for path in discover(config.source)]
+    modules, warnings, broken = link_essays(builds)
     # the site folder is made before any cell runs: an output that cannot be written is
     # said at once, not after minutes of cells
     writer = SiteWriter(config.output, swap_lock)
-    warnings: list[str] = []
     try:
-        execute_all(builds, config, reporter, warnings)
-        write_site(builds, config, writer, warnings)
+        with tempfile.TemporaryDirectory(prefix="essays-modules-") as folder:
+            write_modules(modules, Path(folder))
+            execute_all(builds, config, reporter, warnings, Path(folder))
+        write_site(builds, config, writer, warnings, modules)
     except BaseException:
         writer.abort()
         raise
-    result = BuildResult(builds, time.monotonic() - start, warnings)
+    result = BuildResult(builds, time.monotonic() - start, warnings, broken)
     if config.report is not None:
         try:
             write_report(result, config.report)
@@ -67,8 +72,24 @@ def parse_one(path: Path) -> EssayBuild:
         return EssayBuild(path, error=exc)
 
 
+def link_essays(builds: list[EssayBuild]) -> tuple[dict[str, Module], list[str], list[str]]:
+    """What ties the essays together: their modules (and cell keys that cover the modules
+    each cell imports) and the links between them. Returns the modules, warnings, and the
+    broken links."""
+    essays = [b.essay for b in builds if b.essay is not None]
+    modules, warnings = collect(essays)
+    warnings[:0] = [w for essay in essays for w in essay.warnings]
+    for essay in essays:
+        chain_with_modules(essay, modules)
+    return modules, warnings, resolve_links(essays)
+
+
 def execute_all(
-    builds: list[EssayBuild], config: Config, reporter: Reporter | None = None, warnings: list[str] | None = None
+    builds: list[EssayBuild],
+    config: Config,
+    reporter: Reporter | None = None,
+    warnings: list[str] | None = None,
+    modules: Path | None = None,
 ) -> None:
     """Each essay in its own worker process; several at once, one per core. What went
     wrong with the cache (it costs speed, never outputs) is added to `warnings`."""
@@ -83,7 +104,7 @@ def execute_all(
         assert essay is not None
         reporter.essay_started(essay)
         progress = lambda cell, i, n: reporter.cell_progress(essay, cell, i, n)  # noqa: E731
-        b.results = execute_essay(essay, config.cell_timeout, progress=progress, cache=cache)
+        b.results = execute_essay(essay, config.cell_timeout, progress=progress, cache=cache, modules=modules)
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
 
@@ -105,13 +126,15 @@ def execute_all(
             warnings.extend(cache.warnings())
 
 
-def write_site(builds: list[EssayBuild], config: Config, writer: SiteWriter, warnings: list[str]) -> None:
+def write_site(
+    builds: list[EssayBuild], config: Config, writer: SiteWriter, warnings: list[str], modules: dict[str, Module]
+) -> None:
     """Render and write every page, then swap the site in; adds warnings about what the
     site lacks."""
     env = environment(config.templates)
     nav = [nav_entry(b) for b in builds]
     assets = copy_assets(writer, config.source, warnings)
-    warnings.extend(write_static(writer, config, assets))
+    warnings.extend(write_static(writer, config, assets, {m.name: m.text for m in modules.values()}))
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:

@@ -48,6 +48,15 @@ def make_parser() -> argparse.ArgumentParser:
     n.add_argument("--source", type=Path, default=Path("essays"), help="essays folder (default: essays)")
     n.set_defaults(func=cmd_new)
 
+    c = sub.add_parser(
+        "convert",
+        help="turn a Jupyter notebook into an essay",
+        description="Write an essay (Markdown with <script> cells) from a Jupyter notebook.",
+    )
+    c.add_argument("notebook", type=Path, help="the .ipynb file")
+    c.add_argument("-o", "--output", type=Path, help="the essay to write (default: the notebook's name, .md)")
+    c.set_defaults(func=cmd_convert)
+
     s = sub.add_parser(
         "serve",
         parents=[site],
@@ -149,13 +158,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         where = f"{filename}:{lineno}: " if filename else ""
         print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)
         return 1
-    for line in result.warnings:
+    for line in result.warnings + ([] if config.strict else result.broken_links):
         print(f"essays: warning: {line}", file=sys.stderr)
     cells = sum(len(e.results) for e in result.essays)
     print(
         f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s"
     )
-    failures = result.failures
+    failures = result.failures + (result.broken_links if config.strict else [])
     if failures:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
         for line in failures:
@@ -179,6 +188,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"essays: {exc}", file=sys.stderr)
         return 2
     return serve(config, host=args.host, port=args.port, reporter=Reporter(enabled=sys.stdout.isatty()))
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .notebook import convert
+
+    try:
+        target = convert(args.notebook, args.output)
+    except FileExistsError as exc:
+        print(f"essays: {exc.filename} already exists: choose another name with -o", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:  # unreadable, not JSON, an old format
+        print(f"essays: cannot convert {args.notebook}: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {target}")
+    return 0
 
 
 NEW_ESSAY = """---

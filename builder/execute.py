@@ -30,16 +30,26 @@ def execute_essay(
     default_timeout: float,
     progress: ProgressFn | None = None,
     cache: Cache | None = None,
+    modules: Path | None = None,
 ) -> list[CellResult]:
     """Run an essay's cells in order in a fresh worker process, taking from the cache
-    every cell it can and starting from the latest snapshot before the first that changed."""
-    return EssayRun(essay, default_timeout, progress, cache).run()
+    every cell it can and starting from the latest snapshot before the first that changed.
+    `modules`: the folder of the essays' exported modules, put on the worker's path."""
+    return EssayRun(essay, default_timeout, progress, cache, modules).run()
 
 
 class EssayRun:
     """One essay's run: its cells and their cache keys, the worker, and the results so far."""
 
-    def __init__(self, essay: Essay, default_timeout: float, progress: ProgressFn | None, cache: Cache | None) -> None:
+    def __init__(
+        self,
+        essay: Essay,
+        default_timeout: float,
+        progress: ProgressFn | None,
+        cache: Cache | None,
+        modules: Path | None = None,
+    ) -> None:
+        self.modules = modules
         self.cells = essay.cells
         self.default_timeout = default_timeout
         self.progress = progress
@@ -55,7 +65,7 @@ class EssayRun:
         first_miss = self._take_cached()
         if first_miss == len(self.cells):
             return self.results  # nothing changed: no process is started at all
-        self.worker = Worker(self.cwd)
+        self.worker = Worker(self.cwd, self.modules)
         try:
             start = self._resume_point(first_miss)
             why = None
@@ -133,7 +143,7 @@ class EssayRun:
     def _rebuild(self, failed: int, cells: list[Cell]) -> tuple[Worker, str]:
         """A new worker with the state from before the failed cell: from its snapshot when
         the cache has one, otherwise by running again the cells that had succeeded."""
-        worker = Worker(self.cwd)
+        worker = Worker(self.cwd, self.modules)
         if failed > 0 and self._restore(worker, failed):
             return worker, f"the essay's state was restored from the snapshot taken after cell {failed}"
         if not cells:
@@ -143,7 +153,7 @@ class EssayRun:
             if result.status != "ok":
                 if not worker.alive():
                     worker.close()
-                    worker = Worker(self.cwd)
+                    worker = Worker(self.cwd, self.modules)
                 return worker, (
                     f"the essay's earlier state was lost: re-running the cell at line {cell.line} "
                     f"failed ({result.status}), so the cells below run without it"

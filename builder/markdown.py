@@ -5,7 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from markupsafe import escape
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
@@ -25,4 +30,32 @@ def markdown() -> MarkdownIt:
     md.use(footnote_plugin)
     # headings get ids and a "#" link, so every section can be linked to
     md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkBefore=False)
+    # $…$ and $$…$$, as pandoc reads them: "$5 and $10" stays text, \$ is a dollar
+    md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)
+    for name in ("math_inline", "math_inline_double", "math_block", "math_block_label"):
+        md.add_render_rule(name, _render_math)
     return md
+
+
+def typeset(token: Token) -> str:
+    """A math token's MathML, kept in its meta by the first call (parse.py typesets every
+    formula once, to warn about those that do not parse); raises MathError."""
+    if "mathml" not in token.meta:
+        from runtime.typeset import to_mathml
+
+        token.meta["mathml"] = to_mathml(token.content, display=token.type.startswith("math_block"))
+    return token.meta["mathml"]
+
+
+def _render_math(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    from runtime.typeset import MathError
+
+    token = tokens[idx]
+    block = token.type.startswith("math_block")
+    try:
+        html = typeset(token)
+    except MathError as exc:
+        # the formula as its source, so the reader still sees what the author meant
+        source = f"$${token.content}$$" if block else f"${token.content}$"
+        html = f'<code class="math-error" title="{escape(str(exc))}">{escape(source)}</code>'
+    return f'<div class="math-display">{html}</div>\n' if block else html

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -71,6 +72,11 @@ class Cell:
         return "data-expect-error" in self.attrs
 
     @property
+    def export(self) -> bool:
+        """The cell's source also goes into the essay's module (see builder/modules.py)."""
+        return "data-export" in self.attrs
+
+    @property
     def timeout(self) -> float | None:
         value = self.attrs.get("data-timeout")
         return float(value) if value is not None else None
@@ -83,6 +89,7 @@ class Essay:
     meta: dict[str, Any]
     blocks: list[Prose | Cell]
     env: dict = field(default_factory=dict, repr=False)  # markdown-it env (footnotes, refs)
+    warnings: list[str] = field(default_factory=list)  # `file:line: why`, for what still renders
 
     @property
     def slug(self) -> str:
@@ -95,6 +102,15 @@ class Essay:
     @property
     def cells(self) -> list[Cell]:
         return [b for b in self.blocks if isinstance(b, Cell)]
+
+    @property
+    def module(self) -> str:
+        """The name other essays import this essay's exported cells by: the front matter's
+        `module:`, or the file's slug without its number, `-` becoming `_`."""
+        name = self.meta.get("module")
+        if name:
+            return str(name)
+        return re.sub(r"^\d+[-_]", "", self.slug).replace("-", "_")
 
 
 # ----- reading ---------------------------------------------------------------------------
@@ -143,9 +159,9 @@ def parse_text(text: str, path: Path) -> Essay:
         blocks.append(Prose(pending, start))
     if not meta and FRONT_MATTER_OPEN.match(text) and not any(t.type == "front_matter" for t in tokens):
         raise EssayError(path, 1, "the front matter that starts here is never closed: end it with a line of ---")
-    _chain_keys([b for b in blocks if isinstance(b, Cell)])
+    chain_keys([b for b in blocks if isinstance(b, Cell)])
     title = str(meta.get("title") or _first_heading(tokens) or title_from_name(path))
-    return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env)
+    return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env, warnings=_typeset_math(tokens, path))
 
 
 # ----- pieces ----------------------------------------------------------------------------
@@ -239,14 +255,41 @@ def _check_attrs(attrs: dict[str, str], path: Path, line: int) -> None:
             raise EssayError(path, line, f'data-timeout must be a number of seconds above 0, not "{t}"')
 
 
-def _chain_keys(cells: list[Cell]) -> None:
+def chain_keys(cells: list[Cell], imports: Callable[[Cell], str] | None = None) -> None:
     """A cell's key hashes its source and attributes with the key of the cell before it,
-    so it changes whenever anything it could depend on in the essay changes."""
+    so it changes whenever anything it could depend on in the essay changes. `imports`
+    gives what else a cell depends on: the digests of the other essays' modules it imports."""
     previous = ""
     for cell in cells:
         digest = hashlib.sha256()
-        digest.update(json.dumps([previous, cell.source, sorted(cell.attrs.items())]).encode())
+        parts = [previous, cell.source, sorted(cell.attrs.items())]
+        if imports is not None and (extra := imports(cell)):
+            parts.append(extra)  # only when there is one: other keys stay as they were
+        digest.update(json.dumps(parts).encode())
         cell.key = previous = digest.hexdigest()[:20]
+
+
+def _typeset_math(tokens: list[Token], path: Path) -> list[str]:
+    """Typeset every formula once, now: one that does not parse is a warning naming its line
+    (and shows as its source in the page)."""
+    from runtime.typeset import MathError
+
+    from .markdown import typeset
+    from .paths import shown
+
+    warnings = []
+    for tok in tokens:
+        line = (tok.map[0] if tok.map else 0) + 1
+        for child in [tok, *(tok.children or [])]:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1  # inline tokens keep no line of their own: count the breaks before
+            if not child.type.startswith("math_"):
+                continue
+            try:
+                typeset(child)
+            except MathError as exc:
+                warnings.append(f"{shown(path)}:{line}: the formula `{child.content.strip()}` does not parse ({exc})")
+    return warnings
 
 
 def _first_heading(tokens: list[Token]) -> str | None:

@@ -83,6 +83,7 @@ class BuildResult:
     essays: list[EssayBuild]
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    broken_links: list[str] = field(default_factory=list)  # warnings, or failures with --strict
 
     @property
     def failures(self) -> list[str]:

@@ -130,7 +130,7 @@ class DevServer:
             # the overlay names essays that could not be read (their last good page stays);
             # a failing cell shows on its page, so the terminal alone lists those too
             errors = [str(e.error) for e in result.essays if e.error is not None]
-            problems = result.failures
+            problems = result.failures + result.broken_links
         except BuildCancelled:
             return
         except Exception as exc:  # a template error: keep serving the last good site

@@ -22,6 +22,10 @@ STATIC = "_static"
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 PYODIDE_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "pyodide"
 EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at install time
+# pure-Python packages the page's kernel uses that Pyodide does not distribute: LaTeX to
+# MathML, so a `_repr_latex_` output is typeset in the page as at build time
+PAGE_PACKAGES = ("latex2mathml",)
+VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
 
 
 def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
@@ -52,41 +56,73 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def write_static(writer: SiteWriter, config: Config, assets: list[str]) -> list[str]:
+def write_static(writer: SiteWriter, config: Config, assets: list[str], modules: dict[str, str]) -> list[str]:
     """Write _static/. Returns warnings for what could not be included."""
     from .highlight import stylesheet
 
     warnings = []
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
-    for name in ("figures.js", "page.js"):
+    for name in ("figures.js", "page.js", "diagrams.js"):
         _copy(writer, RUNTIME / "js" / name, f"{STATIC}/{name}")
     writer.copy_file(plotly_js(), f"{STATIC}/plotly.min.js")
     if EDITOR_BUNDLE.is_file():
         _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
     else:
         warnings.append("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
+    if VIZ_BUNDLE.is_file():
+        writer.copy_file(VIZ_BUNDLE, f"{STATIC}/viz.js")
+    else:
+        warnings.append(
+            "@viz-js/viz is not installed (run `make install`): diagrams edited in the page cannot be drawn"
+        )
     if config.pyodide_url is None:
         if all((PYODIDE_DIR / name).is_file() for name in PYODIDE_FILES):
             for name in PYODIDE_FILES:
                 writer.copy_file(PYODIDE_DIR / name, f"{STATIC}/pyodide/{name}")
         else:
             warnings.append("Pyodide is not installed (run `make install`): readers cannot run cells in the page")
-    write_runtime(writer, assets)
+    write_runtime(writer, assets, modules)
     return warnings
 
 
-def write_runtime(writer: SiteWriter, assets: list[str]) -> None:
-    """The runtime's Python and the shaders, for the page to write into Pyodide's file
-    system, and a manifest saying what to fetch."""
+def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]) -> None:
+    """The runtime's Python, the shaders and the essays' modules (name -> source), for the
+    page to write into Pyodide's file system, and a manifest saying what to fetch."""
     runtime = sorted(p.name for p in RUNTIME.iterdir() if p.name.endswith(".py"))
     shaders = sorted(p.name for p in (RUNTIME / "shaders").iterdir() if p.name.endswith(".wgsl"))
     for name in runtime:
         _copy(writer, RUNTIME / name, f"{STATIC}/runtime/{name}")
     for name in shaders:
         _copy(writer, RUNTIME / "shaders" / name, f"{STATIC}/shaders/{name}")
-    manifest = {"runtime": runtime, "shaders": shaders, "assets": assets}
+    for name, text in sorted(modules.items()):
+        writer.write_text(f"{STATIC}/modules/{name}.py", text)
+    manifest = {
+        "runtime": runtime,
+        "shaders": shaders,
+        "assets": assets,
+        "modules": [f"{n}.py" for n in sorted(modules)] + ship_packages(writer, PAGE_PACKAGES),
+    }
     writer.write_text(f"{STATIC}/runtime/manifest.json", json.dumps(manifest, indent=1) + "\n")
+
+
+def ship_packages(writer: SiteWriter, names: tuple[str, ...]) -> list[str]:
+    """Copy pure-Python packages the page needs and Pyodide does not distribute into the
+    site's modules folder; returns their files, relative to it."""
+    import importlib.util
+
+    files = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue  # not installed here: the page does without it
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                rel = f"{name}/{path.relative_to(folder).as_posix()}"
+                writer.copy_file(path, f"{STATIC}/modules/{rel}")
+                files.append(rel)
+    return files
 
 
 def page_config(config: Config, slug: str) -> dict:

@@ -56,7 +56,7 @@ def _watch_parent(parent: int) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
-def _worker_main(conn: Connection, cwd: str, folder: str, parent: int) -> None:
+def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: str) -> None:
     """Runs in the child: a kernel serving run requests until told to stop."""
     # The builder stops workers itself. A Ctrl+C in the terminal reaches the whole process
     # group; caught by a cell it would look like the cell's own error, and be cached.
@@ -68,6 +68,8 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int) -> None:
     faulthandler.enable()  # a crash's traceback goes to descriptor 2: the cell's output file
     os.chdir(cwd)
     sys.path.insert(0, cwd)  # an essay may import helper modules kept beside it
+    if modules:
+        sys.path.insert(0, modules)  # the essays' exported modules (builder/modules.py)
     from .capture import FdCapture, Router
 
     router = Router()
@@ -100,6 +102,11 @@ def _run(kernel: Kernel, message: Run, conn: Connection) -> Done:
     except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker
         text = f"the kernel failed running this cell: {type(exc).__name__}: {exc}"
         ran = CellRun([Output("error", text=text)], ok=False)
+    if any(o.kind == "dot" for o in ran.outputs):
+        from .diagrams import draw
+
+        outputs = draw(ran.outputs)
+        ran = CellRun(outputs, ran.ok and not any(o.kind == "error" for o in outputs))
     done = Done(ran.outputs, ran.ok)
     if message.snapshot is not None and message.blobs is not None:
         from . import snapshot
@@ -129,7 +136,7 @@ def _restore(kernel: Kernel, path: Path, blobs: Path) -> str | None:
 class Worker:
     """The builder's handle on one worker process."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, modules: Path | None = None) -> None:
         if _CANCELLED.is_set():
             raise Cancelled("the build is stopping")
         # a private folder: the cells' output files, and a runtime folder for libraries
@@ -138,11 +145,12 @@ class Worker:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        env.setdefault("MPLBACKEND", "agg")  # figures are drawn to SVG, never to a window
         if not os.path.isdir(env.get("XDG_RUNTIME_DIR") or "/nonexistent"):
             runtime_dir = self.folder / "xdg-runtime"
             runtime_dir.mkdir(mode=0o700)
             env["XDG_RUNTIME_DIR"] = str(runtime_dir)
-        args = [str(theirs.fileno()), str(cwd), str(self.folder), str(os.getpid())]
+        args = [str(theirs.fileno()), str(cwd), str(self.folder), str(os.getpid()), str(modules or "")]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "builder.worker", *args],
             pass_fds=[theirs.fileno()],
@@ -309,4 +317,4 @@ def _exit_reason(code: int | None) -> str:
 
 
 if __name__ == "__main__":
-    _worker_main(Connection(int(sys.argv[1])), sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    _worker_main(Connection(int(sys.argv[1])), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])

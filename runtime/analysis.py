@@ -118,3 +118,41 @@ def read_names(source: str) -> set[str] | None:
     except SyntaxError:
         return None
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+
+
+def imported_modules(source: str) -> set[str]:
+    """The top-level names of the modules a cell imports anywhere (`import a.b`, `from a
+    import x` -> "a"); relative imports are left out. Empty when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def global_reads(source: str) -> tuple[set[str], set[str]] | None:
+    """(names the code reads from its module's namespace, names it binds there), scopes
+    taken into account: a function's parameters and locals are not reads. None when the
+    code does not parse."""
+    import symtable
+
+    try:
+        top = symtable.symtable(source, "<cell>", "exec")
+    except SyntaxError:
+        return None
+    binds = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    reads: set[str] = set()
+    tables = [top]
+    while tables:
+        table = tables.pop()
+        for symbol in table.get_symbols():
+            if symbol.is_referenced() and (table is top or symbol.is_global()):
+                reads.add(symbol.get_name())
+        tables.extend(table.get_children())
+    return reads, binds

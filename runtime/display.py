@@ -22,8 +22,11 @@ ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 # Output kinds. "stream" is what a cell printed; "value" a formatted value (labelled when
 # it came from a name or a show(value, label) call); "figure" a Plotly figure as JSON;
-# "error" a traceback; "note" a message from the runtime itself (timeouts, rebuilt state).
-OutputKind = Literal["stream", "value", "figure", "error", "note"]
+# "html" a value's own rich form (the display protocol: HTML, Markdown, LaTeX, SVG, PNG,
+# JPEG; `mime` says which), trusted like the author's Markdown; "dot" a Graphviz diagram
+# (`text` its DOT source, `html` its SVG once a host has drawn it); "error" a traceback;
+# "note" a message from the runtime itself (timeouts, rebuilt state).
+OutputKind = Literal["stream", "value", "figure", "html", "dot", "error", "note"]
 KINDS: tuple[OutputKind, ...] = get_args(OutputKind)
 
 
@@ -35,6 +38,8 @@ class Output:
     text: str = ""
     label: str | None = None
     figure: dict | None = field(default=None, repr=False)
+    html: str | None = field(default=None, repr=False)  # "html": the markup; "dot": its SVG
+    mime: str | None = None  # "html": the media type it came from
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -221,8 +226,131 @@ def figure_json(value: Any) -> dict:
     return {"data": plain.get("data", []), "layout": plain.get("layout", {})}
 
 
+# ----- the display protocol ------------------------------------------------------------------
+
+# Jupyter's order of preference among the forms a value offers
+PREFERENCE = ("text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "image/jpeg")
+METHODS = {
+    "text/html": "_repr_html_",
+    "text/markdown": "_repr_markdown_",
+    "text/latex": "_repr_latex_",
+    "image/svg+xml": "_repr_svg_",
+    "image/png": "_repr_png_",
+    "image/jpeg": "_repr_jpeg_",
+}
+
+
+def _method(value: Any, name: str) -> Any:
+    """A display method of the value's class (looked up on the class, so a value whose
+    __getattr__ answers everything is not taken for a rich one), bound to the value."""
+    if isinstance(value, type):
+        return None  # a class, not an instance: DataFrame itself is no table
+    function = getattr(type(value), name, None)
+    return function.__get__(value) if callable(function) else None
+
+
+def _bundle(value: Any) -> dict[str, Any]:
+    """Every form the value offers, by media type."""
+    forms: dict[str, Any] = {}
+    mimebundle = _method(value, "_repr_mimebundle_")
+    if mimebundle is not None:
+        data = mimebundle(include=None, exclude=None)
+        if isinstance(data, tuple):  # (data, metadata)
+            data = data[0]
+        forms.update(data or {})
+    for mime, name in METHODS.items():
+        method = _method(value, name) if mime not in forms else None
+        if method is not None:
+            result = method()
+            if isinstance(result, tuple):
+                result = result[0]
+            if result is not None:
+                forms[mime] = result
+    return forms
+
+
+def is_matplotlib_figure(value: Any) -> bool:
+    return any(c.__module__ == "matplotlib.figure" and c.__name__ == "Figure" for c in type(value).__mro__)
+
+
+def figure_svg(figure: Any) -> str:
+    """A matplotlib figure as inline SVG."""
+    import io
+
+    import matplotlib
+
+    buffer = io.StringIO()
+    # a fixed salt for the SVG's ids and no date: the same figure gives the same page
+    with matplotlib.rc_context({"svg.hashsalt": "essays"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # no XML prolog or doctype inside a page
+
+
+def _markdown_html(text: str) -> str | None:
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:  # in the page, unless the site ships it
+        return None
+    return MarkdownIt("commonmark", {"html": True}).render(text)
+
+
+def _latex_html(text: str) -> str | None:
+    from .typeset import MathError, to_mathml
+
+    latex = text.strip()
+    display = latex.startswith(("$$", r"\["))
+    for opening, closing in (("$$", "$$"), (r"\[", r"\]"), ("$", "$"), (r"\(", r"\)")):
+        if latex.startswith(opening) and latex.endswith(closing) and len(latex) >= len(opening) + len(closing):
+            latex = latex[len(opening) : len(latex) - len(closing)]
+            break
+    try:
+        return to_mathml(latex, display=display)
+    except MathError:
+        return None
+
+
+def _image_html(mime: str, data: Any) -> str:
+    import base64
+
+    # PNG and JPEG come as bytes, or as base64 text from a mimebundle
+    encoded = base64.b64encode(data).decode("ascii") if isinstance(data, bytes) else "".join(str(data).split())
+    return f'<img src="data:{mime};base64,{encoded}" alt="">'
+
+
+def rich_output(value: Any, label: str | None = None) -> Output | None:
+    """The value's own rich form, when it has one: a Graphviz diagram, a matplotlib figure,
+    or the best of what the display protocol offers. None for a plain value."""
+    dot = _method(value, "_repr_dot_")
+    if dot is not None:
+        return Output("dot", text=str(dot()), label=label)
+    if is_matplotlib_figure(value):
+        return Output("html", label=label, html=figure_svg(value), mime="image/svg+xml")
+    forms = _bundle(value)
+    for mime in PREFERENCE:
+        if mime not in forms:
+            continue
+        data = forms[mime]
+        if mime in ("text/html", "image/svg+xml"):
+            html: str | None = data.decode("utf-8") if isinstance(data, bytes) else str(data)
+        elif mime == "text/markdown":
+            html = _markdown_html(str(data))
+        elif mime == "text/latex":
+            html = _latex_html(str(data))
+        else:
+            html = _image_html(mime, data)
+        if html is not None:
+            return Output("html", label=label, html=html, mime=mime)
+    return None
+
+
 def to_output(value: Any, label: str | None = None) -> Output:
-    """One value as an output record: a chart for figures, formatted text otherwise."""
+    """One value as an output record: a chart for figures, the value's own rich form when
+    it has one (see rich_output), formatted text otherwise."""
+    if not is_figure(value):  # a Plotly figure offers HTML too, but its JSON makes a live chart
+        rich = rich_output(value, label)
+        if rich is not None:
+            return rich
     if is_figure(value):
         try:
             return Output("figure", label=label, figure=figure_json(value))

@@ -26,7 +26,17 @@ def _label(label: str | None) -> str:
 
 
 def output_html(output: Output) -> str:
-    kind = output.kind if output.kind in ("stream", "value", "figure", "error", "note") else "value"
+    kind = output.kind if output.kind in ("stream", "value", "figure", "html", "dot", "error", "note") else "value"
+    if kind == "html":
+        # the value's own markup (a table, an SVG, MathML): trusted like the author's Markdown
+        mime = f' data-mime="{escape(output.mime)}"' if output.mime else ""
+        return f'<div class="output output-html"{mime}>{_label(output.label)}<div class="rich">{output.html or ""}</div></div>'
+    if kind == "dot":
+        # drawn at build time when a renderer was there; otherwise the page draws it from
+        # data-dot (diagrams.js), and meanwhile, or with JavaScript off, shows the source
+        drawn = output.html or f'<pre class="dot-source">{escape(output.text)}</pre>'
+        pending = "" if output.html else f' data-dot="{escape(output.text)}"'
+        return f'<div class="output output-dot"{pending}>{_label(output.label)}<div class="diagram">{drawn}</div></div>'
     if kind == "figure":
         return (
             f'<div class="output output-figure">{_label(output.label)}'

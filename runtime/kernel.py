@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .analysis import bound_names
-from .display import Output, limit_output, to_output
+from .display import Output, figure_svg, is_matplotlib_figure, limit_output, to_output
 
 
 class Captures(Protocol):
@@ -87,6 +87,7 @@ class Kernel:
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         self._lines: dict[str, list[str]] = {}
         self.capture = capture
+        self._figures_shown: set[int] = set()  # ids of matplotlib figures shown as values
         # the essays folder: every cell starts there, and tracebacks name files relative to it
         self.root = os.getcwd()
 
@@ -218,11 +219,33 @@ class Kernel:
             outputs.append(self.output(ns[name], label=name))
         if value is not None:
             outputs.append(self.output(value))
+        outputs.extend(self._drawn_figures())
         return outputs, True
+
+    def _drawn_figures(self) -> list[Output]:
+        """The matplotlib figures a cell drew and left open (as `plt.plot` does), as SVG,
+        the way Jupyter shows them; then closed, so the next cell starts with none."""
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is None:
+            return []
+        outputs = []
+        for number in pyplot.get_fignums():
+            figure = pyplot.figure(number)
+            if id(figure) in self._figures_shown:
+                continue  # the cell showed it as a value already: once is enough
+            try:
+                outputs.append(Output("html", html=figure_svg(figure), mime="image/svg+xml"))
+            except Exception as exc:
+                outputs.append(Output("error", text="this figure could not be drawn:\n" + format_error(exc, self.root)))
+        pyplot.close("all")
+        self._figures_shown.clear()
+        return outputs
 
     def output(self, value: Any, label: str | None = None) -> Output:
         """A value as an output record; a value that cannot be formatted (a broken
         __repr__, a formatter's bug) becomes an error record, never a dead host."""
+        if is_matplotlib_figure(value):
+            self._figures_shown.add(id(value))
         try:
             return to_output(value, label)
         except BaseException as exc:

@@ -20,6 +20,7 @@ def setup(home: str) -> None:
     """Prepare Pyodide's file system and import path, in the page and in the Node test:
     the essays' folder is the working directory (as at build time), and modules beside
     the essays and the runtime import. The folder exists even when the site has no assets."""
+    os.environ.setdefault("MPLBACKEND", "agg")  # figures are drawn to SVG, never to a window
     essays = os.path.join(home, "essays")
     modules = os.path.join(home, "modules")  # the essays' exported modules (data-export cells)
     os.makedirs(essays, exist_ok=True)
