@@ -108,43 +108,59 @@ def run_node() -> dict | None:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def build_seconds() -> tuple[dict[str, float], list[tuple[float, int]], str | None]:
-    """Seconds per essay (the sum of its cells' seconds in the build report), the MLP's
-    slowest cells (seconds, line), and an error, if the build failed."""
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "essays"
+def _build(source: Path, tmp: Path, report: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "builder",
+            "build",
+            str(source),
+            "-o",
+            str(tmp / "site"),
+            "--strict",
+            "--cache-dir",
+            str(tmp / "cache"),
+            "--report",
+            str(report),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def build_seconds() -> tuple[dict[str, float], float | None, list[tuple[float, int]], str | None]:
+    """Seconds per essay in a fresh build of chapters 1-3 (the sum of each essay's cells'
+    seconds in the report; the essays build side by side), then the MLP's seconds alone: a
+    rebuild after an edit of its first cell, with chapters 1 and 2 cached. Also the MLP's
+    slowest cells (seconds, line) in that rebuild, and an error if a build failed."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        source = tmp / "essays"
         source.mkdir()
-        for name in CHAPTERS:
-            shutil.copy(ESSAYS / name, source / name)
+        for chapter in CHAPTERS:
+            shutil.copy(ESSAYS / chapter, source / chapter)
         shutil.copytree(ESSAYS / "data", source / "data")
-        report = Path(tmp) / "report.json"
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "builder",
-                "build",
-                str(source),
-                "-o",
-                str(Path(tmp) / "site"),
-                "--strict",
-                "--no-cache",
-                "--report",
-                str(report),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if not report.exists():
-            return {}, [], (done.stdout + done.stderr).strip().splitlines()[-1]
-        entries = json.loads(report.read_text())["essays"]
-        per_essay = {Path(e["source"]).name: sum(c["seconds"] for c in e["cells"]) for e in entries}
-        mlp = next(e for e in entries if Path(e["source"]).name == ESSAY.name)
-        slowest = sorted(((c["seconds"], c["line"]) for c in mlp["cells"]), reverse=True)[:3]
-        error = None if done.returncode == 0 else (done.stdout + done.stderr).strip().splitlines()[-1]
-        return per_essay, slowest, error
+        per_essay: dict[str, float] = {}
+        alone = None
+        slowest: list[tuple[float, int]] = []
+        for attempt in ("fresh", "alone"):
+            report = tmp / f"{attempt}.json"
+            done = _build(source, tmp, report)
+            if done.returncode != 0 or not report.exists():
+                return per_essay, alone, slowest, (done.stdout + done.stderr).strip().splitlines()[-1]
+            entries = {Path(e["source"]).name: e for e in json.loads(report.read_text())["essays"]}
+            if attempt == "fresh":
+                per_essay = {k: sum(c["seconds"] for c in e["cells"]) for k, e in entries.items()}
+                mlp = source / ESSAY.name
+                mlp.write_text(mlp.read_text().replace("<script>\n", "<script>\n# rebuilt\n", 1))
+            else:
+                cells = entries[ESSAY.name]["cells"]
+                alone = sum(c["seconds"] for c in cells)
+                slowest = sorted(((c["seconds"], c["line"]) for c in cells), reverse=True)[:3]
+        return per_essay, alone, slowest, None
 
 
 def main() -> dict:
@@ -182,17 +198,14 @@ def main() -> dict:
                 f"numpy speed-up over the naive JavaScript step, {label}: {speedup:.1f}x ({verdict} the {TARGET}x target)"
             )
 
-    per_essay, slowest, error = build_seconds()
-    print("\nbuild of chapters 1-3 (--strict --no-cache); seconds of each essay's cells:")
+    per_essay, alone, slowest, error = build_seconds()
+    print("\nbuild of chapters 1-3 (--strict), seconds of each essay's cells, built side by side:")
     for name, seconds in per_essay.items():
-        limit = (
-            f"  (limit {BUILD_LIMIT} s: {'meets' if seconds <= BUILD_LIMIT else 'misses'})"
-            if name == ESSAY.name
-            else ""
-        )
-        print(f"  {name:<20} {seconds:8.1f} s{limit}")
-    if slowest:
-        print("  slowest cells of the MLP: " + ", ".join(f"line {line}: {s:.1f} s" for s, line in slowest))
+        print(f"  {name:<20} {seconds:8.1f} s")
+    if alone is not None:
+        verdict = "meets" if alone <= BUILD_LIMIT else "misses"
+        print(f"  {ESSAY.name} alone (1-2 cached): {alone:.1f} s ({verdict} the {BUILD_LIMIT} s limit)")
+        print("  its slowest cells: " + ", ".join(f"line {line}: {s:.1f} s" for s, line in slowest))
     if error:
         print(f"  the build failed: {error}")
     return {
@@ -200,6 +213,7 @@ def main() -> dict:
         "numpy_one_thread": numpy_single,
         "javascript": js_seconds,
         "build": per_essay,
+        "mlp_alone": alone,
     }
 
 

@@ -98,13 +98,15 @@ for (let step = 0; step < steps; step++) {
   for (let r = 0; r < BATCH; r++) {
     const context = contexts[batch[r]];
     for (let c = 0; c < BLOCK; c++) {
-      for (let e = 0; e < EMB; e++) x.data[r * BLOCK * EMB + c * EMB + e] = C.data[context[c] * EMB + e];
+      for (let e = 0; e < EMB; e++)
+        x.data[r * BLOCK * EMB + c * EMB + e] = C.data[context[c] * EMB + e];
     }
   }
   const pre = matmul(x, W1);
   const h = matrix(BATCH, HIDDEN);
   for (let r = 0; r < BATCH; r++) {
-    for (let j = 0; j < HIDDEN; j++) h.data[r * HIDDEN + j] = Math.tanh(pre.data[r * HIDDEN + j] + b1.data[j]);
+    for (let j = 0; j < HIDDEN; j++)
+      h.data[r * HIDDEN + j] = Math.tanh(pre.data[r * HIDDEN + j] + b1.data[j]);
   }
   const logits = matmul(h, W2);
   // softmax, cross-entropy, and its gradient (probs - one_hot) / n
@@ -121,7 +123,8 @@ for (let step = 0; step < steps; step++) {
     }
     const y = targets[batch[r]];
     loss -= Math.log(dlogits.data[r * V + y] / sum);
-    for (let j = 0; j < V; j++) dlogits.data[r * V + j] = (dlogits.data[r * V + j] / sum - (j === y ? 1 : 0)) / BATCH;
+    for (let j = 0; j < V; j++)
+      dlogits.data[r * V + j] = (dlogits.data[r * V + j] / sum - (j === y ? 1 : 0)) / BATCH;
   }
   loss /= BATCH;
   // backward
@@ -130,16 +133,19 @@ for (let step = 0; step < steps; step++) {
   for (let r = 0; r < BATCH; r++) for (let j = 0; j < V; j++) db2[j] += dlogits.data[r * V + j];
   const dh = matmul(dlogits, transpose(W2));
   const dpre = matrix(BATCH, HIDDEN);
-  for (let i = 0; i < dpre.data.length; i++) dpre.data[i] = (1 - h.data[i] * h.data[i]) * dh.data[i];
+  for (let i = 0; i < dpre.data.length; i++)
+    dpre.data[i] = (1 - h.data[i] * h.data[i]) * dh.data[i];
   const dW1 = matmul(transpose(x), dpre);
   const db1 = new Float32Array(HIDDEN);
-  for (let r = 0; r < BATCH; r++) for (let j = 0; j < HIDDEN; j++) db1[j] += dpre.data[r * HIDDEN + j];
+  for (let r = 0; r < BATCH; r++)
+    for (let j = 0; j < HIDDEN; j++) db1[j] += dpre.data[r * HIDDEN + j];
   const dx = matmul(dpre, transpose(W1));
   const dC = new Float32Array(V * EMB);
   for (let r = 0; r < BATCH; r++) {
     const context = contexts[batch[r]];
     for (let c = 0; c < BLOCK; c++) {
-      for (let e = 0; e < EMB; e++) dC[context[c] * EMB + e] += dx.data[r * BLOCK * EMB + c * EMB + e];
+      for (let e = 0; e < EMB; e++)
+        dC[context[c] * EMB + e] += dx.data[r * BLOCK * EMB + c * EMB + e];
     }
   }
   // update
@@ -152,4 +158,6 @@ for (let step = 0; step < steps; step++) {
   losses.push(loss);
 }
 
-process.stdout.write(JSON.stringify({ node: process.version, steps, batch: BATCH, seconds: times, losses }) + "\n");
+process.stdout.write(
+  JSON.stringify({ node: process.version, steps, batch: BATCH, seconds: times, losses }) + "\n",
+);

@@ -207,11 +207,11 @@ def test_numbers_the_prose_quotes(ns):
     assert set(ns["errors"]) >= {"a + b", "a * b", "a ** 3", "a.exp()", "a.tanh()", "-a", "a - b", "a / b"}
     assert ns["tanh_slope"] == 0.49
     assert ns["largest_gap"] < 1e-12
-    assert ns["steps"] == 100 and ns["learning_rate"] == 50.0
-    assert round(ns["last_loss"], 3) == 2.471
-    assert ns["largest_weight"] == pytest.approx(3.9, abs=0.05)
+    assert ns["steps"] == 40 and ns["learning_rate"] == 50.0
+    assert round(ns["last_loss"], 2) == 2.50
+    assert 3 < ns["largest_weight"] < 4  # the prose shows it, and the difference beside it
     text = ESSAY.read_text(encoding="utf-8")
-    assert "one part in a billion" in text and "about 0.49" in text and "2.471" in text
+    assert "one part in a billion" in text and "about 0.49" in text and "about 2.50" in text
 
 
 @pytest.mark.slow
