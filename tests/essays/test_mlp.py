@@ -1,0 +1,159 @@
+"""The MLP essay (essays/03-mlp.md). A fast test runs the cell that adds the lookup and
+reshape operations to chapter 2's Tensor and checks their backward passes against finite
+differences; slow tests run every cell (after building the modules of chapters 1 and 2,
+which it imports) and check the development loss, the split, the sweep and the numbers
+the prose quotes."""
+
+from __future__ import annotations
+
+import re
+
+import essay_modules
+import numpy as np
+import pytest
+
+from builder.parse import parse_essay
+from runtime.kernel import Kernel
+
+ESSAYS = essay_modules.ESSAYS
+ESSAY = ESSAYS / "03-mlp.md"
+H = 1e-6
+
+
+def central(f, x, h=H):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+@pytest.fixture(scope="module")
+def ops():
+    """The namespace after the cell that defines embed and reshape (and only what it needs)."""
+    essay_modules.load_series("01-bigram", "02-autograd")
+    cell = next(c for c in parse_essay(ESSAY).cells if "def embed" in c.source)
+    ns = {"np": np}
+    exec(compile(cell.source, str(ESSAY), "exec"), ns)
+    return ns
+
+
+def check(ns, fn, arrays, seed=0):
+    Tensor = ns["Tensor"]
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    inputs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    weights = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(weights)
+    for k, a in enumerate(arrays):
+        numeric = np.zeros_like(a)
+        for index in np.ndindex(a.shape):
+
+            def at(t, k=k, index=index):
+                moved = [x.copy() for x in arrays]
+                moved[k][index] = t
+                return float((fn(*map(Tensor, moved)).data * weights).sum())
+
+            numeric[index] = central(at, a[index])
+        np.testing.assert_allclose(inputs[k].grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_lookup_and_reshape_backward_match_finite_differences(ops):
+    rng = np.random.default_rng(11)
+    contexts = np.array([[0, 0, 1], [0, 1, 1], [1, 1, 1], [2, 0, 1]])  # repeats on purpose
+    embed, reshape = ops["embed"], ops["reshape"]
+    check(ops, lambda C: embed(C, contexts), [rng.standard_normal((4, 3))])
+    check(ops, lambda t: reshape(t, (2, 6)), [rng.standard_normal((3, 4))])
+    check(
+        ops,
+        lambda C, W, b: (reshape(embed(C, contexts), (4, 9)) @ W + b).tanh().cross_entropy([0, 1, 2, 1]),
+        [rng.standard_normal((4, 3)), rng.standard_normal((9, 5)), rng.standard_normal(5)],
+    )
+    assert max(ops["new_operation_errors"].values()) < 1e-8
+
+
+def test_lookup_gradient_sums_repeated_rows(ops):
+    C = ops["Tensor"](np.zeros((3, 2)), requires_grad=True)
+    out = ops["embed"](C, np.array([[1, 1], [1, 2]]))
+    out.backward(np.ones((2, 2, 2)))
+    np.testing.assert_array_equal(C.grad, [[0, 0], [3, 3], [1, 1]])
+
+
+# ----- the whole essay -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ns():
+    essay_modules.load_series("01-bigram", "02-autograd")
+    kernel = Kernel()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ESSAYS)
+        for cell in parse_essay(ESSAY).cells:
+            outputs = kernel.run(cell.source, str(ESSAY), cell.line, cell.iterations)
+            errors = [o.text for o in outputs if o.kind == "error"]
+            assert not errors, f"{ESSAY.name}:{cell.line}: {errors[0]}"
+    return kernel.namespace
+
+
+@pytest.mark.slow
+def test_the_development_loss_is_at_most_2_20(ns):
+    assert ns["steps_done"] == 40_000
+    assert ns["dev_loss"] <= 2.20
+    assert ns["train_loss"] < ns["dev_loss"] < ns["train_loss"] + 0.1
+    assert abs(ns["test_loss"] - ns["dev_loss"]) < 0.05
+    history = ns["history"]
+    assert len(history["dev"]) == 40 and history["dev"][-1] == ns["dev_loss"]
+    assert history["train"][-1] < history["train"][0]
+
+
+@pytest.mark.slow
+def test_the_split_is_seeded_80_10_10_by_name(ns):
+    sizes = ns["split_sizes"]
+    assert sizes == {"train": 171_741, "dev": 21_438, "test": 21_585}
+    assert sum(sizes.values()) == 214_764  # chapter 1's pairs: one example per character and end
+    assert ns["X_train"].shape == (171_741, 3)
+
+
+@pytest.mark.slow
+def test_numbers_the_prose_quotes(ns):
+    text = ESSAY.read_text(encoding="utf-8")
+    assert ns["n_parameters"] == 27 * 10 + 30 * 200 + 200 + 200 * 27 + 27 == 11_897
+    assert ns["initial_loss"] == pytest.approx(np.log(27), abs=0.02)  # "near log 27 ≈ 3.30"
+    assert round(ns["steepest_exponent"], 1) == -1.3 and "−1.3" in text
+    assert f"{ns['dev_loss']:.2f}" == "2.14" and "development loss is 2.14" in text
+    assert f"{ns['train_loss']:.2f}" == "2.08" and "training loss (2.08)" in text
+    assert f"{ns['test_loss']:.2f}" == "2.12" and "development set (2.12)" in text
+    assert ns["hidden_multiply_adds"] == 171_741 * 30 * 200 and round(ns["hidden_multiply_adds"] / 1e9) == 1
+    assert round(171_741 * 200 * 4 / 2**20) == 131  # "131 MiB"
+    assert ns["dev_loss_2d"] > ns["dev_loss"]
+    vowels = set("aeiouy")
+    assert sum(sum(ch in vowels for ch in near) for near in ns["nearest"].values()) >= 9  # "mostly"
+
+
+@pytest.mark.slow
+def test_the_sweep_falls_then_turns_up(ns):
+    losses = np.convolve(ns["sweep_losses"], np.ones(50) / 50, mode="valid")
+    assert len(ns["sweep_losses"]) == 1000
+    assert losses.argmin() < len(losses) - 50  # it turns back up before a rate of 1
+    assert losses.min() < losses[0] - 0.5
+
+
+@pytest.mark.slow
+def test_the_gpu_products(ns):
+    timings = ns["timings"]
+    assert set(timings) == {"hidden layer", "output layer"}
+    for entry in timings.values():
+        assert entry["numpy ms"] > 0
+        if entry["GPU ms"] is not None:
+            assert entry["relative difference"] < 1e-4
+
+
+@pytest.mark.slow
+def test_twenty_names(ns):
+    samples = ns["samples"]
+    assert len(samples) == 20 and all(re.fullmatch(r"[a-z]*", s) for s in samples)
+    again = np.random.default_rng(42)
+    assert samples == [ns["sample_name"](ns["params"], again) for _ in range(20)]
+
+
+def test_the_essay_links_to_what_it_imports():
+    text = ESSAY.read_text(encoding="utf-8")
+    assert "02-autograd.md#9-from-numbers-to-matrices" in text
+    assert "01-bigram.md#2-a-vocabulary-of-27-symbols" in text
+    assert "from autograd import" in text and "from bigram import" in text
