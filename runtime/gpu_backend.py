@@ -62,13 +62,29 @@ class Backend:
         raise NotImplementedError
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """``a @ b`` for 2-D, C-contiguous float32 arrays, as a new float32 array."""
+        """``a @ b`` for 2-D, C-contiguous float32 arrays, as a new float32 array. A product
+        whose A or C is bigger than one buffer may be goes through in blocks of rows (the
+        whole training set through a hidden layer is); only B must fit whole."""
         import numpy as np
 
         (m, k), n = a.shape, b.shape[1]
         out = np.empty((m, n), dtype=np.float32)
-        self.run(a, b, out, m, k, n)
+        rows = self.rows_per_pass(m, k, n)
+        for start in range(0, m, rows):
+            stop = min(m, start + rows)
+            # row blocks of C-contiguous arrays are C-contiguous views: no copies
+            self.run(a[start:stop], b, out[start:stop], stop - start, k, n)
         return out
+
+    def rows_per_pass(self, m: int, k: int, n: int) -> int:
+        """The rows of A (and C) one pass may take within the device's limits."""
+        cap = min(self._limit("max-storage-buffer-binding-size"), self._limit("max-buffer-size"))
+        by_buffers = cap // (4 * max(k, n, 1))
+        by_groups = self._limit("max-compute-workgroups-per-dimension") * TILE_ROWS
+        rows = min(m, by_buffers, by_groups)
+        if rows < m and rows >= TILE_ROWS:
+            rows -= rows % TILE_ROWS  # whole tiles: no pass computes a ragged one it need not
+        return max(1, rows)
 
     def _check_limits(self, m: int, k: int, n: int) -> None:
         cap = min(self._limit("max-storage-buffer-binding-size"), self._limit("max-buffer-size"))

@@ -170,3 +170,43 @@ def test_importing_runtime_gpu_stays_light():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "False"]
+
+
+class SmallDevice:
+    """A backend whose buffers hold 64 KiB, recording the passes it runs (on numpy)."""
+
+    def __init__(self):
+        from runtime.gpu_backend import Backend
+
+        class Small(Backend):
+            def _limit(self, name):
+                return {"max-compute-workgroups-per-dimension": 65535}.get(name, 64 * 1024)
+
+            def run(self, a, b, out, m, k, n):
+                self._check_limits(m, k, n)
+                self.passes.append(m)
+                out[...] = a @ b
+
+        self.backend = Small()
+        self.backend.passes = []
+
+
+def test_a_product_bigger_than_a_buffer_goes_through_in_blocks_of_rows():
+    import numpy as np
+
+    device = SmallDevice().backend
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((1000, 40), dtype=np.float32)  # A: 160 KB, C: 120 KB, over 64 KiB
+    b = rng.standard_normal((40, 30), dtype=np.float32)
+    product = device.matmul(a, b)
+    assert np.allclose(product, a @ b, atol=1e-5)
+    assert len(device.passes) > 1 and sum(device.passes) == 1000
+    assert all(rows % 64 == 0 for rows in device.passes[:-1])  # whole tiles, but the last
+
+
+def test_a_b_too_big_for_one_buffer_still_says_so():
+    import numpy as np
+
+    device = SmallDevice().backend
+    with pytest.raises(ValueError, match=r"B .* needs"):
+        device.matmul(np.ones((4, 200), np.float32), np.ones((200, 200), np.float32))
