@@ -34,6 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import in_one_blas_thread
+
 from builder.parse import Cell, parse_essay
 from runtime.kernel import Kernel
 
@@ -110,17 +112,8 @@ def numpy_compute_seconds(kernel: Kernel, training: Cell) -> float:
 
 
 def numpy_one_thread() -> float:
-    """numpy_compute_seconds in a child process whose BLAS may use one thread only."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--numpy-one-thread"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-        env=env,
-    )
-    return float(done.stdout.strip().splitlines()[-1])
+    """numpy_compute_seconds with BLAS on one thread (in a child process)."""
+    return in_one_blas_thread(__file__, "--numpy-one-thread")
 
 
 def run_node() -> dict | None:

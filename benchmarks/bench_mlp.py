@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "essays"))
 
 import essay_modules
+from common import in_one_blas_thread
 
 from builder.parse import parse_essay
 from runtime.kernel import Kernel
@@ -82,16 +83,8 @@ def numpy_step_seconds() -> float:
 
 
 def numpy_one_thread() -> float:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--numpy-one-thread"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-        env=env,
-    )
-    return float(done.stdout.strip().splitlines()[-1])
+    """numpy_compute_seconds with BLAS on one thread (in a child process)."""
+    return in_one_blas_thread(__file__, "--numpy-one-thread")
 
 
 def run_node() -> dict | None:

@@ -147,3 +147,43 @@ def in_browser(url: str, steps: Callable) -> None:
         pytest.fail("the browser did not finish")
     if errors:
         raise errors[0]
+
+
+class Hammer:
+    """GETs a page over and over on a thread while the test swaps the site under it:
+    `with Hammer(server, path) as h: ...`, then `h.check("The word is ")`."""
+
+    def __init__(self, server: Listening, path: str) -> None:
+        self.server, self.path = server, path
+        self.seen: list[tuple[int, bytes]] = []
+        self.failures: list[str] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            try:
+                self.seen.append(get(self.server, self.path))
+            except Exception as exc:  # an incomplete read, a reset: all failures here
+                self.failures.append(repr(exc))
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join(WAIT)
+
+    def check(self, marker: bytes) -> set[bytes]:
+        """Every answer a whole page (status 200, ending in </html>, the marker once);
+        returns the words that followed the marker, to see that the requests spanned swaps."""
+        assert not self.failures, self.failures[:3]
+        assert len(self.seen) > 5
+        words = set()
+        for status, body in self.seen:
+            assert status == 200, body[:200]
+            assert body.rstrip().endswith(b"</html>"), body[-200:]
+            assert body.count(marker) == 1
+            words.add(body.split(marker)[1].split(b".")[0])
+        return words

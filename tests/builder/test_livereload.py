@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from live_client import WAIT, Events, fetch, get, in_browser, ipv6_unavailable, need_chromium, raw, status_of
+from live_client import WAIT, Events, Hammer, fetch, get, in_browser, ipv6_unavailable, need_chromium, raw, status_of
 
 from builder import livereload
 from builder.livereload import Handler, LiveReloadServer, host_port
@@ -229,34 +229,11 @@ def test_a_file_is_opened_only_under_the_lock(server, site):
 def test_a_swap_is_never_seen_half_done(server, site):
     """Requests during many swaps: every answer a whole page, none a 404 between renames."""
     filler = "".join(f"<p>Paragraph {i} of filler, so a page is more than one write.</p>" for i in range(300))
-    seen: list[tuple[int, bytes]] = []
-    failures: list[str] = []
-    done = threading.Event()
-
-    def hammer() -> None:
-        while not done.is_set():
-            try:
-                seen.append(get(server, PAGE))
-            except Exception as exc:  # an incomplete read, a reset: all failures here
-                failures.append(repr(exc))
-
-    thread = threading.Thread(target=hammer, daemon=True)
-    thread.start()
-    try:
+    with Hammer(server, PAGE) as hammer:
         for i in range(30):
             site.rebuild(f"round{i}", server, filler=filler)
             time.sleep(0.005)  # let a request in between swaps
-    finally:
-        done.set()
-        thread.join(WAIT)
-    assert not failures, failures[:3]
-    assert len(seen) > 5
-    words = set()
-    for status, body in seen:
-        assert status == 200, body[:200]
-        assert body.rstrip().endswith(b"</html>"), body[-200:]
-        assert body.count(b"The word is ") == 1
-        words.add(body.split(b"The word is ")[1].split(b".")[0])
+    words = hammer.check(b"The word is ")
     assert len(words) >= 2, words  # the requests did span swaps
 
 

@@ -17,12 +17,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from live_client import WAIT, Events, free_port, get, in_browser, ipv6_unavailable, need_chromium, wait_for
+from live_client import WAIT, Events, Hammer, free_port, get, in_browser, ipv6_unavailable, need_chromium, wait_for
 
 from builder.serve import DevServer
 
@@ -306,36 +305,13 @@ def test_stop_while_a_rebuild_runs_keeps_the_last_good_site(project):
 
 def test_never_serves_a_half_built_page(server, project):
     filler = "\n\n".join(f"Paragraph {i} of filler, so a page is more than one write." for i in range(300))
-    seen: list[tuple[int, bytes]] = []
-    failures: list[str] = []
-    done = threading.Event()
-
-    def hammer() -> None:
-        while not done.is_set():
-            try:
-                seen.append(get(server, PAGE))
-            except Exception as exc:  # an incomplete read, a reset: all failures here
-                failures.append(repr(exc))
-
-    thread = threading.Thread(target=hammer, daemon=True)
-    thread.start()
-    try:
+    with Hammer(server, PAGE) as hammer:
         for i in range(5):
             epoch = server.epoch
             text = live_essay(f"round{i}").replace("\n\n<script>", f"\n\n{filler}\n\n<script>\ny = {i}\n", 1)
             project.write("01-live.md", text)
             wait_for_epoch(server, epoch + 1)
-    finally:
-        done.set()
-        thread.join(WAIT)
-    assert not failures, failures[:3]
-    assert len(seen) > 5
-    words = set()
-    for status, body in seen:
-        assert status == 200
-        assert body.rstrip().endswith(b"</html>"), body[-200:]
-        assert body.count(b"The word is ") == 1
-        words.add(body.split(b"The word is ")[1].split(b".")[0])
+    words = hammer.check(b"The word is ")
     assert len(words) >= 2, words  # the requests did span rebuilds
 
 
