@@ -71,8 +71,9 @@ def cell_html(env: Environment, cell: Cell, result: CellResult | None) -> Markup
     )
 
 
-def has_figure(results: list[CellResult]) -> bool:
-    return any(o.kind == "figure" for r in results for o in r.outputs)
+def figures(results: list[CellResult]) -> list[object]:
+    """The figures a page's cells show, in order."""
+    return [o.figure for r in results for o in r.outputs if o.kind == "figure"]
 
 
 def render_essay(
@@ -97,7 +98,7 @@ def render_essay(
         current=nav[position],
         prev=nav[position - 1] if position > 0 else None,
         next=nav[position + 1] if position + 1 < len(nav) else None,
-        plotly=has_figure(results),
+        plotly=(page_config.get("plotly") or {}).get("page"),
         page_config=page_config,
     )
 

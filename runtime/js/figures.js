@@ -2,44 +2,97 @@
 // JavaScript the page still reads, and each chart says it needs JavaScript.
 //
 // plotly.js is large (megabytes), so pages load it `async`: the text is readable and
-// interactive before it arrives, and charts draw when it has.
+// interactive before it arrives, and charts draw when it has. A page whose charts need only
+// common trace types loads the small cartesian bundle; a chart that needs more (a reader's
+// edit) brings the full one.
 (function () {
   "use strict";
 
-  let loading = null;
+  // Which plotly.js bundles the site has (builder/static_files.py's page_config): `small`
+  // draws the trace types in `covers`, `full` draws them all. Without a config, the full one.
+  const configElement = document.getElementById("essay-config");
+  const bundles = Object.assign(
+    { page: null, small: null, covers: [], full: "plotly.min.js" },
+    (configElement && JSON.parse(configElement.textContent).plotly) || {},
+  );
+  const covered = new Set(bundles.covers);
+  const staticBase = new URL(
+    (configElement && JSON.parse(configElement.textContent).static) || "_static/",
+    document.baseURI,
+  );
+  let loaded = null; // {bundle, promise}: the plotly.js this page has, or is loading
 
-  // A promise of window.Plotly: the page's own <script id="plotly-js">, or one added now
-  // (a reader's run made the first chart on a page built without any).
-  function ready() {
-    if (window.Plotly) return Promise.resolve(window.Plotly);
-    if (!loading) {
-      loading = new Promise(function (resolve, reject) {
-        let script = document.getElementById("plotly-js");
-        if (!script) {
-          script = document.createElement("script");
-          script.id = "plotly-js";
-          script.src = new URL("_static/plotly.min.js", document.baseURI).href;
-          document.head.appendChild(script);
-        }
-        script.addEventListener("load", function () {
-          resolve(window.Plotly);
-        });
-        script.addEventListener("error", function () {
-          loading = null;
-          reject(new Error("could not load plotly.js"));
-        });
-        if (window.Plotly) resolve(window.Plotly); // it finished between the checks
+  function needsFull(figure) {
+    if (!bundles.small) return true;
+    return (figure.data || []).some(function (trace) {
+      return !covered.has((trace && trace.type) || "scatter");
+    });
+  }
+
+  function loadScript(bundle, script) {
+    return new Promise(function (resolve, reject) {
+      if (!script) {
+        script = document.createElement("script");
+        script.id = "plotly-js";
+        script.dataset.bundle = bundle;
+        script.src = new URL(bundle, staticBase).href;
+        document.head.appendChild(script);
+      }
+      script.addEventListener("load", function () {
+        resolve(window.Plotly);
       });
+      script.addEventListener("error", function () {
+        reject(new Error("could not load plotly.js (" + bundle + ")"));
+      });
+      if (window.Plotly) resolve(window.Plotly); // it finished before we listened
+    });
+  }
+
+  // The full bundle replaces the small one: charts drawn by the small one are cleared
+  // first, then everything is drawn again by the full one.
+  function upgrade() {
+    const previous = loaded.promise.catch(function () {});
+    const promise = previous.then(function (Old) {
+      const drawn = Array.from(document.querySelectorAll("[data-figure].js-plotly-plot"));
+      if (Old) drawn.forEach((container) => Old.purge(container));
+      const old = document.getElementById("plotly-js");
+      if (old) old.remove();
+      delete window.Plotly;
+      return loadScript(bundles.full, null).then(function (Plotly) {
+        drawn.forEach(function (container) {
+          draw(container);
+        });
+        return Plotly;
+      });
+    });
+    loaded = { bundle: bundles.full, promise: promise };
+    return promise;
+  }
+
+  // A promise of a window.Plotly that draws `figure`: the page's own <script id="plotly-js">,
+  // or one added now (a reader's run made the first chart on a page built without any, or
+  // a chart of a trace type the page's small bundle lacks).
+  function ready(figure) {
+    const bundle = figure && needsFull(figure) ? bundles.full : bundles.small || bundles.full;
+    if (!loaded) {
+      const script = document.getElementById("plotly-js");
+      const has = script ? script.dataset.bundle || bundles.full : bundle;
+      const attempt = { bundle: has, promise: loadScript(has, script) };
+      attempt.promise.catch(function () {
+        if (loaded === attempt) loaded = null; // a later chart tries again
+      });
+      loaded = attempt;
     }
-    return loading;
+    if (bundle === bundles.full && loaded.bundle !== bundles.full) return upgrade();
+    return loaded.promise;
   }
 
   function draw(container) {
     const holder = container.closest(".output-figure");
     const json = holder && holder.querySelector("script[data-figure-json]");
     if (!json) return Promise.resolve();
-    return ready().then(function (Plotly) {
-      const figure = JSON.parse(json.textContent);
+    const figure = JSON.parse(json.textContent);
+    return ready(figure).then(function (Plotly) {
       const layout = Object.assign(
         { autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } },
         figure.layout,

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import open_essay
 
 pytestmark = pytest.mark.browser
 
@@ -168,13 +169,6 @@ def test_no_request_goes_to_another_origin(page, site):
     foreign = [u for u in page.requests if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != origin]
     assert foreign == []
     assert page.errors == []
-
-
-def open_essay(context, url):
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function("window.essayPage && window.essayPage.cells.length > 0")
-    return page
 
 
 @contextmanager

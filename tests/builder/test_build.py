@@ -6,6 +6,7 @@ import re
 import pytest
 
 from builder import build as build_module
+from builder import static_files
 
 ESSAY_ONE = """\
 ---
@@ -160,9 +161,56 @@ def test_chart_pages_load_plotly_and_others_do_not(project):
     project.write("01-chart.md", '<script>\nshow({"data": [{"y": [1, 2]}]}, "chart")\n</script>\n')
     project.write("02-plain.md", "<script>\nx = 1\n</script>\n")
     project.build()
-    assert '<script src="_static/plotly.min.js"' in project.page("01-chart.html")
-    assert "plotly.min.js" not in project.page("02-plain.html")
-    assert "data-figure-json" in project.page("01-chart.html")
+    chart = project.page("01-chart.html")
+    assert re.search(r'<script src="_static/plotly(-cartesian)?\.min\.js" id="plotly-js"', chart)
+    assert "plotly" not in re.sub(
+        r'<script type="application/json" id="essay-config">.*?</script>', "", project.page("02-plain.html")
+    )
+    assert "data-figure-json" in chart
+
+
+needs_cartesian = pytest.mark.skipif(
+    not static_files.CARTESIAN_FILE.is_file(), reason="node_modules/plotly.js-cartesian-dist-min is missing: run npm ci"
+)
+
+
+@needs_cartesian
+def test_a_page_of_cartesian_charts_loads_the_small_plotly_bundle(project):
+    project.write(
+        "01-chart.md",
+        '<script>\nshow({"data": [{"y": [1, 2]}, {"type": "heatmap", "z": [[1]]}, {"type": "bar", "y": [3]}]}, "c")\n</script>\n',
+    )
+    project.write(
+        "02-3d.md", '<script>\nshow({"data": [{"type": "scatter3d", "x": [1], "y": [1], "z": [1]}]})\n</script>\n'
+    )
+    project.build()
+    assert (
+        '<script src="_static/plotly-cartesian.min.js" id="plotly-js" data-bundle="plotly-cartesian.min.js" async>'
+        in (project.page("01-chart.html"))
+    )
+    # a trace type the small bundle cannot draw: the full one
+    assert '<script src="_static/plotly.min.js" id="plotly-js"' in project.page("02-3d.html")
+    # both are in the site: a reader's edit may need the full one on the first page
+    static = project.site / "_static"
+    assert (static / "plotly-cartesian.min.js").stat().st_size < (static / "plotly.min.js").stat().st_size / 2
+    config = json.loads(re.search(r'id="essay-config">(.*?)</script>', project.page("01-chart.html")).group(1))
+    assert config["plotly"]["small"] == "plotly-cartesian.min.js" and "scatter" in config["plotly"]["covers"]
+    assert config["plotly"]["full"] == "plotly.min.js"
+
+
+@needs_cartesian
+def test_the_small_plotly_bundle_is_the_version_the_python_package_ships():
+    """Figures are made by plotly.py for its own plotly.js; the small bundle must be that one."""
+
+    def version(path):
+        return re.search(rb"plotly\.js[^\n]*? v(\d+\.\d+\.\d+)", path.read_bytes()[:2000]).group(1)
+
+    assert version(static_files.CARTESIAN_FILE) == version(static_files.plotly_js())
+
+
+def test_trace_types_default_to_scatter_and_ignore_what_is_not_a_trace():
+    figures = [{"data": [{"y": [1]}, {"type": "pie"}, "junk"]}, {"layout": {}}, None, {"data": {"type": "bar"}}]
+    assert static_files.trace_types(figures) == {"scatter", "pie"}
 
 
 def test_no_essays_folder_is_an_error(tmp_path):
