@@ -101,6 +101,8 @@
       return Plotly.react(container, figure.data || [], layout, {
         responsive: true,
         displaylogo: false,
+        // on a phone the toolbar would cover the chart's titles; pinch and tap still work
+        displayModeBar: container.clientWidth && container.clientWidth < 500 ? false : "hover",
       });
     });
   }

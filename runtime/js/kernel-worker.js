@@ -12,6 +12,7 @@
 //   {type: "eval", code}                   runPython, a synchronous entry (tests, console)
 // Messages out (worker -> page):
 //   {type: "status", text}                 while loading
+//   {type: "progress", loaded, total}      bytes of Pyodide's big files so far
 //   {type: "done", id, value} | {type: "error", id, message}
 //
 // Stop: where the page is cross-origin isolated, `interrupt` is an Int32Array on a
@@ -46,12 +47,58 @@ async function writeFiles(names, from, to) {
   );
 }
 
+// Pyodide's two big downloads (the wasm and the standard library, about 13 MB) come through
+// fetch; counting their bytes as they arrive lets the page show how far the load is.
+const BIG_FILES = /\.(wasm|zip)$/;
+const progress = { loaded: 0, total: 0 };
+
+function countingFetch(fetch) {
+  return async function (input, init) {
+    const response = await fetch(input, init);
+    const url = typeof input === "string" ? input : input.url || String(input);
+    if (!BIG_FILES.test(new URL(url, self.location.href).pathname) || !response.body) {
+      return response;
+    }
+    progress.total += Number(response.headers.get("Content-Length")) || 0;
+    const reader = response.body.getReader();
+    const counted = new ReadableStream({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        progress.loaded += value.byteLength;
+        self.postMessage({ type: "progress", loaded: progress.loaded, total: progress.total });
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(counted, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
+
+let packageBaseUrl = null;
+let lock = null; // pyodide-lock.json's packages: what an import needs, and where it comes from
+
 async function init(msg) {
   status("Loading Python…");
   const module = await import(new URL("pyodide.mjs", msg.indexURL).href);
-  const packageBaseUrl =
+  packageBaseUrl =
     msg.packageBaseUrl || "https://cdn.jsdelivr.net/pyodide/v" + module.version + "/full/";
-  py = await module.loadPyodide({ indexURL: msg.indexURL, packageBaseUrl });
+  const plainFetch = self.fetch;
+  self.fetch = countingFetch(plainFetch);
+  try {
+    py = await module.loadPyodide({ indexURL: msg.indexURL, packageBaseUrl });
+  } finally {
+    self.fetch = plainFetch;
+  }
+  try {
+    lock = (await (await fetchOk(new URL("pyodide-lock.json", msg.indexURL))).json()).packages;
+  } catch {
+    lock = null; // then a failed package is named by Pyodide's own message only
+  }
   if (msg.interrupt) {
     interrupt = msg.interrupt;
     py.setInterruptBuffer(interrupt);
@@ -79,19 +126,58 @@ async function init(msg) {
 // when the call is entered through callPromising.
 const canSuspend = typeof WebAssembly === "object" && typeof WebAssembly.Suspending === "function";
 
-// Packages such as numpy come from Pyodide's package server before the cell runs; say
-// which one could not be had, and why, rather than leaving a bare ModuleNotFoundError.
+// The packages (and what they depend on) that the code's imports need from Pyodide's
+// package server, by pyodide-lock.json.
+function packagesFor(code) {
+  if (!lock) return [];
+  const finder = py.pyimport("pyodide.code").find_imports;
+  const proxy = finder(code);
+  const imports = proxy.toJs();
+  proxy.destroy();
+  finder.destroy();
+  const byImport = new Map();
+  for (const [name, info] of Object.entries(lock)) {
+    (info.imports || []).forEach((i) => byImport.set(i, name));
+  }
+  const needed = new Set();
+  const visit = (name) => {
+    if (!name || needed.has(name) || !lock[name]) return;
+    needed.add(name);
+    (lock[name].depends || []).forEach(visit);
+  };
+  imports.forEach((i) => visit(byImport.get(i.split(".")[0])));
+  return [...needed];
+}
+
+// Packages such as numpy come from Pyodide's package server before the cell runs. Returns
+// those that could not be had, each with the address tried and Pyodide's reason, so the
+// page can say so once, rather than leave a bare ModuleNotFoundError.
 async function loadPackages(code) {
-  const problems = [];
+  const messages = [];
+  let needed = [];
+  try {
+    needed = packagesFor(code);
+  } catch (error) {
+    messages.push(String((error && error.message) || error));
+  }
   try {
     await py.loadPackagesFromImports(code, {
       messageCallback: () => {},
-      errorCallback: (message) => problems.push(message),
+      errorCallback: (message) => messages.push(message),
     });
   } catch (error) {
-    problems.push(String((error && error.message) || error));
+    messages.push(String((error && error.message) || error));
   }
-  return problems;
+  const missing = needed.filter((name) => !(name in py.loadedPackages));
+  if (!missing.length && messages.length && !needed.length) {
+    // Pyodide failed on something the lock file does not name: report it as it came
+    return [{ name: null, url: packageBaseUrl, reason: messages.join("; ") }];
+  }
+  return missing.map((name) => ({
+    name,
+    url: new URL(lock[name].file_name, packageBaseUrl).href,
+    reason: messages.find((m) => m.includes(name)) || messages[0] || "",
+  }));
 }
 
 function isInterrupt(error) {
@@ -99,7 +185,9 @@ function isInterrupt(error) {
 }
 
 async function runCell(msg) {
-  const problems = msg.packages ? await loadPackages(msg.code) : [];
+  const failed = msg.packages ? await loadPackages(msg.code) : [];
+  // a cell whose packages are missing is not run: its imports would only fail, less clearly
+  if (failed.length) return { html: null, ok: false, interrupted: false, failed };
   // The page clears the interrupt before it sends a run, so a Stop pressed while packages
   // load still ends the cell; this clears it after, so a Stop that came too late for the
   // cell cannot fall on whatever runs next.
@@ -108,11 +196,11 @@ async function runCell(msg) {
       canSuspend && run.callPromising
         ? await run.callPromising(msg.code, msg.label)
         : run(msg.code, msg.label);
-    return { ...JSON.parse(json), problems };
+    return { ...JSON.parse(json), failed };
   } catch (error) {
     // A Stop that lands after the cell's own code, while its outputs are made: the cell
     // is stopped, not broken.
-    if (isInterrupt(error)) return { html: null, ok: false, interrupted: true, problems };
+    if (isInterrupt(error)) return { html: null, ok: false, interrupted: true, failed };
     throw error;
   } finally {
     if (interrupt) Atomics.store(interrupt, 0, 0);

@@ -19,16 +19,25 @@
 
   // ----- status -----------------------------------------------------------------------
 
-  function setStatus(state, text) {
+  function setStatus(state, text, bytes) {
     if (!status) {
       status = document.createElement("div");
       status.className = "kernel-status";
       status.setAttribute("role", "status");
       status.setAttribute("aria-live", "polite");
+      status.text = document.createElement("span");
+      status.bar = document.createElement("progress");
+      status.bar.setAttribute("aria-label", "Python download");
+      status.append(status.text, status.bar);
       document.body.appendChild(status);
     }
     status.dataset.state = state;
-    status.textContent = text;
+    status.text.textContent = text;
+    status.bar.hidden = !(bytes && bytes.total);
+    if (bytes && bytes.total) {
+      status.bar.max = bytes.total;
+      status.bar.value = Math.min(bytes.loaded, bytes.total);
+    }
   }
 
   // ----- the kernel: Python in a Web Worker -------------------------------------------
@@ -87,6 +96,12 @@
         setStatus("loading", msg.text);
         return;
       }
+      if (msg.type === "progress") {
+        const mb = (n) => (n / 1e6).toFixed(1);
+        const of = msg.total ? " of " + mb(msg.total) : "";
+        setStatus("loading", "Loading Python… " + mb(msg.loaded) + of + " MB", msg);
+        return;
+      }
       const waiting = kernel.pending.get(msg.id);
       if (!waiting) return;
       kernel.pending.delete(msg.id);
@@ -116,6 +131,13 @@
   }
 
   async function load() {
+    if (location.protocol === "file:") {
+      throw new Error(
+        "this page was opened as a file, and Python in the page needs a web server. " +
+          "Serve the site folder, for instance with `essays serve` or " +
+          "`python -m http.server` in it, and open the page from there.",
+      );
+    }
     setStatus("loading", "Loading Python…");
     startWorker();
     const indexURL = new URL(config.pyodideUrl || "pyodide/", base).href;
@@ -165,7 +187,7 @@
   function stopRunning(upTo) {
     const inflight = kernel.inflight;
     if (!inflight || inflight.cell.index > upTo.index) return;
-    const iterated = iterations(inflight.cell) > 1;
+    const iterated = (iterations(inflight.cell) || inflight.cell.defaultIterations) > 1;
     const grace = iterated || !kernel.interrupt ? STOP_GRACE_MS : 0;
     setTimeout(() => {
       if (kernel.inflight !== inflight) return; // it finished meanwhile
@@ -299,9 +321,92 @@
 
   // ----- cells ------------------------------------------------------------------------
 
-  function storageKey(cell) {
-    return "essays:" + config.essay + ":" + cell.key;
+  // Saved edits and iteration counts are keyed by the cell's own original code (and which
+  // of the cells with that code it is), not by the chained key of every cell above: an
+  // author's change to one cell then drops only the edits of that cell.
+  const PREFIX = "essays:" + config.essay + ":";
+
+  function hash(text) {
+    let h = 0x811c9dc5; // FNV-1a, 32 bits, twice over with different seeds
+    let g = 0x01000193;
+    for (let i = 0; i < text.length; i++) {
+      h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+      g = Math.imul(g ^ text.charCodeAt(i), 0x811c9dc5);
+    }
+    return (h >>> 0).toString(36) + (g >>> 0).toString(36) + text.length.toString(36);
   }
+
+  function storageKey(cell, what) {
+    return PREFIX + (what || "code") + ":" + cell.codeId;
+  }
+
+  const store = {
+    get: (key) => {
+      try {
+        return localStorage.getItem(key);
+      } catch {
+        return null; // storage off (a private window, a full quota): nothing is kept
+      }
+    },
+    set: (key, value) => {
+      try {
+        localStorage.setItem(key, value);
+      } catch {
+        // as above
+      }
+    },
+    remove: (key) => {
+      try {
+        localStorage.removeItem(key);
+      } catch {
+        // as above
+      }
+    },
+  };
+
+  // Keys of this essay that no cell has now (an author changed that cell's code) go; an edit
+  // saved under an earlier version's chained key moves to its cell's key.
+  function tidyStorage() {
+    const kept = new Set();
+    cells.forEach((cell) => {
+      const old = PREFIX + cell.key;
+      const legacy = store.get(old);
+      if (legacy !== null && store.get(storageKey(cell)) === null) {
+        store.set(storageKey(cell), legacy);
+      }
+      kept.add(storageKey(cell));
+      kept.add(storageKey(cell, "iterations"));
+    });
+    try {
+      const keys = [];
+      for (let i = 0; i < localStorage.length; i++) keys.push(localStorage.key(i));
+      keys
+        .filter((k) => k && k.startsWith(PREFIX) && !kept.has(k))
+        .forEach((k) => localStorage.removeItem(k));
+    } catch {
+      // storage off
+    }
+  }
+
+  // ----- stale outputs --------------------------------------------------------------------
+
+  // An output that may not follow from the code above it or in it says so until it is
+  // replaced: after an edit (or an edit kept from an earlier visit), and below a cell whose
+  // run may have changed what the cells below would see.
+  function setStale(cell, why) {
+    if (cell.staleNote) cell.staleNote.remove();
+    cell.staleNote = null;
+    cell.output.classList.toggle("cell-output-stale", Boolean(why));
+    if (why && cell.output.childNodes.length) {
+      cell.staleNote = note(why, "stale");
+      cell.output.prepend(cell.staleNote);
+    }
+  }
+
+  const STALE_EDITED =
+    "This output is from the code before your edit: run the cell to bring it up to date.";
+  const STALE_ABOVE =
+    "A cell above has run with other code or state since this output was made: it may no longer follow.";
 
   function button(text, label, onClick) {
     const b = document.createElement("button");
@@ -323,11 +428,15 @@
       output: section.querySelector("[data-output]"),
       defaultIterations: Number(section.dataset.iterations || 1),
       code: pre,
+      builtOk: section.classList.contains("cell-ok"),
+      outputCode: null, // the code the output shown came from
+      generation: 0, // moves on each Reset, so a run's late answer is not shown over it
       ran: false,
       stop: false,
       editor: null,
     };
     cell.originalOutput = cell.output.innerHTML;
+    cell.outputCode = cell.original;
     cell.label = "cell " + (cell.index + 1);
 
     const bar = document.createElement("div");
@@ -345,7 +454,16 @@
       cell.iterationsInput.type = "number";
       cell.iterationsInput.min = "1";
       cell.iterationsInput.value = String(cell.defaultIterations);
+      cell.iterationsInput.step = "1";
+      cell.iterationsInput.required = true;
       cell.iterationsInput.setAttribute("aria-label", "Iterations");
+      cell.iterationsInput.addEventListener("input", () => {
+        const n = iterations(cell);
+        cell.iterationsInput.setAttribute("aria-invalid", String(n === null));
+        if (n === null) return;
+        if (n === cell.defaultIterations) store.remove(storageKey(cell, "iterations"));
+        else store.set(storageKey(cell, "iterations"), String(n));
+      });
       label.append(cell.iterationsInput);
       bar.append(label);
     }
@@ -366,8 +484,19 @@
     // the highlighted code stands in for the editor until it loads: focusable, and named
     pre.tabIndex = 0;
     pre.setAttribute("aria-label", "Python code of " + cell.label);
+    // keyboard help, read with the editor and shown while it has focus: Tab indents there
+    cell.hint = document.createElement("p");
+    cell.hint.className = "cell-hint";
+    cell.hint.id = "cell-hint-" + cell.index;
+    cell.hint.textContent =
+      "Tab indents. To leave the editor press Escape, then Tab. Shift+Enter runs the cell.";
+    section.insertBefore(cell.hint, pre);
 
-    const saved = localStorage.getItem(storageKey(cell));
+    const same = cells.filter((c) => c.original === cell.original).length;
+    cell.codeId = hash(cell.original) + (same ? "-" + same : "");
+    const kept = store.get(storageKey(cell, "iterations"));
+    if (cell.iterationsInput && kept && Number(kept) >= 1) cell.iterationsInput.value = kept;
+    const saved = store.get(storageKey(cell)) ?? store.get(PREFIX + cell.key);
     const markEdited = (code) => {
       const changed = code !== cell.original;
       cell.edited.hidden = !changed;
@@ -380,16 +509,19 @@
         focusAfter(cell);
       },
       onChange: (code) => {
-        if (markEdited(code)) localStorage.setItem(storageKey(cell), code);
-        else localStorage.removeItem(storageKey(cell));
-        ensureKernel().catch(() => {});
+        if (markEdited(code)) store.set(storageKey(cell), code);
+        else store.remove(storageKey(cell));
+        if (!cell.running) setStale(cell, code !== cell.outputCode ? STALE_EDITED : null);
+        ensureKernel().catch(() => {}); // the first edit starts Python's download; a focus does not
       },
-      onFocus: () => ensureKernel().catch(() => {}),
+      onFocus: () => {},
       label: "Python code of " + cell.label,
+      describedBy: cell.hint.id,
     };
     cell.editor = pendingEditor(cell, saved !== null ? saved : cell.original);
-    if (saved !== null) {
+    if (saved !== null && saved !== cell.original) {
       markEdited(saved); // an edit from an earlier visit: shown in an editor, no Python yet
+      setStale(cell, STALE_EDITED);
       loadEditor();
     }
     return cell;
@@ -397,25 +529,39 @@
 
   function focusAfter(cell) {
     const next = cells[cell.index + 1];
-    if (next) next.editor.focus();
-    else {
+    if (next) {
+      Promise.resolve(next.editor.focus()).then(() =>
+        next.section.scrollIntoView({ block: "nearest" }),
+      );
+    } else {
       cell.output.tabIndex = -1;
       cell.output.focus();
     }
   }
 
+  // The "× N" count: a whole number of 1 or more, or null when the reader's entry is not one.
   function iterations(cell) {
     if (!cell.iterationsInput) return 1;
-    const n = Math.floor(Number(cell.iterationsInput.value));
-    return n >= 1 ? n : cell.defaultIterations;
+    const text = cell.iterationsInput.value.trim();
+    const n = Number(text);
+    return text !== "" && Number.isInteger(n) && n >= 1 ? n : null;
   }
 
+  // Reset stops the cell if it runs (or waits to), then brings back the build's code and output.
   function reset(cell) {
+    if (cell.running || cell.waiting) stopFrom(cell);
+    cell.generation++;
     cell.editor.set(cell.original);
-    localStorage.removeItem(storageKey(cell));
+    store.remove(storageKey(cell));
+    store.remove(storageKey(cell, "iterations"));
     cell.output.innerHTML = cell.originalOutput;
-    cell.state.textContent = "";
-    if (cell.iterationsInput) cell.iterationsInput.value = String(cell.defaultIterations);
+    cell.outputCode = cell.original;
+    setStale(cell, null);
+    cell.state.textContent = cell.running ? "stopping…" : "";
+    if (cell.iterationsInput) {
+      cell.iterationsInput.value = String(cell.defaultIterations);
+      cell.iterationsInput.setAttribute("aria-invalid", "false");
+    }
     drawFigures(cell.output);
   }
 
@@ -427,9 +573,26 @@
 
   // Runs are queued: a second click waits for the first. Running cell k first runs every
   // cell above it that has not run in this page yet, in order.
+  let busy = null; // the cell whose run is under way
+
   function run(cell) {
     loadEditor();
-    const job = queue.then(() => runWithAbove(cell));
+    if (iterations(cell) === null) {
+      cell.state.textContent = "× N must be a whole number, 1 or more";
+      cell.iterationsInput.focus();
+      return Promise.resolve();
+    }
+    if (busy && busy !== cell) {
+      cell.state.textContent = "queued: waits for " + busy.label + " to finish";
+    }
+    cell.waiting = true;
+    const job = queue.then(() => {
+      busy = cell;
+      return runWithAbove(cell).finally(() => {
+        busy = null;
+        cell.waiting = false;
+      });
+    });
     queue = job.catch(() => {});
     return job;
   }
@@ -468,10 +631,24 @@
       else setStatus("running", "Running " + cell.label);
       // A cell above that raises does not stop the others, as in the build; a Stop, or a
       // failure of the runtime itself, does.
-      const outcome = await execute(c, iterations(c));
-      if (c !== cell && (outcome === "stopped" || outcome === "broken")) {
-        const why = outcome === "stopped" ? "was stopped" : "hit a runtime error";
+      const outcome = await execute(c, iterations(c) || c.defaultIterations);
+      // A cell above that fails here but ran when the essay was built (a package that
+      // cannot load, the network) stops the run: the cells below would only fail in turn
+      // and lose their build outputs. One that failed at build time too does not.
+      const failedHere = outcome === "failed" && c.builtOk;
+      if (c !== cell && (outcome === "stopped" || outcome === "broken" || failedHere)) {
+        const why =
+          outcome === "stopped"
+            ? "was stopped"
+            : outcome === "broken"
+              ? "hit a runtime error"
+              : "failed here (it ran when the essay was built)";
         cell.state.textContent = "not run: cell " + (c.index + 1) + " above " + why;
+        if (failedHere && !c.packageFailure)
+          setStatus(
+            "failed",
+            "Cell " + (c.index + 1) + " failed, so " + cell.label + " did not run",
+          );
         pending.forEach((p) => {
           if (p !== c && p !== cell && !p.ran) p.state.textContent = "";
         });
@@ -479,7 +656,7 @@
       }
     }
     cell.stopButton.hidden = true;
-    if (kernel.worker && loading) {
+    if (kernel.worker && loading && status && status.dataset.state === "running") {
       loading.then(
         () => setStatus("ready", "Python ready"),
         () => {},
@@ -491,8 +668,32 @@
     "Stopped by restarting Python: this page is not cross-origin isolated, so a running " +
     "cell cannot be interrupted. The cells above will run again before the next run.";
 
+  function packageMessage(failed) {
+    const names = failed.map((f) => f.name).filter(Boolean);
+    const what = names.length
+      ? (names.length > 1 ? "the packages " : "the package ") + names.join(", ")
+      : "a package";
+    const lines = failed.map(
+      (f) => "  " + (f.name || "tried") + ": " + f.url + (f.reason ? "\n    " + f.reason : ""),
+    );
+    return (
+      "Could not load " +
+      what +
+      " from Pyodide's package server, so this cell did not run:\n" +
+      lines.join("\n") +
+      "\nThe network, or the package host, may be unreachable: check the connection and run " +
+      "the cell again. An author can host the packages with the site and build with " +
+      "`essays build --package-base-url URL`."
+    );
+  }
+
   async function execute(cell, n) {
     const code = cell.editor.get();
+    const generation = cell.generation;
+    const current = () => cell.generation === generation; // not reset since it started
+    const rerun = cell.ran;
+    cell.running = true;
+    cell.packageFailure = false;
     cell.section.classList.add("cell-running");
     cell.run.disabled = true;
     cell.stopButton.hidden = false;
@@ -500,6 +701,7 @@
     let ok = true;
     let outcome; // set by the try ("done", "stopped", "failed") or the catch ("broken")
     let shown = false; // an iteration's output is in place
+    let ran = false; // the cell's code ran, at least in part
     try {
       cell.progress.max = n;
       cell.progress.value = 0;
@@ -509,6 +711,26 @@
         cell.state.textContent = n > 1 ? "iteration " + (i + 1) + " of " + n : "running…";
         cell.progress.value = i;
         const result = await runOnce(cell, code, i === 0);
+        if (!current()) break;
+        if (result.failed && result.failed.length) {
+          // nothing ran: the output shown stays, under one message that says why
+          cell.packageFailure = true;
+          cell.output.querySelectorAll(".output-package").forEach((e) => e.remove());
+          const message = note(packageMessage(result.failed), "error");
+          message.classList.add("output-package");
+          cell.output.prepend(message);
+          const names = result.failed.map((f) => f.name).filter(Boolean);
+          setStatus(
+            "failed",
+            (names.join(", ") || "A package") +
+              " could not be loaded: " +
+              cell.label +
+              " did not run",
+          );
+          ok = false;
+          break;
+        }
+        ran = true;
         if (result.interrupted && shown) {
           // stopped inside an iteration: the last whole iteration's output stays
           cell.output.prepend(
@@ -516,24 +738,22 @@
           );
         } else if (result.html !== null) {
           await showOutput(cell, result.html);
+          cell.outputCode = code;
           shown = true;
         }
-        result.problems.forEach((p) =>
-          cell.output.prepend(note("package not loaded: " + p, "error")),
-        );
         ok = result.ok;
         if (!ok) break;
         if (n > 1) await new Promise((resolve) => setTimeout(resolve, 0)); // let charts paint
       }
-      cell.ran = true;
+      if (ran) cell.ran = true;
       const ms = Math.round(performance.now() - started);
       outcome = cell.stop ? "stopped" : ok ? "done" : "failed";
-      cell.state.textContent = outcome + " in " + ms + " ms";
+      cell.state.textContent = current() ? outcome + " in " + ms + " ms" : "reset";
     } catch (error) {
       if (error instanceof Restarted) {
         outcome = "stopped";
-        cell.output.prepend(note(RESTARTED_NOTE));
-        cell.state.textContent = "stopped; Python restarted";
+        if (current()) cell.output.prepend(note(RESTARTED_NOTE));
+        cell.state.textContent = current() ? "stopped; Python restarted" : "reset";
       } else {
         // a failure of the runtime itself, not of the cell's Python: say so, visibly
         outcome = "broken";
@@ -543,11 +763,23 @@
         setStatus("failed", "Runtime error: " + message);
       }
     } finally {
+      cell.running = false;
       cell.section.classList.remove("cell-running");
       cell.progress.hidden = true;
       cell.run.disabled = false;
       cell.stopButton.hidden = true;
       cell.stop = false;
+    }
+    if (ran && current()) {
+      setStale(cell, cell.editor.get() !== cell.outputCode ? STALE_EDITED : null);
+      // A first run of a cell's original code rebuilds the state the build had after it, so
+      // the outputs below still follow; an edit, a re-run or a different outcome may not.
+      const sameAsBuild = !rerun && code === cell.original && ok === cell.builtOk;
+      if (!sameAsBuild) {
+        cells.slice(cell.index + 1).forEach((c) => {
+          if (!c.running && !c.waiting) setStale(c, STALE_ABOVE);
+        });
+      }
     }
     return outcome;
   }
@@ -568,6 +800,7 @@
     document
       .querySelectorAll("section.cell[data-cell]")
       .forEach((section) => cells.push(setupCell(section)));
+    tidyStorage();
     ["pointerover", "touchstart", "focusin"].forEach((type) =>
       document.addEventListener(type, onApproach, { capture: true, passive: true }),
     );
