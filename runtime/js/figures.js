@@ -87,15 +87,64 @@
     return loaded.promise;
   }
 
+  // On a narrow chart, titles set above side-by-side plots (annotations on the paper's top
+  // edge) would run into each other: each is wrapped to the room it has beside the next one,
+  // and the top margin grows by the lines added. Wide charts are left as they are.
+  const CHAR_PX = 7; // about one character of Plotly's 12 px default font
+  const LINE_PX = 15;
+
+  function wrap(text, width) {
+    const lines = [];
+    let line = "";
+    String(text)
+      .split(/\s+/)
+      .forEach(function (word) {
+        if (line && (line + " " + word).length > width) {
+          lines.push(line);
+          line = word;
+        } else line = line ? line + " " + word : word;
+      });
+    if (line) lines.push(line);
+    return lines;
+  }
+
+  function fitTitles(layout, widthPx) {
+    const titles = (layout.annotations || []).filter(function (a) {
+      return a && a.xref === "paper" && a.yref === "paper" && Number(a.y) >= 1 && a.text;
+    });
+    if (titles.length < 2) return layout;
+    const margin = Object.assign({ l: 80, r: 80, t: 100 }, layout.margin);
+    const paperPx = Math.max(1, widthPx - margin.l - margin.r);
+    const xs = titles.map((a) => Number(a.x) || 0).sort((a, b) => a - b);
+    let extra = 0;
+    const annotations = layout.annotations.map(function (a) {
+      if (titles.indexOf(a) < 0 || /<br/i.test(a.text)) return a;
+      // the room a title has: the distance to the nearest other title's centre
+      const x = Number(a.x) || 0;
+      const gap = Math.min.apply(
+        null,
+        xs.filter((other, i) => other !== x || xs.indexOf(x) !== i).map((o) => Math.abs(o - x)),
+      );
+      const chars = Math.max(6, Math.floor((gap * paperPx) / CHAR_PX) - 1);
+      if (String(a.text).length <= chars) return a;
+      const lines = wrap(a.text, chars);
+      extra = Math.max(extra, lines.length - 1);
+      return Object.assign({}, a, { text: lines.join("<br>") });
+    });
+    if (!extra) return layout;
+    margin.t += extra * LINE_PX;
+    return Object.assign({}, layout, { annotations: annotations, margin: margin });
+  }
+
   function draw(container) {
     const holder = container.closest(".output-figure");
     const json = holder && holder.querySelector("script[data-figure-json]");
     if (!json) return Promise.resolve();
     const figure = JSON.parse(json.textContent);
     return ready(figure).then(function (Plotly) {
-      const layout = Object.assign(
-        { autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } },
-        figure.layout,
+      const layout = fitTitles(
+        Object.assign({ autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } }, figure.layout),
+        container.clientWidth || 700,
       );
       // react() both draws a new chart and updates one in place when a cell runs again
       return Plotly.react(container, figure.data || [], layout, {

@@ -232,6 +232,38 @@ def test_on_a_phone_a_long_label_wraps_and_charts_have_no_toolbar_over_them(brow
         context.close()
 
 
+TWO_TITLES = """show({"data": [{"y": [3, 2, 1]}, {"type": "heatmap", "z": [[1, 2], [3, 4]], "xaxis": "x2", "yaxis": "y2"}],
+ "layout": {"height": 400, "showlegend": False,
+  "xaxis": {"domain": [0, 0.45]}, "xaxis2": {"domain": [0.55, 1], "anchor": "y2"}, "yaxis2": {"anchor": "x2"},
+  "annotations": [
+   {"text": "loss per iteration", "x": 0.225, "y": 1.0, "xref": "paper", "yref": "paper",
+    "xanchor": "center", "yanchor": "bottom", "showarrow": False},
+   {"text": "exp(W): next character given the first", "x": 0.775, "y": 1.0, "xref": "paper",
+    "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False}]}}, "training")"""
+
+
+def test_on_a_phone_titles_over_side_by_side_plots_do_not_overlap(browser, site):
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    context.set_default_timeout(90_000)
+    try:
+        page = open_essay(context, site[1] + "01-page.html")
+        replace_code(page, 3, TWO_TITLES)
+        run(page, 3)
+        page.locator("[data-cell='3'] .figure .annotation").nth(1).wait_for()
+        boxes = (
+            cell(page, 3)
+            .locator(".figure .annotation-text-g")
+            .evaluate_all(
+                "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })"
+            )
+        )
+        (l1, r1, t1, b1), (l2, r2, t2, b2) = boxes
+        assert r1 <= l2 or r2 <= l1 or b1 <= t2 or b2 <= t1, boxes
+        assert max(r1, r2) <= 390
+    finally:
+        context.close()
+
+
 # ----- 6. keyboard -------------------------------------------------------------------------
 
 
