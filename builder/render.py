@@ -98,8 +98,10 @@ def render_essay(
         current=nav[position],
         prev=nav[position - 1] if position > 0 else None,
         next=nav[position + 1] if position + 1 < len(nav) else None,
-        plotly=(page_config.get("plotly") or {}).get("page"),
         page_config=page_config,
+        # the plotly.js bundle the page's charts need; the default template leaves loading it
+        # to figures.js, a template of an author's own may still load it with a <script>
+        plotly=(page_config.get("plotly") or {}).get("page"),
     )
 
 

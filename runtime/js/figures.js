@@ -1,10 +1,11 @@
 // Draws the Plotly figures a page was built with. Progressive enhancement: without
 // JavaScript the page still reads, and each chart says it needs JavaScript.
 //
-// plotly.js is large (megabytes), so pages load it `async`: the text is readable and
-// interactive before it arrives, and charts draw when it has. A page whose charts need only
-// common trace types loads the small cartesian bundle; a chart that needs more (a reader's
-// edit) brings the full one.
+// plotly.js is large (megabytes), so it loads only when a chart comes near the screen (one
+// screen ahead of it), or when a reader's run shows one: the text is readable and
+// interactive before it arrives, and a reader who never scrolls to a chart never loads it.
+// A page whose charts need only common trace types loads the small cartesian bundle; a
+// chart that needs more (a reader's edit) brings the full one.
 (function () {
   "use strict";
 
@@ -76,7 +77,9 @@
     const bundle = figure && needsFull(figure) ? bundles.full : bundles.small || bundles.full;
     if (!loaded) {
       const script = document.getElementById("plotly-js");
-      const has = script ? script.dataset.bundle || bundles.full : bundle;
+      // the bundle the page's own charts need (the builder chose it), unless this one needs more
+      const wanted = bundles.page && bundle !== bundles.full ? bundles.page : bundle;
+      const has = script ? script.dataset.bundle || bundles.full : wanted;
       const attempt = { bundle: has, promise: loadScript(has, script) };
       attempt.promise.catch(function () {
         if (loaded === attempt) loaded = null; // a later chart tries again
@@ -161,12 +164,39 @@
     return Promise.all(figures.map(draw));
   }
 
+  // The page's own charts: each is drawn when it comes within a screen of being seen.
+  function drawWhenNear(root) {
+    const figures = Array.from((root || document).querySelectorAll("[data-figure]"));
+    if (!figures.length) return;
+    if (typeof IntersectionObserver !== "function") {
+      drawAll(root);
+      return;
+    }
+    const observer = new IntersectionObserver(
+      function (entries) {
+        entries.forEach(function (entry) {
+          if (!entry.isIntersecting) return;
+          observer.unobserve(entry.target);
+          draw(entry.target);
+        });
+      },
+      { rootMargin: "100% 0px" },
+    );
+    figures.forEach(function (figure) {
+      observer.observe(figure);
+    });
+    // a printed page shows every chart
+    window.addEventListener("beforeprint", function () {
+      drawAll(root);
+    });
+  }
+
   window.essayFigures = { ready: ready, draw: draw, drawAll: drawAll };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
-      drawAll();
+      drawWhenNear();
     });
   } else {
-    drawAll();
+    drawWhenNear();
   }
 })();

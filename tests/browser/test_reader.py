@@ -176,18 +176,35 @@ def test_a_package_that_cannot_be_fetched_stops_the_run_with_one_clear_message(c
 
 def test_a_chart_page_before_any_interaction_loads_the_small_plotly_and_no_editor(context, site):
     page = context.new_page()
-    sizes = {}
-    page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if r.ok else None)
+    responses = []
+
+    def seen(response) -> None:  # a def: Playwright cannot wrap a builtin such as list.append
+        responses.append(response)
+
+    page.on("response", seen)
     page.goto(site[1] + "01-page.html")
     page.wait_for_load_state("networkidle")
+    page.locator("[data-cell='3'] .figure .main-svg").first.wait_for()  # drawn: it is near the top
+    sizes = {r.url: len(r.body()) for r in responses if r.ok}
     names = [u.rsplit("/", 1)[-1] for u in sizes]
     assert "plotly-cartesian.min.js" in names and "plotly.min.js" not in names
     assert "editor.js" not in names and "kernel-worker.js" not in names
     assert sum(sizes.values()) <= 1_600_000
-    assert cell(page, 3).locator(".figure .main-svg").count() >= 1  # the chart is drawn
     cell(page, 1).hover()
     cell(page, 1).locator(".cm-content").wait_for()
-    assert any(u.endswith("/editor.js") for u in sizes)
+    assert any(r.url.endswith("/editor.js") for r in responses)
+
+
+def test_a_chart_far_below_the_fold_loads_plotly_only_when_the_reader_comes_near(context, site):
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(site[1] + "05-far-chart.html")
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in requests if "plotly" in u]
+    page.locator("[data-cell='0']").scroll_into_view_if_needed()
+    page.locator("[data-cell='0'] .figure .main-svg").first.wait_for()
+    assert [u.rsplit("/", 1)[-1] for u in requests if "plotly" in u] == ["plotly-cartesian.min.js"]
 
 
 def test_a_chart_the_small_bundle_cannot_draw_brings_the_full_one(page):
@@ -444,3 +461,23 @@ def test_under_the_dev_servers_headers_charts_data_and_the_worker_load(context, 
     chart = open_essay(context, isolated_site[1] + "01-page.html")
     chart.locator("[data-cell='3'] .figure .main-svg").first.wait_for()
     assert page.errors == [] and chart.errors == []
+
+
+def test_a_worker_that_cannot_load_says_so_and_a_later_run_tries_again(context, site):
+    failing = [True]
+
+    def worker(route):
+        if failing[0]:
+            route.fulfill(status=404, body="not here")
+        else:
+            route.continue_()
+
+    context.route("**/_static/kernel-worker.js", worker)
+    page = open_essay(context, site[1] + "02-data.html")
+    cell(page, 0).get_by_role("button", name="Run").click()
+    page.wait_for_function("document.querySelector('.kernel-status')?.dataset.state === 'failed'")
+    assert "Python failed to load" in page.locator(".kernel-status").inner_text()
+    assert "Python could not be loaded" in output(page, 0)
+    failing[0] = False
+    run(page, 0)
+    assert "greeting:\n'hello from a data file'" in output(page, 0)
