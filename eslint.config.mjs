@@ -41,6 +41,14 @@ export default [
     },
   },
   {
+    // the page's Python kernel: a module worker (`new Worker(url, {type: "module"})`)
+    files: ["runtime/js/kernel-worker.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: { ...globals.worker },
+    },
+  },
+  {
     // CommonJS under node
     files: ["benchmarks/**/*.js"],
     languageOptions: {

@@ -22,7 +22,7 @@ from .parse import EssayError, parse_essay, title_from_name
 from .paths import PathError, check_paths, clean_leftovers, shown
 from .progress import Reporter
 from .records import BuildResult, EssayBuild
-from .render import NavEntry, environment, render_essay, render_failed, render_index
+from .render import NavEntry, environment, figures, render_essay, render_failed, render_index
 from .static_files import copy_assets, page_config, write_static
 from .worker import cancel_all
 from .writer import SiteWriter
@@ -142,7 +142,7 @@ def write_site(
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:
-            settings = page_config(config, b.essay.slug)
+            settings = page_config(config, b.essay.slug, figures(b.results))
             writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings))
         elif (config.output / b.page).is_file():
             # keep the last good page of an essay that no longer parses

@@ -11,7 +11,8 @@ last good page stays).
 The HTTP details are deliberate: content ETags (a rebuild copies files anew, equal content
 still answers 304), paths checked so none leaves the folder, no folder listings, 400 for a
 NUL, error responses that linger so a client still sending reads them, an idle timeout,
-a deep listen backlog, and IPv6 (with `::` taking IPv4 clients too).
+a deep listen backlog, IPv6 (with `::` taking IPv4 clients too), and the headers that make
+a page cross-origin isolated (COOP and COEP, on every response).
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ LINGER = 2.0  # seconds an error response waits for the client to stop sending; 
 LINGER_BYTES = 64 << 20  # and the most it reads meanwhile
 BACKLOG = 128  # connections the kernel queues before the server accepts them; a page and its
 # files, or many open tabs reloading at once, come as a burst (at 5 a burst of 50 waited seconds)
+# Every response says the page is cross-origin isolated: then the page has SharedArrayBuffer,
+# and a page's Stop can interrupt running code in a worker instead of ending the worker. A
+# resource from another origin must then allow it (CORS, or Cross-Origin-Resource-Policy).
+ISOLATION_HEADERS = (
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Embedder-Policy", "require-corp"),
+)
 POLL = 0.05  # seconds between the serving loop's checks for shutdown(), which waits for one
 # (the default 0.5 s made every stop, and each of the many servers the tests start, that slower)
 
@@ -305,7 +313,7 @@ class Handler(SimpleHTTPRequestHandler):
             pass
 
     def end_headers(self) -> None:
-        for name, value in getattr(self, "_extra_headers", ()):
+        for name, value in (*getattr(self, "_extra_headers", ()), *ISOLATION_HEADERS):
             self.send_header(name, value)
         self._extra_headers = []
         super().end_headers()

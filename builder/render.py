@@ -77,8 +77,9 @@ def cell_html(env: Environment, cell: Cell, result: CellResult | None) -> Markup
     )
 
 
-def has_figure(results: list[CellResult]) -> bool:
-    return any(o.kind == "figure" for r in results for o in r.outputs)
+def figures(results: list[CellResult]) -> list[object]:
+    """The figures a page's cells show, in order."""
+    return [o.figure for r in results for o in r.outputs if o.kind == "figure"]
 
 
 def render_essay(
@@ -103,8 +104,10 @@ def render_essay(
         current=nav[position],
         prev=nav[position - 1] if position > 0 else None,
         next=nav[position + 1] if position + 1 < len(nav) else None,
-        plotly=has_figure(results),
         page_config=page_config,
+        # the plotly.js bundle the page's charts need; the default template leaves loading it
+        # to figures.js, a template of an author's own may still load it with a <script>
+        plotly=(page_config.get("plotly") or {}).get("page"),
     )
 
 

@@ -4,6 +4,7 @@ runtime's Python for the page, and the essays' own asset folders."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -26,6 +27,34 @@ EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at ins
 # MathML, so a `_repr_latex_` output is typeset in the page as at build time
 PAGE_PACKAGES = ("latex2mathml",)
 VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
+# The page's scripts: page.js (the main thread: editors, buttons, outputs), figures.js (charts),
+# diagrams.js (Graphviz diagrams a reader's edit made) and kernel-worker.js (Python, in a Web
+# Worker of its own).
+PAGE_SCRIPTS = ("figures.js", "page.js", "diagrams.js", "kernel-worker.js")
+# plotly.js comes in official partial bundles of the same version. The cartesian one (npm
+# `plotly.js-cartesian-dist-min`, pinned in package.json to the version the Python plotly
+# package ships) is a third of the full bundle's size and draws these trace types; a page whose
+# figures use only these loads it, any other loads the full bundle. Both are in every site: a
+# reader's edit may make a chart the small bundle cannot draw, and figures.js then loads the full one.
+PLOTLY_FULL = "plotly.min.js"
+PLOTLY_CARTESIAN = "plotly-cartesian.min.js"
+CARTESIAN_TRACES = frozenset(
+    (
+        "bar",
+        "box",
+        "contour",
+        "heatmap",
+        "histogram",
+        "histogram2d",
+        "histogram2dcontour",
+        "image",
+        "pie",
+        "scatter",
+        "scatterternary",
+        "violin",
+    )
+)
+CARTESIAN_FILE = PYODIDE_DIR.parent / "plotly.js-cartesian-dist-min" / PLOTLY_CARTESIAN
 
 
 def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
@@ -63,9 +92,11 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str], modules:
     warnings = []
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
-    for name in ("figures.js", "page.js", "diagrams.js"):
+    for name in PAGE_SCRIPTS:
         _copy(writer, RUNTIME / "js" / name, f"{STATIC}/{name}")
-    writer.copy_file(plotly_js(), f"{STATIC}/plotly.min.js")
+    writer.copy_file(plotly_js(), f"{STATIC}/{PLOTLY_FULL}")
+    if CARTESIAN_FILE.is_file():
+        writer.copy_file(CARTESIAN_FILE, f"{STATIC}/{PLOTLY_CARTESIAN}")
     if EDITOR_BUNDLE.is_file():
         _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
     else:
@@ -125,9 +156,43 @@ def ship_packages(writer: SiteWriter, names: tuple[str, ...]) -> list[str]:
     return files
 
 
-def page_config(config: Config, slug: str) -> dict:
-    """What page.js needs to know, embedded as JSON in each essay page."""
+def trace_types(figures: Iterable[object]) -> set[str]:
+    """The trace types a page's figures draw (plotly's default type is scatter)."""
+    types = set()
+    for figure in figures:
+        data = figure.get("data") if isinstance(figure, dict) else None
+        for trace in data if isinstance(data, list) else ():
+            kind = trace.get("type") if isinstance(trace, dict) else None
+            types.add(kind if isinstance(kind, str) and kind else "scatter")
+    return types
+
+
+def plotly_bundle(traces: set[str]) -> str:
+    """The plotly.js file a page with figures of these trace types loads, in _static/."""
+    if CARTESIAN_FILE.is_file() and traces <= CARTESIAN_TRACES:
+        return PLOTLY_CARTESIAN
+    return PLOTLY_FULL
+
+
+def page_config(config: Config, slug: str, figures: Iterable[object] = ()) -> dict:
+    """What page.js and figures.js need to know, embedded as JSON in each essay page.
+    `plotly` names the bundle the page loads for its own figures (null: it has none), the
+    small one and the trace types it covers, and the full one."""
     url = config.pyodide_url
     if url and not url.endswith("/"):
         url += "/"
-    return {"essay": slug, "static": f"{STATIC}/", "pyodideUrl": url, "packageBaseUrl": config.package_base_url}
+    figures = list(figures)
+    cartesian = CARTESIAN_FILE.is_file()
+    plotly = {
+        "page": plotly_bundle(trace_types(figures)) if figures else None,
+        "small": PLOTLY_CARTESIAN if cartesian else None,
+        "covers": sorted(CARTESIAN_TRACES) if cartesian else [],
+        "full": PLOTLY_FULL,
+    }
+    return {
+        "essay": slug,
+        "static": f"{STATIC}/",
+        "pyodideUrl": url,
+        "packageBaseUrl": config.package_base_url,
+        "plotly": plotly,
+    }

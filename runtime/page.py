@@ -39,10 +39,16 @@ def kernel() -> Kernel:
 
 
 def run(source: str, label: str) -> str:
-    """Run one iteration of a cell; return JSON {"html": ..., "ok": bool}.
+    """Run one iteration of a cell; return JSON {"html": ..., "ok": bool, "interrupted": bool}.
 
     Tracebacks name the cell (`File "cell 3", line 2`) with the line numbers of the code as
     the reader sees it in the editor, which may differ from the essay file after edits.
+    `interrupted`: the cell ended in a KeyboardInterrupt, which is how the page's Stop ends
+    a running cell.
     """
     ran = kernel().execute(source, filename=label, line=1, iterations=1)
-    return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok})
+    last = ran.outputs[-1] if ran.outputs else None
+    interrupted = (
+        not ran.ok and last is not None and last.kind == "error" and last.text.rstrip().endswith("KeyboardInterrupt")
+    )
+    return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok, "interrupted": interrupted})

@@ -9,7 +9,8 @@ import { indentWithTab } from "@codemirror/commands";
 
 // Make an editor in `parent` holding `doc`. `onRun` is called for Shift+Enter, `onChange`
 // after every edit, `onFocus` the first time the reader focuses it.
-export function createEditor(parent, doc, { onRun, onChange, onFocus, label } = {}) {
+// `describedBy`: the id of the keyboard help the editor's content is described by.
+export function createEditor(parent, doc, { onRun, onChange, onFocus, label, describedBy } = {}) {
   return new EditorView({
     doc,
     parent,
@@ -31,7 +32,10 @@ export function createEditor(parent, doc, { onRun, onChange, onFocus, label } = 
       indentUnit.of("    "),
       // Tab indents; Escape then Tab leaves the editor, so keyboard users are never trapped
       keymap.of([indentWithTab]),
-      EditorView.contentAttributes.of({ "aria-label": label || "Python code" }),
+      EditorView.contentAttributes.of({
+        "aria-label": label || "Python code",
+        ...(describedBy ? { "aria-describedby": describedBy } : {}),
+      }),
       EditorView.updateListener.of((update) => {
         if (update.docChanged && onChange) onChange(update.state.doc.toString());
         if (update.focusChanged && update.view.hasFocus && onFocus) onFocus();

@@ -1,53 +1,160 @@
 // Draws the Plotly figures a page was built with. Progressive enhancement: without
 // JavaScript the page still reads, and each chart says it needs JavaScript.
 //
-// plotly.js is large (megabytes), so pages load it `async`: the text is readable and
-// interactive before it arrives, and charts draw when it has.
+// plotly.js is large (megabytes), so it loads only when a chart comes near the screen (one
+// screen ahead of it), or when a reader's run shows one: the text is readable and
+// interactive before it arrives, and a reader who never scrolls to a chart never loads it.
+// A page whose charts need only common trace types loads the small cartesian bundle; a
+// chart that needs more (a reader's edit) brings the full one.
 (function () {
   "use strict";
 
-  let loading = null;
+  // Which plotly.js bundles the site has (builder/static_files.py's page_config): `small`
+  // draws the trace types in `covers`, `full` draws them all. Without a config, the full one.
+  const configElement = document.getElementById("essay-config");
+  const bundles = Object.assign(
+    { page: null, small: null, covers: [], full: "plotly.min.js" },
+    (configElement && JSON.parse(configElement.textContent).plotly) || {},
+  );
+  const covered = new Set(bundles.covers);
+  const staticBase = new URL(
+    (configElement && JSON.parse(configElement.textContent).static) || "_static/",
+    document.baseURI,
+  );
+  let loaded = null; // {bundle, promise}: the plotly.js this page has, or is loading
 
-  // A promise of window.Plotly: the page's own <script id="plotly-js">, or one added now
-  // (a reader's run made the first chart on a page built without any).
-  function ready() {
-    if (window.Plotly) return Promise.resolve(window.Plotly);
-    if (!loading) {
-      loading = new Promise(function (resolve, reject) {
-        let script = document.getElementById("plotly-js");
-        if (!script) {
-          script = document.createElement("script");
-          script.id = "plotly-js";
-          script.src = new URL("_static/plotly.min.js", document.baseURI).href;
-          document.head.appendChild(script);
-        }
-        script.addEventListener("load", function () {
-          resolve(window.Plotly);
-        });
-        script.addEventListener("error", function () {
-          loading = null;
-          reject(new Error("could not load plotly.js"));
-        });
-        if (window.Plotly) resolve(window.Plotly); // it finished between the checks
+  function needsFull(figure) {
+    if (!bundles.small) return true;
+    return (figure.data || []).some(function (trace) {
+      return !covered.has((trace && trace.type) || "scatter");
+    });
+  }
+
+  function loadScript(bundle, script) {
+    return new Promise(function (resolve, reject) {
+      if (!script) {
+        script = document.createElement("script");
+        script.id = "plotly-js";
+        script.dataset.bundle = bundle;
+        script.src = new URL(bundle, staticBase).href;
+        document.head.appendChild(script);
+      }
+      script.addEventListener("load", function () {
+        resolve(window.Plotly);
       });
+      script.addEventListener("error", function () {
+        reject(new Error("could not load plotly.js (" + bundle + ")"));
+      });
+      if (window.Plotly) resolve(window.Plotly); // it finished before we listened
+    });
+  }
+
+  // The full bundle replaces the small one: charts drawn by the small one are cleared
+  // first, then everything is drawn again by the full one.
+  function upgrade() {
+    const previous = loaded.promise.catch(function () {});
+    const promise = previous.then(function (Old) {
+      const drawn = Array.from(document.querySelectorAll("[data-figure].js-plotly-plot"));
+      if (Old) drawn.forEach((container) => Old.purge(container));
+      const old = document.getElementById("plotly-js");
+      if (old) old.remove();
+      delete window.Plotly;
+      return loadScript(bundles.full, null).then(function (Plotly) {
+        drawn.forEach(function (container) {
+          draw(container);
+        });
+        return Plotly;
+      });
+    });
+    loaded = { bundle: bundles.full, promise: promise };
+    return promise;
+  }
+
+  // A promise of a window.Plotly that draws `figure`: the page's own <script id="plotly-js">,
+  // or one added now (a reader's run made the first chart on a page built without any, or
+  // a chart of a trace type the page's small bundle lacks).
+  function ready(figure) {
+    const bundle = figure && needsFull(figure) ? bundles.full : bundles.small || bundles.full;
+    if (!loaded) {
+      const script = document.getElementById("plotly-js");
+      // the bundle the page's own charts need (the builder chose it), unless this one needs more
+      const wanted = bundles.page && bundle !== bundles.full ? bundles.page : bundle;
+      const has = script ? script.dataset.bundle || bundles.full : wanted;
+      const attempt = { bundle: has, promise: loadScript(has, script) };
+      attempt.promise.catch(function () {
+        if (loaded === attempt) loaded = null; // a later chart tries again
+      });
+      loaded = attempt;
     }
-    return loading;
+    if (bundle === bundles.full && loaded.bundle !== bundles.full) return upgrade();
+    return loaded.promise;
+  }
+
+  // On a narrow chart, titles set above side-by-side plots (annotations on the paper's top
+  // edge) would run into each other: each is wrapped to the room it has beside the next one,
+  // and the top margin grows by the lines added. Wide charts are left as they are.
+  const CHAR_PX = 7; // about one character of Plotly's 12 px default font
+  const LINE_PX = 15;
+
+  function wrap(text, width) {
+    const lines = [];
+    let line = "";
+    String(text)
+      .split(/\s+/)
+      .forEach(function (word) {
+        if (line && (line + " " + word).length > width) {
+          lines.push(line);
+          line = word;
+        } else line = line ? line + " " + word : word;
+      });
+    if (line) lines.push(line);
+    return lines;
+  }
+
+  function fitTitles(layout, widthPx) {
+    const titles = (layout.annotations || []).filter(function (a) {
+      return a && a.xref === "paper" && a.yref === "paper" && Number(a.y) >= 1 && a.text;
+    });
+    if (titles.length < 2) return layout;
+    const margin = Object.assign({ l: 80, r: 80, t: 100 }, layout.margin);
+    const paperPx = Math.max(1, widthPx - margin.l - margin.r);
+    const xs = titles.map((a) => Number(a.x) || 0).sort((a, b) => a - b);
+    let extra = 0;
+    const annotations = layout.annotations.map(function (a) {
+      if (titles.indexOf(a) < 0 || /<br/i.test(a.text)) return a;
+      // the room a title has: the distance to the nearest other title's centre
+      const x = Number(a.x) || 0;
+      const gap = Math.min.apply(
+        null,
+        xs.filter((other, i) => other !== x || xs.indexOf(x) !== i).map((o) => Math.abs(o - x)),
+      );
+      const chars = Math.max(6, Math.floor((gap * paperPx) / CHAR_PX) - 1);
+      if (String(a.text).length <= chars) return a;
+      const lines = wrap(a.text, chars);
+      extra = Math.max(extra, lines.length - 1);
+      return Object.assign({}, a, { text: lines.join("<br>") });
+    });
+    if (!extra) return layout;
+    margin.t += extra * LINE_PX;
+    return Object.assign({}, layout, { annotations: annotations, margin: margin });
   }
 
   function draw(container) {
     const holder = container.closest(".output-figure");
     const json = holder && holder.querySelector("script[data-figure-json]");
     if (!json) return Promise.resolve();
-    return ready().then(function (Plotly) {
-      const figure = JSON.parse(json.textContent);
-      const layout = Object.assign(
-        { autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } },
-        figure.layout,
+    const figure = JSON.parse(json.textContent);
+    return ready(figure).then(function (Plotly) {
+      const layout = fitTitles(
+        Object.assign({ autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } }, figure.layout),
+        container.clientWidth || 700,
       );
       // react() both draws a new chart and updates one in place when a cell runs again
       return Plotly.react(container, figure.data || [], layout, {
         responsive: true,
         displaylogo: false,
+        // on a phone the toolbar would cover the chart's titles; pinch and tap still work
+        displayModeBar: container.clientWidth && container.clientWidth < 500 ? false : "hover",
       });
     });
   }
@@ -57,12 +164,39 @@
     return Promise.all(figures.map(draw));
   }
 
+  // The page's own charts: each is drawn when it comes within a screen of being seen.
+  function drawWhenNear(root) {
+    const figures = Array.from((root || document).querySelectorAll("[data-figure]"));
+    if (!figures.length) return;
+    if (typeof IntersectionObserver !== "function") {
+      drawAll(root);
+      return;
+    }
+    const observer = new IntersectionObserver(
+      function (entries) {
+        entries.forEach(function (entry) {
+          if (!entry.isIntersecting) return;
+          observer.unobserve(entry.target);
+          draw(entry.target);
+        });
+      },
+      { rootMargin: "100% 0px" },
+    );
+    figures.forEach(function (figure) {
+      observer.observe(figure);
+    });
+    // a printed page shows every chart
+    window.addEventListener("beforeprint", function () {
+      drawAll(root);
+    });
+  }
+
   window.essayFigures = { ready: ready, draw: draw, drawAll: drawAll };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
-      drawAll();
+      drawWhenNear();
     });
   } else {
-    drawAll();
+    drawWhenNear();
   }
 })();

@@ -37,12 +37,12 @@ def serve(directory: Path) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def build_fixture_site(tmp: Path, **config) -> Path:
+def build_fixture_site(tmp: Path, fixtures: Path = FIXTURES, **config) -> Path:
     from builder.build import build
     from builder.config import Config
 
     essays = tmp / "essays"
-    shutil.copytree(FIXTURES, essays)
+    shutil.copytree(fixtures, essays)
     cwd = os.getcwd()
     os.chdir(tmp)
     try:
@@ -76,6 +76,33 @@ def site(tmp_path_factory):
     server.shutdown()
 
 
+@pytest.fixture(scope="session")
+def isolated_site(site):
+    """(folder, url) of the same site served by the dev server's HTTP layer
+    (builder/livereload.py), whose COOP and COEP headers make pages cross-origin isolated."""
+    from builder.livereload import LiveReloadServer
+
+    live = LiveReloadServer(site[0], "127.0.0.1", 0)
+    live.reloaded([])
+    live.start()
+    yield site[0], live.url
+    live.shutdown()
+
+
+def open_essay(context, url: str):
+    """A page opened, with its editors loaded (they load on the first pointer on a cell)."""
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function("window.essayPage && window.essayPage.cells.length > 0")
+    page.locator("[data-cell='0']").hover()
+    page.locator("[data-cell='0'] .cm-content").wait_for()
+    return page
+
+
 @pytest.fixture
 def context(browser):
     context = browser.new_context()
@@ -86,12 +113,6 @@ def context(browser):
 
 @pytest.fixture
 def page(context, site):
-    """The fixture essay, opened; every request it makes is recorded in page.requests."""
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(site[1] + "01-page.html")
-    page.wait_for_function("window.essayPage && window.essayPage.cells.length > 0")
-    return page
+    """The fixture essay, opened, its editors loaded; every request it makes is recorded in
+    page.requests and every uncaught error in page.errors."""
+    return open_essay(context, site[1] + "01-page.html")

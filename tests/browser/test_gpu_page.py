@@ -6,20 +6,14 @@ import ast
 import re
 
 import pytest
+from conftest import open_essay
 from test_page import cell, output, replace_code, run
 
 pytestmark = [pytest.mark.browser, pytest.mark.gpu]
 
-OPEN = "window.essayPage && window.essayPage.cells.length > 0"
-
 
 def open_gpu_essay(context, site):
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(site[1] + "03-gpu.html")
-    page.wait_for_function(OPEN)
-    return page
+    return open_essay(context, site[1] + "03-gpu.html")
 
 
 def bound(page, i, name):
@@ -68,11 +62,16 @@ builds = WebGPU.builds""",
 
 
 def test_without_webgpu_or_jspi_the_gpu_answers_none(context, site):
-    page = context.new_page()
-    # A browser without WebGPU: navigator.gpu is undefined, as on an insecure page.
-    page.add_init_script("Object.defineProperty(Navigator.prototype, 'gpu', {get: () => undefined})")
-    page.goto(site[1] + "03-gpu.html")
-    page.wait_for_function(OPEN)
+    # A browser without WebGPU: navigator.gpu is undefined, as on an insecure page. Python
+    # runs in a worker, where navigator is a WorkerNavigator and init scripts do not reach,
+    # so the worker's script is served with that line first.
+    def without_webgpu(route):
+        body = route.fetch().text()
+        patch = "Object.defineProperty(WorkerNavigator.prototype, 'gpu', {get: () => undefined});\n"
+        route.fulfill(body=patch + body, content_type="text/javascript")
+
+    context.route("**/_static/kernel-worker.js", without_webgpu)
+    page = open_essay(context, site[1] + "03-gpu.html")
     run(page, 0)
     assert cell(page, 0).locator(".cell-state").inner_text().startswith("done"), output(page, 0)
     assert bound(page, 0, "adapter") is None and bound(page, 0, "difference") is None
@@ -84,10 +83,9 @@ def test_without_webgpu_or_jspi_the_gpu_answers_none(context, site):
 def test_a_synchronous_entry_cannot_wait_so_it_gets_none_and_nothing_is_cached(context, site):
     page = open_gpu_essay(context, site)
     # runPython is a synchronous entry: no stack switching, so WebGPU's promises cannot be awaited.
-    sync = page.evaluate("""async () => {
-        const py = await essayPage.ensureKernel();
-        return py.runPython("from runtime import gpu; repr((gpu.available(), gpu.matmul([[1]], [[2]])))");
-    }""")
+    sync = page.evaluate(
+        """essayPage.evaluate("from runtime import gpu; repr((gpu.available(), gpu.matmul([[1]], [[2]])))")"""
+    )
     assert sync == "(False, None)"
     run(page, 0)  # entered through callPromising: the GPU is there
     assert bound(page, 0, "backend") == "WebGPU"

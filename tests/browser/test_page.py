@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import open_essay
 
 pytestmark = pytest.mark.browser
 
@@ -46,10 +47,18 @@ def test_hooks_are_in_place(page):
         assert c.locator("[data-output]").count() == 1
 
 
-def test_no_pyodide_request_before_the_first_interaction(page):
+def test_no_pyodide_request_before_the_first_edit(page):
+    """Pyodide is 13 MB: a reader who only tabs through the page or clicks into a cell does
+    not pay for it; the first edit (or Run) starts the download."""
     page.wait_for_load_state("networkidle")
     assert pyodide_requests(page) == []
     cell(page, 0).locator(".cm-content").focus()
+    page.keyboard.press("Tab")
+    page.wait_for_load_state("networkidle")
+    assert pyodide_requests(page) == []
+    cell(page, 0).locator(".cm-content").click()
+    page.keyboard.press("End")
+    page.keyboard.type(" ")
     page.wait_for_function("document.querySelector('.kernel-status')?.dataset.state === 'ready'")
     assert any(u.endswith("pyodide.asm.wasm") for u in page.requests)
 
@@ -170,13 +179,6 @@ def test_no_request_goes_to_another_origin(page, site):
     assert page.errors == []
 
 
-def open_essay(context, url):
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function("window.essayPage && window.essayPage.cells.length > 0")
-    return page
-
-
 @contextmanager
 def site_built_with(tmp_path, **config):
     """The fixture site built with other settings, served on a port of its own."""
@@ -211,7 +213,7 @@ def test_a_package_that_cannot_be_fetched_is_named(context, tmp_path):
         replace_code(page, 0, "import numpy")
         run(page, 0)
         text = output(page, 0)
-        assert "package not loaded" in text and "numpy" in text
+        assert "Could not load the package numpy" in text and "http://127.0.0.1:9/packages/numpy" in text
 
 
 def test_the_page_reads_whole_with_javascript_off(browser, site):

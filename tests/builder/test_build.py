@@ -6,6 +6,7 @@ import re
 import pytest
 
 from builder import build as build_module
+from builder import static_files
 
 ESSAY_ONE = """\
 ---
@@ -156,13 +157,61 @@ def test_templates_folder_overrides_builtin(two_essays):
     assert two_essays.page("index.html") == "CUSTOM 2"
 
 
+def page_config(page: str) -> dict:
+    return json.loads(re.search(r'id="essay-config">(.*?)</script>', page).group(1))
+
+
 def test_chart_pages_load_plotly_and_others_do_not(project):
     project.write("01-chart.md", '<script>\nshow({"data": [{"y": [1, 2]}]}, "chart")\n</script>\n')
     project.write("02-plain.md", "<script>\nx = 1\n</script>\n")
     project.build()
-    assert '<script src="_static/plotly.min.js"' in project.page("01-chart.html")
-    assert "plotly.min.js" not in project.page("02-plain.html")
-    assert "data-figure-json" in project.page("01-chart.html")
+    chart = project.page("01-chart.html")
+    assert page_config(chart)["plotly"]["page"] in ("plotly-cartesian.min.js", "plotly.min.js")
+    assert page_config(project.page("02-plain.html"))["plotly"]["page"] is None
+    # figures.js loads it when a chart comes near the screen: no <script> fetches it up front
+    assert '<script src="_static/plotly' not in chart
+    assert "data-figure-json" in chart
+
+
+needs_cartesian = pytest.mark.skipif(
+    not static_files.CARTESIAN_FILE.is_file(), reason="node_modules/plotly.js-cartesian-dist-min is missing: run npm ci"
+)
+
+
+@needs_cartesian
+def test_a_page_of_cartesian_charts_loads_the_small_plotly_bundle(project):
+    project.write(
+        "01-chart.md",
+        '<script>\nshow({"data": [{"y": [1, 2]}, {"type": "heatmap", "z": [[1]]}, {"type": "bar", "y": [3]}]}, "c")\n</script>\n',
+    )
+    project.write(
+        "02-3d.md", '<script>\nshow({"data": [{"type": "scatter3d", "x": [1], "y": [1], "z": [1]}]})\n</script>\n'
+    )
+    project.build()
+    config = page_config(project.page("01-chart.html"))
+    assert config["plotly"]["page"] == "plotly-cartesian.min.js"
+    # a trace type the small bundle cannot draw: the full one
+    assert page_config(project.page("02-3d.html"))["plotly"]["page"] == "plotly.min.js"
+    # both are in the site: a reader's edit may need the full one on the first page
+    static = project.site / "_static"
+    assert (static / "plotly-cartesian.min.js").stat().st_size < (static / "plotly.min.js").stat().st_size / 2
+    assert config["plotly"]["small"] == "plotly-cartesian.min.js" and "scatter" in config["plotly"]["covers"]
+    assert config["plotly"]["full"] == "plotly.min.js"
+
+
+@needs_cartesian
+def test_the_small_plotly_bundle_is_the_version_the_python_package_ships():
+    """Figures are made by plotly.py for its own plotly.js; the small bundle must be that one."""
+
+    def version(path):
+        return re.search(rb"plotly\.js[^\n]*? v(\d+\.\d+\.\d+)", path.read_bytes()[:2000]).group(1)
+
+    assert version(static_files.CARTESIAN_FILE) == version(static_files.plotly_js())
+
+
+def test_trace_types_default_to_scatter_and_ignore_what_is_not_a_trace():
+    figures = [{"data": [{"y": [1]}, {"type": "pie"}, "junk"]}, {"layout": {}}, None, {"data": {"type": "bar"}}]
+    assert static_files.trace_types(figures) == {"scatter", "pie"}
 
 
 def test_no_essays_folder_is_an_error(tmp_path):

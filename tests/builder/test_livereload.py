@@ -194,6 +194,23 @@ def test_files_inside_the_site_are_served(server):
     assert get(server, "/nowhere.html")[0] == 404
 
 
+@pytest.mark.parametrize("path", ["/01-live.html", "/", "/_static/style.css", "/_dev/reload.js", "/nowhere.html"])
+def test_every_response_makes_the_page_cross_origin_isolated(server, path):
+    """COOP and COEP on pages, files, the server's own scripts and errors alike: a page is
+    isolated only if its document is, and a worker script under COEP must carry it too."""
+    response = fetch(server, path)[2]
+    assert response.getheader("Cross-Origin-Opener-Policy") == "same-origin"
+    assert response.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
+
+
+def test_an_event_stream_is_cross_origin_isolated_too(server):
+    events = Events(server)
+    try:
+        assert events.response.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
+    finally:
+        events.close()
+
+
 def test_the_root_is_looked_up_for_every_request(tmp_path):
     first, second = FakeSite(tmp_path / "a"), FakeSite(tmp_path / "b")
     for fake, word in ((first, "first"), (second, "second")):
