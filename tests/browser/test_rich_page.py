@@ -42,3 +42,10 @@ def test_a_values_own_html_after_a_run(rich):
     replace_code(rich, 1, "class T:\n    def _repr_html_(self):\n        return '<b class=\"mine\">bold</b>'\nT()")
     run(rich, 1)
     assert cell(rich, 1).locator("b.mine").inner_text() == "bold"
+
+
+def test_another_essays_module_imports_in_the_page(rich):
+    assert "doubled:\n8" in cell(rich, 2).locator("[data-output]").inner_text()  # at build time
+    replace_code(rich, 2, "from fixture_tools import double\ndoubled = double(21)")
+    run(rich, 2)
+    assert cell(rich, 2).locator("[data-output]").inner_text() == "doubled:\n42"
