@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from runtime.display import Output
 
-from .parse import Cell, Essay, EssayError
 from .paths import shown
+
+if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser for it
+    from .parse import Cell, Essay, EssayError
 
 # "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
 # stopped after its time; "skipped": never ran (nothing else sets it yet, templates read it)
