@@ -63,7 +63,7 @@ def collect(essays: list[Essay]) -> tuple[dict[str, Module], list[str]]:
                 f"{where}: the module {name!r} is already exported by {other}: set `module:` to another name"
             )
             continue
-        if importlib.util.find_spec(name) is not None:
+        if _installed(name):
             warnings.append(
                 f"{where}: the module name {name!r} would hide an installed module of that name: "
                 "set `module:` in the front matter"
@@ -75,6 +75,14 @@ def collect(essays: list[Essay]) -> tuple[dict[str, Module], list[str]]:
     for module in modules.values():
         module.digest = _digest(module, modules, set())
     return modules, warnings
+
+
+def _installed(name: str) -> bool:
+    """A module of that name can be imported here already (the standard library, a package)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a module made at run time, with no spec: not installed
+        return False
 
 
 def _self_contained(essay: Essay, cells: list[Cell]) -> list[str]:

@@ -179,9 +179,14 @@ class Kernel:
                 os.chdir(cwd)
         return CellRun(outputs, ok and not any(o.kind == "error" for o in outputs))
 
-    def run_compiled(self, compiled: Compiled, capture: Captures, final: bool = True) -> tuple[list[Output], bool]:
-        """Run a compiled cell once, its streams going to `capture`. Returns (outputs, ok);
-        when not `final`, outputs are only its error, if it failed."""
+    def run_compiled(
+        self, compiled: Compiled, capture: Captures | None = None, final: bool = True
+    ) -> tuple[list[Output], bool]:
+        """Run a compiled cell once, its streams going to `capture` (a fresh one when None).
+        Returns (outputs, ok); when not `final`, outputs are only its error, if it failed."""
+        if capture is None:
+            with self.capture() as fresh:
+                return self.run_compiled(compiled, fresh, final)
         ns = self.namespace
         shown: list[Output] = []
 

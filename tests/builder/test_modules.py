@@ -136,3 +136,15 @@ def test_the_index_reads_as_a_series(project):
     assert 'Builds on <a href="01-first.html">1. First</a>.' in chapters
     assert 'Builds on <a href="01-first.html">1. First</a>.' in project.page("02-second.html")
     assert "Builds on" not in project.page("01-first.html")
+
+
+def test_a_module_made_at_run_time_does_not_stop_the_build(monkeypatch):
+    """A process that already holds a module of that name with no spec (a test harness, a
+    notebook) must not break the check that names hide no installed module."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "first", types.ModuleType("first"))  # its __spec__ is None
+    essay = parse_text(FIRST, __import__("pathlib").Path("01-first.md"))
+    modules, warnings = collect([essay])
+    assert list(modules) == ["first"] and warnings == []

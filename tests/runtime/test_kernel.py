@@ -96,3 +96,9 @@ def test_only_the_last_iteration_formats_its_outputs():
     k.run("formatted = []\nclass Probe:\n    def __repr__(self):\n        formatted.append(1)\n        return 'probe'")
     k.run("show(Probe(), 'p')\nx = Probe()", iterations=10)
     assert len(k.namespace["formatted"]) == 2  # one show, one name: from the last run only
+
+
+def test_run_compiled_alone_captures_what_the_cell_prints():
+    k = Kernel()
+    outputs, ok = k.run_compiled(k.compile("print('hi')\nx = 2"))
+    assert ok and [(o.kind, o.text) for o in outputs] == [("stream", "hi"), ("value", "2")]
