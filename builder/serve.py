@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .build import build
 from .config import Config
 from .livereload import LiveReloadServer, host_port, network_warning
-from .worker import kill_all
+from .worker import cancel_all, kill_all
 
 if TYPE_CHECKING:
     from .progress import Reporter
@@ -250,13 +250,11 @@ class DevServer:
             self.state.notify_all()
         if self._observer is not None:
             self._observer.stop()
-        # A build in progress ends now, not when its cells do. After a worker dies the
-        # execute step starts a fresh one to recover the essay's state, so keep ending
-        # them until the build thread has finished.
-        deadline = time.monotonic() + STOP_GRACE
-        while self._builder is not None and self._builder.is_alive() and time.monotonic() < deadline:
-            kill_all()
-            self._builder.join(0.01)
+        # A build in progress ends now, not when its cells do: the same stop as Ctrl+C in
+        # `essays build` (no worker may start to recover an essay's state meanwhile).
+        builder = self._builder
+        if builder is not None and builder.is_alive():
+            cancel_all(lambda: not builder.is_alive(), STOP_GRACE)
         self.server.shutdown()  # the event streams end; pages wait for a server to reconnect to
         if self._observer is not None:
             self._observer.join(timeout=5)

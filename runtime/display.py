@@ -347,13 +347,12 @@ def rich_output(value: Any, label: str | None = None) -> Output | None:
 def to_output(value: Any, label: str | None = None) -> Output:
     """One value as an output record: a chart for figures, the value's own rich form when
     it has one (see rich_output), formatted text otherwise."""
-    if not is_figure(value):  # a Plotly figure offers HTML too, but its JSON makes a live chart
-        rich = rich_output(value, label)
-        if rich is not None:
-            return rich
-    if is_figure(value):
+    if is_figure(value):  # a Plotly figure offers HTML too, but its JSON makes a live chart
         try:
             return Output("figure", label=label, figure=figure_json(value))
         except (TypeError, ValueError) as exc:
             return Output("error", label=label, text=f"figure could not be serialised: {exc}")
+    rich = rich_output(value, label)
+    if rich is not None:
+        return rich
     return Output("value", label=label, text=limit_output(format_value(value)))

@@ -9,40 +9,29 @@ directory."""
 from __future__ import annotations
 
 import os
-import re
 import sys
 import types
 from pathlib import Path
 
+from builder.modules import module_text
 from builder.parse import parse_essay
 
 ESSAYS = Path(__file__).resolve().parents[2] / "essays"
 
 
-def module_name(path: Path) -> str:
-    """`01-bigram.md` -> `bigram` (the front matter's `module:` wins when there is one)."""
-    text = path.read_text(encoding="utf-8")
-    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    if match:
-        named = re.search(r"^module:\s*(\S+)\s*$", match.group(1), re.M)
-        if named:
-            return named.group(1).strip("\"'")
-    return re.sub(r"^\d+-", "", path.stem)
-
-
 def load(path: Path) -> types.ModuleType:
-    """Build the essay's module from its export cells and put it in sys.modules."""
-    name = module_name(path)
+    """Build the essay's module from its export cells, as the build writes it (each cell at
+    its essay line), and put it in sys.modules."""
+    essay = parse_essay(path)
+    name = essay.module
     module = types.ModuleType(name)
     module.__file__ = str(path)
     cwd = os.getcwd()
     os.chdir(path.parent)
     sys.modules[name] = module
     try:
-        for cell in parse_essay(path).cells:
-            if "data-export" in cell.attrs:
-                source = "\n" * (cell.line - 1) + cell.source
-                exec(compile(source, str(path), "exec"), module.__dict__)
+        source = module_text(essay, [c for c in essay.cells if c.export])
+        exec(compile(source, str(path), "exec"), module.__dict__)
     except BaseException:
         del sys.modules[name]
         raise
@@ -58,3 +47,31 @@ def load_series(*stems: str) -> dict[str, types.ModuleType]:
         module = load(ESSAYS / f"{stem}.md")
         modules[module.__name__] = module
     return modules
+
+
+def central(f, x, h=1e-6):
+    """The slope of f at x by a central difference."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def check_tensor_gradients(Tensor, fn, arrays, seed=0):
+    """Every entry of every input's gradient of `fn` (on essay Tensors) against a central
+    difference, through a random weighting of the output."""
+    import numpy as np
+
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    inputs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    weights = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(weights)
+    for k, a in enumerate(arrays):
+        numeric = np.zeros_like(a)
+        for index in np.ndindex(a.shape):
+
+            def at(t, k=k, index=index):
+                moved = [x.copy() for x in arrays]
+                moved[k][index] = t
+                return float((fn(*map(Tensor, moved)).data * weights).sum())
+
+            numeric[index] = central(at, a[index])
+        np.testing.assert_allclose(inputs[k].grad, numeric, rtol=1e-6, atol=1e-8, err_msg=f"input {k}")

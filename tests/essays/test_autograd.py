@@ -19,7 +19,6 @@ from runtime.kernel import Kernel
 
 ESSAYS = essay_modules.ESSAYS
 ESSAY = ESSAYS / "02-autograd.md"
-H = 1e-6
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +27,7 @@ def ag():
     return essay_modules.load(ESSAY)
 
 
-def central(f, x, h=H):
-    return (f(x + h) - f(x - h)) / (2 * h)
+central = essay_modules.central
 
 
 # ----- the scalar Value ----------------------------------------------------------------
@@ -107,22 +105,7 @@ def test_draw_is_a_left_to_right_dot_graph(ag):
 
 def tensor_fd(ag, fn, arrays, seed=0):
     """Check every entry of every input's gradient against a central difference."""
-    arrays = [np.array(a, dtype=np.float64) for a in arrays]
-    inputs = [ag.Tensor(a.copy(), requires_grad=True) for a in arrays]
-    out = fn(*inputs)
-    weights = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(weights)
-    for k, a in enumerate(arrays):
-        numeric = np.zeros_like(a)
-        for index in np.ndindex(a.shape):
-
-            def at(t, k=k, index=index):
-                moved = [x.copy() for x in arrays]
-                moved[k][index] = t
-                return float((fn(*map(ag.Tensor, moved)).data * weights).sum())
-
-            numeric[index] = central(at, a[index])
-        np.testing.assert_allclose(inputs[k].grad, numeric, rtol=1e-6, atol=1e-8, err_msg=f"input {k}")
+    essay_modules.check_tensor_gradients(ag.Tensor, fn, arrays, seed)
 
 
 RNG = np.random.default_rng(5)

@@ -17,11 +17,6 @@ from runtime.kernel import Kernel
 
 ESSAYS = essay_modules.ESSAYS
 ESSAY = ESSAYS / "03-mlp.md"
-H = 1e-6
-
-
-def central(f, x, h=H):
-    return (f(x + h) - f(x - h)) / (2 * h)
 
 
 @pytest.fixture(scope="module")
@@ -35,23 +30,7 @@ def ops():
 
 
 def check(ns, fn, arrays, seed=0):
-    Tensor = ns["Tensor"]
-    arrays = [np.array(a, dtype=np.float64) for a in arrays]
-    inputs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
-    out = fn(*inputs)
-    weights = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(weights)
-    for k, a in enumerate(arrays):
-        numeric = np.zeros_like(a)
-        for index in np.ndindex(a.shape):
-
-            def at(t, k=k, index=index):
-                moved = [x.copy() for x in arrays]
-                moved[k][index] = t
-                return float((fn(*map(Tensor, moved)).data * weights).sum())
-
-            numeric[index] = central(at, a[index])
-        np.testing.assert_allclose(inputs[k].grad, numeric, rtol=1e-6, atol=1e-8)
+    essay_modules.check_tensor_gradients(ns["Tensor"], fn, arrays, seed)
 
 
 def test_lookup_and_reshape_backward_match_finite_differences(ops):
