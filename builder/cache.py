@@ -29,11 +29,12 @@ from runtime.display import Output
 
 from .parse import Cell
 from .paths import asset_files, shown
+from .places import Places, relocate_text
 from .records import CellResult
 from .store import Corrupt, atomic_write, seal, unseal
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
-FORMAT = 4  # bump when the layout of an entry changes
+FORMAT = 5  # bump when the layout of an entry changes
 GRACE = 600  # seconds: an unreferenced file younger than this may be a running build's
 
 
@@ -118,12 +119,15 @@ class Cache:
             return False
         return not result.lost or (reads is not None and not (set(result.lost) & reads))
 
-    def load(self, key: str) -> CellResult | None:
-        """The cached result of a cell, or None when absent or unreadable."""
+    def load(self, key: str, places: Places | None = None) -> CellResult | None:
+        """The cached result of a cell, or None when absent or unreadable. `places`: where
+        the cells up to this one are now; positions in its outputs are moved there."""
         path = self._entry(key)
         try:
             data = pickle.loads(unseal(path.read_bytes(), f"the entry {path.name}"))
             outputs = [Output.from_dict(o) for o in data["outputs"]]
+            if places is not None and data["places"] is not None:
+                outputs = relocate(outputs, Places.from_json(data["places"]), places)
             result = CellResult(
                 data["status"], outputs, data["seconds"], cached=True, lost=data["lost"], blobs=data["blobs"]
             )
@@ -140,10 +144,12 @@ class Cache:
             pass
         return result
 
-    def store(self, key: str, result: CellResult) -> None:
+    def store(self, key: str, result: CellResult, places: Places | None = None) -> None:
+        """Keep a cell's result; `places`: where the cells up to it were when it ran."""
         if not self.writable:
             return
         data = {
+            "places": places.to_json() if places is not None else None,
             "status": result.status,
             "seconds": result.seconds,
             "outputs": [o.to_dict() for o in result.outputs],
@@ -208,3 +214,12 @@ class Cache:
                 total -= path.stat().st_size
                 path.unlink(missing_ok=True)
         return before - total
+
+
+def relocate(outputs: list[Output], old: Places, new: Places) -> list[Output]:
+    """Outputs recorded with the cells at `old`, as a build with them at `new` shows them."""
+    if old == new:
+        return outputs
+    return [
+        Output.from_dict({**o.to_dict(), "text": relocate_text(o.text, old, new)}) if o.text else o for o in outputs
+    ]

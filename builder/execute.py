@@ -15,6 +15,7 @@ from runtime.display import Output
 
 from .cache import Cache
 from .parse import Cell, Essay
+from .places import Places
 from .records import CellResult
 from .worker import ProgressFn, Worker
 
@@ -58,6 +59,12 @@ class EssayRun:
         self.cwd = essay.path.resolve().parent
         self.filename = display_name(essay.path)
         self.results: list[CellResult] = []
+        # cells 0..k, where they are now: what cell k's cached outputs are moved to
+        self.places: list[Places] = []
+        for cell in self.cells:
+            places = Places(self.filename, dict(self.places[-1].cells) if self.places else {})
+            places.add(cell.index, cell.line, cell.source)
+            self.places.append(places)
         self.reads = _reads_from(self.cells)
         self.worker: Worker | None = None
 
@@ -94,8 +101,8 @@ class EssayRun:
     def _take_cached(self) -> int:
         """Take results from the cache up to the first cell that must run; its index."""
         if self.cache:
-            for key in self.keys:
-                hit = self.cache.load(key)
+            for key, places in zip(self.keys, self.places, strict=True):
+                hit = self.cache.load(key, places)
                 if hit is None:
                     break
                 self.results.append(hit)
@@ -112,9 +119,16 @@ class EssayRun:
         if result.lost and previous is not None and set(result.lost) <= set(previous) and result.note:
             result.note = None  # said once, where the name was left out first
         self.results.append(result)
-        if cache and result.status in ("ok", "error") and self.worker.alive():
-            cache.store(self.keys[cell.index], result)
+        if cache and self._cacheable(cell, result) and self.worker.alive():
+            cache.store(self.keys[cell.index], result, self.places[cell.index])
         return result
+
+    @staticmethod
+    def _cacheable(cell: Cell, result: CellResult) -> bool:
+        """Only what the cell's code alone decides: a success, or the error its author
+        meant it to show. Any other failure (a tool being installed, a full disk, a
+        network hiccup) is run again by the next build, never replayed from the cache."""
+        return result.status == "ok" or (result.status == "error" and cell.expects_error)
 
     def _restore(self, worker: Worker, index: int) -> bool:
         """Load the snapshot taken after cell index-1 into `worker`, if it can stand in for
@@ -126,7 +140,7 @@ class EssayRun:
         result = self.results[before] if before < len(self.results) else None
         if not cache.usable_snapshot(self.keys[before], result, self.reads[index]):
             return False
-        why = worker.restore(cache.snapshot(self.keys[before]), cache.blobs)
+        why = worker.restore(cache.snapshot(self.keys[before]), cache.blobs, self.filename, self.cells[:index])
         if why is not None and why.startswith("Corrupt"):
             cache.found_corrupt(why.removeprefix("Corrupt: "))
         return why is None
@@ -138,7 +152,17 @@ class EssayRun:
         for index in range(first_miss, 0, -1):
             if self._restore(self.worker, index):
                 return index
+            if self.cache is not None and self.cache.usable_snapshot(
+                self.keys[index - 1], self._result(index - 1), self.reads[index]
+            ):
+                # a snapshot that failed to load may have set part of the interpreter's
+                # state: the next one, or the run from the top, starts in a clean process
+                self.worker.close()
+                self.worker = Worker(self.cwd, self.modules)
         return 0
+
+    def _result(self, index: int) -> CellResult | None:
+        return self.results[index] if index < len(self.results) else None
 
     def _rebuild(self, failed: int, cells: list[Cell]) -> tuple[Worker, str]:
         """A new worker with the state from before the failed cell: from its snapshot when

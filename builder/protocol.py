@@ -6,7 +6,7 @@ stays light: the standard library and runtime.display's Output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runtime.display import Output
 
@@ -23,14 +23,27 @@ class Run:
     iterations: int
     snapshot: str | None = None
     blobs: str | None = None
+    index: int = 0  # the cell's position among the essay's cells
+
+
+@dataclass
+class Placed:
+    """One cell whose effects a snapshot holds: where it is now, and its code (so that
+    tracebacks through what it defined quote and name its lines)."""
+
+    index: int
+    line: int
+    source: str
 
 
 @dataclass
 class Restore:
-    """Replace the namespace by a snapshot."""
+    """Replace the namespace by a snapshot, taken after the cells in `cells`."""
 
     snapshot: str
     blobs: str
+    filename: str = ""
+    cells: list[Placed] = field(default_factory=list)
 
 
 @dataclass
@@ -60,15 +73,16 @@ class SnapshotInfo:
 
 @dataclass
 class Done:
-    """A cell ran. `snapshot`: None when none was asked for or none could be made;
-    `snapshot_seconds`: None when none was asked for; `cache_error`: why it could not be
-    written (a full or read-only cache)."""
+    """A cell ran. `snapshot`: None when none was asked for or none could be made
+    (`no_snapshot` then says why, when it knows); `snapshot_seconds`: None when none was
+    asked for; `cache_error`: why it could not be written (a full or read-only cache)."""
 
     outputs: list[Output]
     ok: bool
     snapshot: SnapshotInfo | None = None
     snapshot_seconds: float | None = None
     cache_error: str | None = None
+    no_snapshot: str | None = None
 
 
 @dataclass

@@ -17,6 +17,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+from . import interpreter
+from .places import Places
 from .store import Corrupt, atomic_write, digest, seal, unseal
 
 BLOB_MIN_BYTES = 64 * 1024  # arrays at least this big are stored as shared blobs
@@ -41,7 +43,33 @@ def _split(namespace: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 _refused: dict[str, tuple[Any, str]] = {}
 
 
-def _pickler(blobs: Path) -> type:
+# Where the cells are in the build that is loading a snapshot (see _make_code).
+_loading: Places | None = None
+
+
+def _code_reduce(code: types.CodeType, places: Places | None) -> tuple:
+    """A code object by value, remembering its file and, for code from a cell, its place
+    relative to that cell: cloudpickle's own reduction names every file `<dynamic-code>`,
+    so a traceback through a restored function would not name the essay's line."""
+    from cloudpickle.cloudpickle import _code_reduce as by_value
+
+    _, args = by_value(code)
+    found = places.locate(code.co_firstlineno) if places and code.co_filename == places.filename else None
+    where = ("cell", *found) if found else ("file", code.co_filename, code.co_firstlineno)
+    return _make_code, (args, where)
+
+
+def _make_code(args: tuple, where: tuple) -> types.CodeType:
+    """A code object back, named for where its cell is in the build loading it."""
+    code = types.CodeType(*args)
+    if where[0] == "cell" and _loading is not None and (line := _loading.line(where[1], where[2])) is not None:
+        return code.replace(co_filename=_loading.filename, co_firstlineno=line)
+    if where[0] == "cell":  # its cell is not among the cells placed: keep no stale line
+        return code
+    return code.replace(co_filename=where[1], co_firstlineno=where[2])
+
+
+def _pickler(blobs: Path, places: Places | None = None) -> type:
     """A cloudpickle Pickler that stores big numpy arrays as shared, content-named blobs."""
     import cloudpickle
     import numpy as np
@@ -51,6 +79,11 @@ def _pickler(blobs: Path) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.blobs: set[str] = set()  # the blobs this pickle refers to
+
+        def reducer_override(self, obj: Any) -> Any:
+            if type(obj) is types.CodeType:
+                return _code_reduce(obj, places)
+            return super().reducer_override(obj)
 
         def persistent_id(self, obj: Any) -> Any:
             # called for every object pickled, hundreds of thousands of times: keep it cheap
@@ -70,12 +103,18 @@ def _pickler(blobs: Path) -> type:
     return Pickler
 
 
-def save(namespace: dict[str, Any], path: Path, blobs: Path) -> tuple[dict[str, str], list[str]] | None:
-    """Snapshot a namespace to `path`: every value that pickles. Returns the names left out,
-    each with why (a closed file, a lock...), and the blobs the snapshot refers to; None
-    when nothing could be saved."""
+def save(
+    namespace: dict[str, Any], path: Path, blobs: Path, places: Places | None = None
+) -> tuple[dict[str, str], list[str]] | None:
+    """Snapshot a namespace and the interpreter's state (see interpreter.py) to `path`:
+    every value that pickles. Returns the names left out, each with why (a closed file, a
+    lock...), and the blobs the snapshot refers to; None when nothing could be saved.
+    `places`: where the cells that ran are, so restored code names its lines where they
+    are in the build that loads it. Raises interpreter.StateError when the interpreter's
+    state cannot be read: such a snapshot would not be the state after the cell."""
+    state = interpreter.capture()
     values, modules = _split(namespace)
-    Pickler = _pickler(blobs)
+    Pickler = _pickler(blobs, places)
     used: set[str] = set()
 
     def dump(obj: Any) -> bytes:
@@ -89,7 +128,7 @@ def save(namespace: dict[str, Any], path: Path, blobs: Path) -> tuple[dict[str, 
     lost = {name: why for name, (value, why) in _refused.items() if values.get(name, _refused) is value}
     try:
         # one dump for all values: the cells' functions then share one globals dict
-        data = dump({"values": _without(values, lost), "modules": modules})
+        data = dump({"state": state, "values": _without(values, lost), "modules": modules})
     except OSError:
         raise  # writing a blob failed (a full or read-only cache): not the value's fault
     except Exception:
@@ -102,7 +141,9 @@ def save(namespace: dict[str, Any], path: Path, blobs: Path) -> tuple[dict[str, 
                 lost[name] = f"{type(value).__name__}: {exc}"
                 _refused[name] = (value, lost[name])
         try:
-            data = dump({"values": _without(values, lost), "modules": modules})
+            data = dump({"state": state, "values": _without(values, lost), "modules": modules})
+        except OSError:
+            raise
         except Exception:
             return None
     atomic_write(path, seal(data))
@@ -143,9 +184,12 @@ def load_blob(blob: Path) -> Any:
     return array
 
 
-def load(path: Path, blobs: Path) -> dict[str, Any]:
-    """A namespace from a snapshot. Raises on a missing or corrupt file (Corrupt when its
-    content or an array's does not match its digest); callers treat that as "no snapshot"."""
+def load(path: Path, blobs: Path, places: Places | None = None) -> dict[str, Any]:
+    """A namespace from a snapshot, with the interpreter's state put back. Raises on a
+    missing or corrupt file (Corrupt when its content or an array's does not match its
+    digest) or state that cannot be restored; callers treat that as "no snapshot".
+    `places`: where the cells are now (see _make_code)."""
+    global _loading
 
     class Unpickler(pickle.Unpickler):
         def persistent_load(self, pid: Any) -> Any:
@@ -159,7 +203,11 @@ def load(path: Path, blobs: Path) -> dict[str, Any]:
     except Corrupt:
         path.unlink(missing_ok=True)
         raise
-    state = Unpickler(io.BytesIO(data)).load()
+    _loading = places
+    try:
+        state = Unpickler(io.BytesIO(data)).load()
+    finally:
+        _loading = None
     values: dict[str, Any] = state["values"]
     # cloudpickle gives every function from one dump a single shared globals dict; make
     # that dict the namespace, so functions see later cells' assignments as they did
@@ -169,4 +217,6 @@ def load(path: Path, blobs: Path) -> dict[str, Any]:
     for name, module in state["modules"].items():
         namespace[name] = importlib.import_module(module)
     namespace.setdefault("__name__", "__main__")
+    # last, once everything is imported: random generators, print options, filters...
+    interpreter.restore(state["state"])
     return namespace

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from runtime.display import Output
 from runtime.kernel import CellRun, Kernel
 
-from .protocol import Done, Progress, Request, Restore, Restored, Run, SnapshotInfo, Stop
+from .places import Places
+from .protocol import Done, Placed, Progress, Request, Restore, Restored, Run, SnapshotInfo, Stop
 from .records import CellResult
 
 if TYPE_CHECKING:
@@ -70,10 +71,13 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
     sys.path.insert(0, cwd)  # an essay may import helper modules kept beside it
     if modules:
         sys.path.insert(0, modules)  # the essays' exported modules (builder/modules.py)
+    from . import interpreter
     from .capture import FdCapture, Router
 
+    interpreter.set_baseline()  # snapshots record the interpreter's state relative to this
     router = Router()
     kernel = Kernel(capture=lambda: FdCapture(Path(folder), router))
+    places = Places("")  # where the cells whose effects the namespace holds are
     while True:
         try:
             message: Request = conn.recv()
@@ -82,12 +86,15 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
         if isinstance(message, Stop):
             return
         if isinstance(message, Restore):
-            conn.send(Restored(_restore(kernel, Path(message.snapshot), Path(message.blobs))))
+            places = Places(message.filename)
+            conn.send(Restored(_restore(kernel, message, places)))
         else:
-            conn.send(_run(kernel, message, conn))
+            places.filename = message.filename
+            places.add(message.index, message.line, message.source)
+            conn.send(_run(kernel, message, conn, places))
 
 
-def _run(kernel: Kernel, message: Run, conn: Connection) -> Done:
+def _run(kernel: Kernel, message: Run, conn: Connection, places: Places | None = None) -> Done:
     last = 0.0
 
     def progress(i: int, n: int) -> None:
@@ -110,22 +117,30 @@ def _run(kernel: Kernel, message: Run, conn: Connection) -> Done:
     done = Done(ran.outputs, ran.ok)
     if message.snapshot is not None and message.blobs is not None:
         from . import snapshot
+        from .interpreter import StateError
 
         started = time.monotonic()
         try:
-            saved = snapshot.save(kernel.namespace, Path(message.snapshot), Path(message.blobs))
+            saved = snapshot.save(kernel.namespace, Path(message.snapshot), Path(message.blobs), places)
             done.snapshot = SnapshotInfo(*saved) if saved is not None else None
             done.snapshot_seconds = time.monotonic() - started
         except OSError as exc:  # a full or read-only cache costs speed, never the cell
             done.cache_error = exc.strerror or str(exc)
+        except StateError as exc:
+            done.no_snapshot = str(exc)
+            done.snapshot_seconds = time.monotonic() - started
     return done
 
 
-def _restore(kernel: Kernel, path: Path, blobs: Path) -> str | None:
+def _restore(kernel: Kernel, message: Restore, places: Places) -> str | None:
     from . import snapshot
 
+    for cell in message.cells:
+        places.add(cell.index, cell.line, cell.source)
+        # tracebacks through what these cells defined quote their code, as in a clean build
+        kernel.remember_source(cell.source, message.filename, cell.line)
     try:
-        namespace = snapshot.load(path, blobs)
+        namespace = snapshot.load(Path(message.snapshot), Path(message.blobs), places)
     except Exception as exc:  # a corrupt or missing entry means "no snapshot", never a crash
         return f"{type(exc).__name__}: {exc}"
     namespace["__builtins__"] = kernel.namespace["__builtins__"]
@@ -164,9 +179,11 @@ class Worker:
         with _LIVE_LOCK:
             _LIVE.add(self)
 
-    def restore(self, path: Path, blobs: Path) -> str | None:
-        """Load a snapshot into the worker's kernel; returns why it failed, or None."""
-        self.conn.send(Restore(str(path), str(blobs)))
+    def restore(self, path: Path, blobs: Path, filename: str = "", cells: list[Cell] | None = None) -> str | None:
+        """Load a snapshot, taken after `cells`, into the worker's kernel; returns why it
+        failed, or None."""
+        placed = [Placed(c.index, c.line, c.source) for c in cells or []]
+        self.conn.send(Restore(str(path), str(blobs), filename, placed))
         try:
             reply: Restored = self.conn.recv()
             return reply.error
@@ -185,7 +202,9 @@ class Worker:
         start = time.monotonic()
         deadline = start + timeout
         where = (str(snapshot_to[0]), str(snapshot_to[1])) if snapshot_to else (None, None)
-        self.conn.send(Run(cell.source, filename, cell.line, cell.iterations, *where))
+        self.conn.send(
+            Run(cell.source, filename, cell.line, cell.iterations, snapshot=where[0], blobs=where[1], index=cell.index)
+        )
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -297,7 +316,7 @@ def _result(done: Done, seconds: float) -> CellResult:
         result.lost = sorted(info.lost) if info is not None else None
         result.blobs = info.blobs if info is not None else []
         if info is None:
-            result.note = "no snapshot after this cell: the namespace does not pickle"
+            result.note = f"no snapshot after this cell: {done.no_snapshot or 'the namespace does not pickle'}"
         elif info.lost:
             result.note = "not in the snapshot after this cell: " + "; ".join(
                 f"'{name}' ({why})" for name, why in sorted(info.lost.items())

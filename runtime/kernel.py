@@ -93,7 +93,7 @@ class Kernel:
 
     # -- compiling ---------------------------------------------------------------------
 
-    def _remember_source(self, source: str, filename: str, line: int) -> None:
+    def remember_source(self, source: str, filename: str, line: int) -> None:
         """Put the cell's lines into linecache at their place in the essay file, so a
         traceback quotes the code of the line it names."""
         lines = self._lines.setdefault(filename, [])
@@ -106,7 +106,7 @@ class Kernel:
 
     def compile(self, source: str, filename: str = "<cell>", line: int = 1) -> Compiled:
         """Compile a cell so that its line numbers are the essay file's line numbers."""
-        self._remember_source(source, filename, line)
+        self.remember_source(source, filename, line)
         try:
             tree = ast.parse(source, filename=filename)
         except SyntaxError as exc:

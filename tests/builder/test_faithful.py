@@ -1,0 +1,155 @@
+"""A rebuild that takes cells from the cache publishes what a clean build would (issue 15).
+
+Each test builds once with the cache, changes something the cache must see through (an
+edit below, prose above, a copy of the essay), rebuilds, and compares the published outputs
+with a clean build (`use_cache=False`) of the same files into another folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import output_text
+
+pytestmark = pytest.mark.slow  # whole builds
+
+STATE = """\
+# State
+
+<script>
+import random, decimal, warnings, sys, os
+import numpy as np
+random.seed(0); np.random.seed(0); np.set_printoptions(precision=2)
+decimal.getcontext().prec = 5
+warnings.simplefilter("error", RuntimeWarning)
+sys.path.append("extra-modules")
+os.environ["ESSAY_SETTING"] = "on"
+sys.setrecursionlimit(4321)
+</script>
+
+<script>
+first = random.random()
+def boom():
+    raise ValueError("boom")
+</script>
+
+<script>
+second = random.random(); noise = np.random.rand(3).tolist(); print(np.array([1/3, 2/3]))
+print(decimal.Decimal(1) / decimal.Decimal(7))
+print(sys.path[-1], os.environ["ESSAY_SETTING"], sys.getrecursionlimit())
+try:
+    warnings.warn("as error", RuntimeWarning)
+except RuntimeWarning as exc:
+    print("raised:", exc)
+</script>
+"""
+
+
+def published(project, site: Path, page: str) -> str:
+    return output_text((site / page).read_text(encoding="utf-8"))
+
+
+def clean(project, page: str) -> str:
+    """The outputs a build from scratch publishes for the essays as they are now."""
+    site = project.root / "clean-site"
+    project.build(output=site, use_cache=False)
+    return published(project, site, page)
+
+
+def cached_cells(project) -> list[bool]:
+    report = project.root / "report.json"
+    project.build(report=report)
+    return [c["cached"] for c in json.loads(report.read_text())["essays"][0]["cells"]]
+
+
+def test_interpreter_state_comes_back_with_the_snapshot(project):
+    path = project.write("01-state.md", STATE, dedent=False)
+    project.build()
+    first = published(project, project.site, "01-state.html")
+    assert "[0.33 0.67]" in first and "0.14286" in first and "extra-modules on 4321" in first
+    assert "raised: as error" in first
+    path.write_text(STATE.replace("second = ", "# a comment\nsecond = "), encoding="utf-8")
+    assert cached_cells(project) == [True, True, False]  # resumed from the snapshot after cell 2
+    assert published(project, project.site, "01-state.html") == first == clean(project, "01-state.html")
+
+
+def test_a_failed_cell_runs_again_on_the_next_build(project):
+    flag = project.root / "tool-installed"
+    project.write(
+        "01-tool.md",
+        f"""\
+        # Tool
+
+        <script>
+        import pathlib
+        ready = pathlib.Path({str(flag)!r}).exists()
+        assert ready, "the tool is not installed yet"
+        </script>
+
+        <script>
+        after = 1
+        </script>
+        """,
+    )
+    result = project.build()
+    assert result.essays[0].results[0].status == "error"
+    flag.write_text("now it is")
+    result = project.build()
+    assert [r.status for r in result.essays[0].results] == ["ok", "ok"]
+    assert not result.essays[0].results[0].cached
+    assert "ready: True" in published(project, project.site, "01-tool.html")
+
+
+def test_an_expected_error_is_served_from_the_cache(project):
+    project.write("01-err.md", "# E\n\n<script data-expect-error>\n1 / 0\n</script>\n")
+    project.build()
+    assert cached_cells(project) == [True]
+
+
+ERRORS = """\
+# Errors
+{prose}
+<script>
+def boom():
+    raise ValueError("boom")
+</script>
+
+<script data-expect-error>
+import warnings
+warnings.warn("careful")
+boom()
+</script>
+"""
+
+
+def test_a_cached_traceback_names_the_lines_where_the_cells_are_now(project):
+    path = project.write("01-l.md", ERRORS.format(prose=""), dedent=False)
+    project.build()
+    path.write_text(ERRORS.format(prose="\n" + "More prose.\n\n" * 3), encoding="utf-8")
+    assert cached_cells(project) == [True, True]
+    text = published(project, project.site, "01-l.html")
+    assert text == clean(project, "01-l.html")
+    assert 'File "01-l.md", line 18' in text and "01-l.md:17: UserWarning" in text
+
+
+def test_a_copied_essay_names_its_own_file_in_tracebacks(project):
+    project.write("01-l.md", ERRORS.format(prose=""), dedent=False)
+    project.build()
+    project.write("02-copy.md", ERRORS.format(prose="\nA copy.\n"), dedent=False)
+    project.build()
+    text = published(project, project.site, "02-copy.html")
+    assert "02-copy.md" in text and "01-l.md" not in text
+    assert text == clean(project, "02-copy.html")
+
+
+def test_a_function_restored_from_a_snapshot_names_its_cell_where_it_is_now(project):
+    path = project.write("01-l.md", ERRORS.format(prose=""), dedent=False)
+    project.build()
+    edited = ERRORS.format(prose="\nSix\n\nlines\n\nof prose.\n").replace("boom()\n", "# edited\nboom()\n")
+    path.write_text(edited, encoding="utf-8")
+    assert cached_cells(project) == [True, False]  # boom comes from the snapshot after cell 1
+    text = published(project, project.site, "01-l.html")
+    assert text == clean(project, "01-l.html")
+    assert 'File "01-l.md", line 11, in boom' in text and 'raise ValueError("boom")' in text
