@@ -25,13 +25,22 @@ from runtime.display import MAX_BYTES, limit_output
 _READ = MAX_BYTES + 64  # bytes of a cell's output read back; the rest is only counted
 
 
-def _write_all(fd: int, data: bytes) -> None:
+class CaptureError(OSError):
+    """The cell's output could not be written whole (a full temporary folder): the cell's
+    error, never a shorter output published, or cached, as if it were all."""
+
+
+def _write_all(fd: int, data: bytes) -> OSError | None:
+    """Write `data` to `fd`; returns what went wrong, if anything did."""
     view = memoryview(data)
     while view:
         try:
             view = view[os.write(fd, view) :]
-        except OSError:
-            return  # the cell closed or replaced the descriptor: its output is lost, the kernel is not
+        except OSError as exc:
+            # a full disk, or the cell closed or replaced the descriptor: the kernel lives on,
+            # and the capture says the output is not whole
+            return exc
+    return None
 
 
 class _Bytes(io.RawIOBase):
@@ -46,7 +55,7 @@ class _Bytes(io.RawIOBase):
     def write(self, data) -> int:
         if self.router.accepts():
             self.router.flush()
-            _write_all(1, bytes(data))
+            self.router.failed(_write_all(1, bytes(data)))
         return len(data)
 
 
@@ -60,6 +69,7 @@ class Router(io.TextIOBase):
     def __init__(self) -> None:
         self.open = False  # a cell is running
         self.dropped: set[int] = set()  # threads started before this cell
+        self.error: OSError | None = None  # why some of this cell's output was not written
         self._pending: list[str] = []
         self._lock = threading.Lock()
         self.buffer = _Bytes(self)
@@ -92,7 +102,11 @@ class Router(io.TextIOBase):
                 return
             data = "".join(self._pending).encode("utf-8", "replace")
             self._pending.clear()
-        _write_all(1, data)
+        self.failed(_write_all(1, data))
+
+    def failed(self, error: OSError | None) -> None:
+        if error is not None and self.error is None:
+            self.error = error
 
     def close(self) -> None:
         """A cell that closes sys.stdout must not take the kernel's capture with it."""
@@ -122,6 +136,7 @@ class FdCapture:
         os.dup2(self.fd, 2)
         me = threading.get_ident()
         self.router.dropped = {t.ident for t in threading.enumerate() if t.ident not in (None, me)}
+        self.router.error = None
         self.router.open = True
         self._streams = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = self.router
@@ -133,7 +148,14 @@ class FdCapture:
         os.ftruncate(self.fd, 0)
 
     def text(self) -> str:
+        """What the cell wrote; raises CaptureError when some of it could not be written."""
         self.router.flush()
+        if (error := self.router.error) is not None:
+            raise CaptureError(
+                error.errno,
+                f"this cell's output could not be written whole to {self.folder} "
+                f"({error.strerror or error}), so it is not shown cut short",
+            )
         size = os.fstat(self.fd).st_size
         data = os.pread(self.fd, min(size, _READ), 0)
         text = data.decode("utf-8", "replace").rstrip("\n")

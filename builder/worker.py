@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from runtime.display import Output
 from runtime.kernel import CellRun, Kernel
 
+from .capture import CaptureError
 from .places import Places
 from .protocol import Done, Placed, Progress, Request, Restore, Restored, Run, SnapshotInfo, Stop
 from .records import CellResult
@@ -106,6 +107,8 @@ def _run(kernel: Kernel, message: Run, conn: Connection, places: Places | None =
 
     try:
         ran = kernel.execute(message.source, message.filename, message.line, message.iterations, on_iteration=progress)
+    except CaptureError as exc:  # a full temporary folder: an error, never an output cut short
+        ran = CellRun([Output("error", text=str(exc.strerror))], ok=False)
     except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker
         text = f"the kernel failed running this cell: {type(exc).__name__}: {exc}"
         ran = CellRun([Output("error", text=text)], ok=False)

@@ -153,3 +153,26 @@ def test_a_function_restored_from_a_snapshot_names_its_cell_where_it_is_now(proj
     text = published(project, project.site, "01-l.html")
     assert text == clean(project, "01-l.html")
     assert 'File "01-l.md", line 11, in boom' in text and 'raise ValueError("boom")' in text
+
+
+def test_output_that_cannot_be_written_whole_is_the_cells_error_and_not_cached(project):
+    # fd 1 on /dev/full fails every write with ENOSPC, as a full temporary folder would
+    project.write(
+        "01-full.md",
+        """\
+        # Full
+
+        <script>
+        import os
+        os.dup2(os.open("/dev/full", os.O_WRONLY), 1)
+        for row in range(300):
+            print("row", row)
+        </script>
+        """,
+    )
+    result = project.build()
+    cell = result.essays[0].results[0]
+    assert cell.status == "error"
+    assert "could not be written whole" in cell.outputs[-1].text and "No space left" in cell.outputs[-1].text
+    assert not any(o.kind == "stream" for o in cell.outputs)
+    assert cached_cells(project) == [False]
