@@ -14,6 +14,8 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from .cell_rule import python_cell
+
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
     from .highlight import highlight
@@ -26,6 +28,10 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
 def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": True, "highlight": _highlight})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
+    # cells before HTML blocks, which would end a <script> at </pre>; a <script> line ends
+    # a paragraph, blockquote or reference, as an HTML block's does
+    md.block.ruler.before("html_block", "python_cell", python_cell, {"alt": ["paragraph", "reference", "blockquote"]})
+    md.add_render_rule("python_cell", _render_cell)
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
     # headings get ids and a "#" link, so every section can be linked to
@@ -35,6 +41,12 @@ def markdown() -> MarkdownIt:
     for name in ("math_inline", "math_inline_double", "math_block", "math_block_label"):
         md.add_render_rule(name, _render_math)
     return md
+
+
+def _render_cell(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    # parse.py makes every python_cell token a Cell, so none should reach here; if one
+    # does, it shows as source: Python in a <script> would run in the page as JavaScript
+    return _highlight(tokens[idx].content, "html", "")
 
 
 def typeset(token: Token) -> str:

@@ -1,8 +1,8 @@
 """Markdown -> Essay: prose blocks and Python cells, with their source line numbers.
 
-markdown-it already finds <script> elements as HTML blocks (CommonMark's block type 1,
-which runs to the line holding </script>, blank lines included); we walk its top-level
-tokens and turn the Python ones into cells. No I/O beyond reading the one file.
+Cells are found by a block rule of their own (cell_rule.py), which runs from a `<script>`
+line to the line holding its `</script>`; we walk markdown-it's top-level tokens and turn
+each `python_cell` into a Cell, the rest into Prose. No I/O beyond reading the one file.
 """
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import yaml
 from markdown_it.token import Token
 
+from .cell_rule import CLOSE
 from .markdown import markdown
 
-PYTHON_TYPES = {"", "python", "py", "text/python"}
 FRONT_MATTER_OPEN = re.compile(r"---[ \t]*\r?\n")
 
 
@@ -145,7 +144,7 @@ def parse_text(text: str, path: Path) -> Essay:
         tok = tokens[i]
         if tok.type == "front_matter":
             meta = _front_matter(tok, path)
-        elif tok.level == 0 and tok.type == "html_block" and _is_python_script(tok):
+        elif tok.type == "python_cell":
             if pending:
                 blocks.append(Prose(pending, start))
                 pending = []
@@ -181,42 +180,12 @@ def _front_matter(tok: Token, path: Path) -> dict[str, Any]:
     return meta
 
 
-class _StartTag(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tag: str | None = None
-        self.attrs: dict[str, str] = {}
-        self.text = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.tag is None:
-            self.tag = tag
-            self.attrs = {k: (v if v is not None else "") for k, v in attrs}
-            self.text = self.get_starttag_text() or ""
-
-
-def _start_tag(content: str) -> _StartTag:
-    parser = _StartTag()
-    parser.feed(content)
-    return parser
-
-
-def _is_python_script(tok: Token) -> bool:
-    if not tok.content.lstrip().lower().startswith("<script"):
-        return False
-    tag = _start_tag(tok.content)
-    return tag.tag == "script" and tag.attrs.get("type", "").strip().lower() in PYTHON_TYPES
-
-
-_CLOSE = re.compile(r"</script\s*>", re.IGNORECASE)
-
-
 def _cell(tok: Token, path: Path, index: int) -> Cell:
     content = tok.content
     tag_line = (tok.map[0] if tok.map else 0) + 1
-    tag = _start_tag(content)
-    body_start = content.index(tag.text) + len(tag.text)
-    close = _CLOSE.search(content, body_start)
+    start_tag = tok.meta["start_tag"]
+    body_start = content.index(start_tag) + len(start_tag)
+    close = CLOSE.search(content, body_start)
     if close is None:
         raise EssayError(path, tag_line, "<script> is never closed")
     if content[close.end() :].strip():
@@ -236,7 +205,7 @@ def _cell(tok: Token, path: Path, index: int) -> Cell:
         body = body[body.index("\n") + 1 :]
         line += 1
     source = textwrap.dedent(body).rstrip() + "\n" if body.strip() else ""
-    attrs = {k: v for k, v in tag.attrs.items() if k != "type"}
+    attrs = {k: str(v) for k, v in tok.attrs.items() if k != "type"}
     _check_attrs(attrs, path, tag_line)
     return Cell(source=source, line=line, tag_line=tag_line, attrs=attrs, index=index)
 

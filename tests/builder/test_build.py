@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from support import cell_outputs
 
 from builder import build as build_module
 from builder import static_files
@@ -221,3 +222,39 @@ def test_no_essays_folder_is_an_error(tmp_path):
 
     with pytest.raises(PathError, match="no such folder"):
         build(Config(source=tmp_path / "missing", output=tmp_path / "site"))
+
+
+def test_a_cell_whose_html_has_a_pre_publishes_it_and_the_prose_after(project):
+    # CommonMark ends a <script> HTML block at </pre>: a cell must run on to its </script>
+    project.write(
+        "01-repr.md",
+        """\
+        # Repr
+
+        <script>
+        class Boxed:
+            def __init__(self, x):
+                self.x = x
+
+            def _repr_html_(self):
+                return "<pre>" + str(self.x) + "</pre>"
+
+        Boxed(41)
+        </script>
+
+        Prose after the cell.
+
+        <script>
+        Boxed(42)
+        </script>
+        """,
+    )
+    result = project.build()
+    assert [e.status for e in result.essays] == ["ok"]
+    page = project.page("01-repr.html")
+    shown = cell_outputs(page)
+    assert [[(o.kind, o.text) for o in outputs if o.label is None] for outputs in shown] == [
+        [("html", "41")],
+        [("html", "42")],
+    ]
+    assert "<p>Prose after the cell.</p>" in page

@@ -89,6 +89,22 @@ def test_the_title_magics_and_script_tags(tmp_path):
         convert(path)  # never overwrites
 
 
+def test_a_code_cell_with_html_end_tags_converts_to_one_cell(tmp_path):
+    source = "def _repr_html_(self):\n    return '<pre>' + str(self.x) + '</pre>'\n\nstyle = '</style>'\n"
+    notebook = {
+        "nbformat": 4,
+        "cells": [
+            {"cell_type": "code", "source": source},
+            {"cell_type": "markdown", "source": "Text after."},
+        ],
+    }
+    path = tmp_path / "repr.ipynb"
+    path.write_text(json.dumps(notebook))
+    essay = parse_essay(convert(path))
+    assert [c.source for c in essay.cells] == [source]
+    assert essay.blocks[-1].tokens[1].content == "Text after."
+
+
 def test_convert_on_the_command_line(project):
     (project.root / "nb.ipynb").write_text(
         json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "x = 1"}]})

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.markdown import markdown
 from builder.parse import Cell, EssayError, Prose, parse_essay, parse_text
 
 P = Path("essays/01-test.md")
@@ -121,3 +122,96 @@ def test_bad_iterations_attribute(tmp_path):
 def test_text_after_closing_tag(tmp_path):
     msg = error_of(tmp_path, b'<script>\ns = "</script>"\n</script>\n')
     assert ":2: text after </script>" in msg
+
+
+# ----- a cell ends at its own </script> line and nowhere else ----------------------------
+
+HTML_END_TAGS = ["</pre>", "</style>", "</textarea>"]
+
+
+@pytest.mark.parametrize("end_tag", HTML_END_TAGS)
+def test_html_end_tags_on_lines_of_their_own_stay_in_the_cell(end_tag):
+    # CommonMark's HTML block type 1 ends at any of these: a cell must not
+    text = f'Intro.\n\n<script>\nhtml = """\n<pre>\n{end_tag}\n\n"""\nn = 1\n</script>\n\nAfter *this*.\n'
+    essay = parse_text(text, P)
+    assert [type(b) for b in essay.blocks] == [Prose, Cell, Prose]
+    cell = essay.cells[0]
+    assert cell.source == f'html = """\n<pre>\n{end_tag}\n\n"""\nn = 1\n'
+    assert (cell.tag_line, cell.line) == (3, 4)
+    after = essay.blocks[2]
+    assert after.line == 12 and after.tokens[0].type == "paragraph_open"
+
+
+@pytest.mark.parametrize("end_tag", HTML_END_TAGS)
+def test_html_end_tags_inline_stay_in_the_cell(end_tag):
+    text = f'<script>\ndef show(x):\n    return "<pre>" + str(x) + "{end_tag}"\n\ny = show(1)\n</script>\n\nAfter.\n'
+    essay = parse_text(text, P)
+    assert [type(b) for b in essay.blocks] == [Cell, Prose]
+    assert essay.cells[0].source == f'def show(x):\n    return "<pre>" + str(x) + "{end_tag}"\n\ny = show(1)\n'
+    assert essay.cells[0].line == 2
+    assert essay.blocks[1].line == 8
+
+
+def test_html_end_tag_on_the_tag_line():
+    c = cells('<script>s = "</pre>"</script>\n\nAfter.\n')
+    assert c[0].source == 's = "</pre>"\n' and c[0].line == 1
+
+
+def test_cells_after_an_html_end_tag_keep_their_lines():
+    text = '<script>\na = "</pre>"\n</script>\n\nProse.\n\n<script>\nb = "</style>"\n</script>\n'
+    a, b = cells(text)
+    assert (a.source, a.line, b.source, b.line) == ('a = "</pre>"\n', 2, 'b = "</style>"\n', 8)
+
+
+def test_unclosed_script_with_an_html_end_tag_names_its_tag(tmp_path):
+    msg = error_of(tmp_path, b"text\n\n<script>\nx = '</pre>'\n\nmore\n")
+    assert msg == f"{tmp_path / 'x.md'}:3: <script> is never closed"
+
+
+def test_closing_tag_is_case_and_space_insensitive():
+    essay = parse_text("<script>\nx = 1\n</SCRIPT >\n\nAfter.\n", P)
+    assert [type(b) for b in essay.blocks] == [Cell, Prose]
+    assert essay.cells[0].source == "x = 1\n"
+
+
+def test_script_end_tag_in_a_string_ends_the_cell_and_escaped_does_not():
+    # as in a browser: the first </script> ends the element, even inside a string
+    assert cells('<script>\ns = """\n</script>\n"""\n')[0].source == 's = """\n'
+    c = cells('<script>\ns = """\n<\\/script>\n"""\n</script>\n')
+    assert c[0].source == 's = """\n<\\/script>\n"""\n'
+
+
+def test_start_tag_attributes_over_several_lines():
+    c = cells('Intro.\n\n<script id="a"\n        data-iterations="3">\nx = "</pre>"\n</script>\n')[0]
+    assert c.attrs == {"id": "a", "data-iterations": "3"}
+    assert (c.tag_line, c.line, c.source) == (3, 5, 'x = "</pre>"\n')
+
+
+def test_a_script_line_ends_a_paragraph():
+    essay = parse_text("Prose\n<script>\nx = '</pre>'\n</script>\n", P)
+    assert [type(b) for b in essay.blocks] == [Prose, Cell]
+    assert essay.cells[0].line == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["> <script>\n> x = 1\n> </script>\n\nAfter.\n", "- item\n\n  <script>\n  x = 1\n  </script>\n\nAfter.\n"],
+)
+def test_scripts_in_blockquotes_and_list_items_are_not_cells(text):
+    # as before cells had a rule of their own: only top-level scripts are cells
+    essay = parse_text(text, P)
+    assert essay.cells == []
+    html = [t.content for t in essay.blocks[0].tokens if t.type == "html_block"]
+    assert html == ["<script>\nx = 1\n</script>\n"]
+
+
+def test_other_scripts_with_blank_lines_stay_one_html_block():
+    essay = parse_text('<script type="module">\nlet a = 1;\n\nlet b = 2;\n</script>\n\nAfter.\n', P)
+    assert essay.cells == []
+    assert essay.blocks[0].tokens[0].content == '<script type="module">\nlet a = 1;\n\nlet b = 2;\n</script>\n'
+
+
+def test_a_cell_token_never_renders_as_html():
+    # parse.py takes every cell out of the prose; the parser alone shows one as source
+    html = markdown().render("<script>\nx = 1\n</script>\n")
+    assert "<script" not in html and html.startswith('<pre class="highlight">')
