@@ -51,6 +51,7 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
         writer.abort()
         raise
     result = BuildResult(builds, time.monotonic() - start, warnings, broken)
+    result.generated = sorted(config.source / path for b in builds for path in b.written())
     if config.report is not None:
         try:
             write_report(result, config.report)
@@ -125,6 +126,7 @@ def execute_all(
         pool.shutdown()
     if cache is not None:
         cache.prune({cache.key(c) for b in runnable if b.essay for c in b.essay.cells}, config.cache_limit)
+        cache.record_generated({path for b in runnable for path in b.written()})
         if warnings is not None:
             warnings.extend(cache.warnings())
 
@@ -189,6 +191,7 @@ def write_report(result: BuildResult, path: Path) -> None:
                         "status": r.status,
                         "seconds": round(r.seconds, 4),
                         "cached": r.cached,
+                        **({"outside": r.depends.outside()} if r.depends and r.depends.outside() else {}),
                         **({"note": r.note} if r.note else {}),
                     }
                     for cell, r in zip(b.essay.cells if b.essay else [], b.results, strict=True)

@@ -15,18 +15,20 @@ speed only: cells run, pages are right, and one warning says why.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from runtime.display import Output
 
+from .depends import Depends
 from .parse import Cell
 from .paths import asset_files, shown
 from .places import Places, relocate_text
@@ -94,7 +96,30 @@ class Cache:
 
     @cached_property
     def salt(self) -> str:
-        return f"{FORMAT}:{runtime_digest()}:{files_digest(asset_files(self.source), self.source)}"
+        # files the cells wrote are outputs, not inputs: a figure saved with a date in it
+        # must not change every key, and so run every cell, on the next build
+        made = self.generated()
+        assets = [p for p in asset_files(self.source) if p.relative_to(self.source).as_posix() not in made]
+        return f"{FORMAT}:{runtime_digest()}:{files_digest(assets, self.source)}"
+
+    @property
+    def _generated_list(self) -> Path:
+        return self.root / "generated.json"
+
+    def generated(self) -> set[str]:
+        """The files in the essays folder (relative paths) that the last build's cells wrote."""
+        try:
+            return set(json.loads(self._generated_list.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return set()
+
+    def record_generated(self, paths: set[str]) -> None:
+        if not self.writable or paths == self.generated():
+            return
+        try:
+            atomic_write(self._generated_list, json.dumps(sorted(paths), indent=1).encode())
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
 
     @property
     def blobs(self) -> Path:
@@ -131,6 +156,7 @@ class Cache:
             result = CellResult(
                 data["status"], outputs, data["seconds"], cached=True, lost=data["lost"], blobs=data["blobs"]
             )
+            result.depends = Depends(**data["depends"]) if data["depends"] is not None else None
         except FileNotFoundError:
             return None
         except Corrupt as exc:
@@ -150,6 +176,7 @@ class Cache:
             return
         data = {
             "places": places.to_json() if places is not None else None,
+            "depends": asdict(result.depends) if result.depends is not None else None,
             "status": result.status,
             "seconds": result.seconds,
             "outputs": [o.to_dict() for o in result.outputs],

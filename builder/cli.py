@@ -160,6 +160,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     for line in result.warnings + ([] if config.strict else result.broken_links):
         print(f"essays: warning: {line}", file=sys.stderr)
+    for line in result.outside():
+        print(f"essays: note: {line}", file=sys.stderr)
     cells = sum(len(e.results) for e in result.essays)
     print(
         f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s"

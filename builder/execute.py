@@ -14,6 +14,7 @@ from runtime.analysis import read_names
 from runtime.display import Output
 
 from .cache import Cache
+from .depends import Checker
 from .parse import Cell, Essay
 from .places import Places
 from .records import CellResult
@@ -66,6 +67,7 @@ class EssayRun:
             places.add(cell.index, cell.line, cell.source)
             self.places.append(places)
         self.reads = _reads_from(self.cells)
+        self.stale: str | None = None  # why a cached result could not serve, for the report
         self.worker: Worker | None = None
 
     def run(self) -> list[CellResult]:
@@ -85,6 +87,8 @@ class EssayRun:
                 result = self._run_cell(cell)
                 if why and cell.index < first_miss:
                     result.note = "; ".join(n for n in (why, result.note) if n)
+                if self.stale and cell.index == first_miss:
+                    result.note = "; ".join(n for n in (self.stale, result.note) if n)
                 if result.status == "ok":
                     done_ok.append(cell)
                 if not self.worker.alive() or result.status == "timeout":
@@ -99,13 +103,30 @@ class EssayRun:
     # -- steps ---------------------------------------------------------------------------
 
     def _take_cached(self) -> int:
-        """Take results from the cache up to the first cell that must run; its index."""
-        if self.cache:
-            for key, places in zip(self.keys, self.places, strict=True):
-                hit = self.cache.load(key, places)
-                if hit is None:
-                    break
-                self.results.append(hit)
+        """Take results from the cache up to the first cell that must run; its index.
+        A cached result serves only while what its cell read beyond its key (a package's
+        version, a module, a file, a variable: see depends.py) is as it was, and what it
+        wrote into the essays folder is still there as the last cell to write it left it."""
+        if not self.cache:
+            return 0
+        checker = Checker(self.cwd, self.modules)
+        for key, places in zip(self.keys, self.places, strict=True):
+            hit = self.cache.load(key, places)
+            if hit is None:
+                break
+            if hit.depends is not None and (why := checker.changed(hit.depends)):
+                self.stale = f"cell {len(self.results) + 1} ran again: {why}"
+                break
+            self.results.append(hit)
+        written: dict[str, tuple[int, str | None]] = {}  # file -> (first cell to write it, digest last written)
+        for index, result in enumerate(self.results):
+            for path, digest in (result.depends.writes if result.depends else {}).items():
+                written[path] = (written.get(path, (index, None))[0], digest)
+        gone = [(first, path) for path, (first, digest) in written.items() if checker.written_changed(path, digest)]
+        if gone:
+            first, path = min(gone)
+            self.stale = f"cell {first + 1} ran again: {path}, which it writes, is gone or changed"
+            del self.results[first:]
         return len(self.results)
 
     def _run_cell(self, cell: Cell) -> CellResult:

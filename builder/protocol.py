@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from runtime.display import Output
 
+from .depends import Depends
+
 # ----- builder -> worker -----------------------------------------------------------------
 
 
@@ -83,6 +85,7 @@ class Done:
     snapshot_seconds: float | None = None
     cache_error: str | None = None
     no_snapshot: str | None = None
+    depends: Depends | None = None  # what it read or wrote beyond its key
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from runtime.display import Output
 
+from .depends import Depends
 from .paths import shown
 
 if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser for it
@@ -36,6 +37,7 @@ class CellResult:
     snapshot_seconds: float = 0.0  # time spent saving the snapshot, not in `seconds`
     blobs: list[str] = field(default_factory=list)  # array blobs the snapshot refers to
     cache_error: str | None = None  # why the snapshot could not be written (full, read-only)
+    depends: Depends | None = None  # what it read or wrote beyond its key (depends.py)
 
 
 @dataclass
@@ -57,6 +59,19 @@ class EssayBuild:
         if self.error is not None:
             return "invalid"
         return "error" if self.problems() else "ok"
+
+    def outside(self) -> list[str]:
+        cells = self.essay.cells if self.essay else []
+        return [
+            f"{shown(self.source)}:{c.line}: cell {c.index + 1} reads {', '.join(things)}: outside the key, "
+            "checked before its cached output is reused"
+            for c, r in zip(cells, self.results, strict=False)
+            if r.depends is not None and (things := r.depends.outside())
+        ]
+
+    def written(self) -> set[str]:
+        """The files (relative to the essays folder) that this essay's cells wrote there."""
+        return {path for r in self.results if r.depends is not None for path in r.depends.writes}
 
     def problems(self) -> list[str]:
         """`file:line: cell N: why` for each cell that went wrong."""
@@ -86,6 +101,12 @@ class BuildResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     broken_links: list[str] = field(default_factory=list)  # warnings, or failures with --strict
+    generated: list[Path] = field(default_factory=list)  # files the cells wrote into the essays folder
+
+    def outside(self) -> list[str]:
+        """`file:line: cell N reads ...` for each cell whose output depends on things outside
+        its key (files beyond the essays folder, environment variables)."""
+        return [line for e in self.essays for line in e.outside()]
 
     @property
     def failures(self) -> list[str]:

@@ -92,6 +92,9 @@ class DevServer:
         self._watched_abs: list[Path] = []
         # where builds write: events there are the build's own, never a reason to rebuild
         self._own = [config.output.resolve(), config.cache_root.resolve()]
+        # files the cells write into the essays folder (a saved figure): outputs, not edits
+        self._generated: set[Path] = set()
+        self._changes: set[Path] = set()  # what changed since the running build began
 
     # what the live-reload layer knows, as the server's own (tests, benchmarks, serve())
 
@@ -131,6 +134,10 @@ class DevServer:
             # a failing cell shows on its page, so the terminal alone lists those too
             errors = [str(e.error) for e in result.essays if e.error is not None]
             problems = result.failures + result.broken_links
+            with self.state:
+                self._generated = {Path(os.path.abspath(p)) for p in result.generated}
+                if self._dirty and self._changes <= self._generated:
+                    self._dirty = False  # the build's own writes, seen while it ran
         except BuildCancelled:
             return
         except Exception as exc:  # a template error: keep serving the last good site
@@ -152,6 +159,7 @@ class DevServer:
         with self.state:
             self._last_change = time.monotonic()
             self._dirty = True
+            self._changes.add(Path(os.path.abspath(path)))
             self.state.notify_all()
 
     def _ignored(self, path: Path) -> bool:
@@ -159,6 +167,8 @@ class DevServer:
         if path.name.endswith(IGNORED_SUFFIXES):
             return True
         path = Path(os.path.abspath(path))
+        if path in self._generated:
+            return True
         for own in self._own:
             if path == own or own in path.parents:
                 return True
@@ -176,6 +186,7 @@ class DevServer:
                 if self.stopping:
                     return
                 self._dirty = False
+                self._changes.clear()
                 self.building = True
             try:
                 self.rebuild()
@@ -212,6 +223,8 @@ class DevServer:
             def on_any_event(self, event) -> None:
                 if event.event_type in ("opened", "closed_no_write"):
                     return
+                if event.is_directory and event.event_type == "modified":
+                    return  # a folder's time changes with what is made in it: that has its own event
                 for path in (event.src_path, getattr(event, "dest_path", "")):
                     if path:  # a rename counts for both names: saving by rename, or moving out
                         server.changed(str(path))

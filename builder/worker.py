@@ -29,6 +29,7 @@ from .protocol import Done, Placed, Progress, Request, Restore, Restored, Run, S
 from .records import CellResult
 
 if TYPE_CHECKING:
+    from .depends import Recorder
     from .parse import Cell
 
 # A fresh interpreter (`python -m builder.worker`), not a fork: the builder may hold threads
@@ -74,7 +75,10 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
         sys.path.insert(0, modules)  # the essays' exported modules (builder/modules.py)
     from . import interpreter
     from .capture import FdCapture, Router
+    from .depends import Recorder
 
+    recorder = Recorder(cwd, modules, [folder, str(ROOT / "builder"), str(ROOT / "runtime")])
+    recorder.install()
     interpreter.set_baseline()  # snapshots record the interpreter's state relative to this
     router = Router()
     kernel = Kernel(capture=lambda: FdCapture(Path(folder), router))
@@ -92,10 +96,12 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
         else:
             places.filename = message.filename
             places.add(message.index, message.line, message.source)
-            conn.send(_run(kernel, message, conn, places))
+            conn.send(_run(kernel, message, conn, places, recorder))
 
 
-def _run(kernel: Kernel, message: Run, conn: Connection, places: Places | None = None) -> Done:
+def _run(
+    kernel: Kernel, message: Run, conn: Connection, places: Places | None = None, recorder: Recorder | None = None
+) -> Done:
     last = 0.0
 
     def progress(i: int, n: int) -> None:
@@ -105,6 +111,8 @@ def _run(kernel: Kernel, message: Run, conn: Connection, places: Places | None =
             last = now
             conn.send(Progress(i, n))
 
+    if recorder is not None:
+        recorder.start(message.filename)
     try:
         ran = kernel.execute(message.source, message.filename, message.line, message.iterations, on_iteration=progress)
     except CaptureError as exc:  # a full temporary folder: an error, never an output cut short
@@ -117,7 +125,7 @@ def _run(kernel: Kernel, message: Run, conn: Connection, places: Places | None =
 
         outputs = draw(ran.outputs)
         ran = CellRun(outputs, ran.ok and not any(o.kind == "error" for o in outputs))
-    done = Done(ran.outputs, ran.ok)
+    done = Done(ran.outputs, ran.ok, depends=recorder.stop() if recorder is not None else None)
     if message.snapshot is not None and message.blobs is not None:
         from . import snapshot
         from .interpreter import StateError
@@ -314,6 +322,7 @@ def _result(done: Done, seconds: float) -> CellResult:
     result = CellResult("ok" if done.ok else "error", done.outputs, seconds - (saving or 0.0))
     result.snapshot_seconds = saving or 0.0
     result.cache_error = done.cache_error
+    result.depends = done.depends
     if saving is not None:
         info = done.snapshot
         result.lost = sorted(info.lost) if info is not None else None

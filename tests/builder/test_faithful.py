@@ -176,3 +176,105 @@ def test_output_that_cannot_be_written_whole_is_the_cells_error_and_not_cached(p
     assert "could not be written whole" in cell.outputs[-1].text and "No space left" in cell.outputs[-1].text
     assert not any(o.kind == "stream" for o in cell.outputs)
     assert cached_cells(project) == [False]
+
+
+def test_an_exported_module_imported_through_a_helper_reruns_when_it_changes(project):
+    alpha = "# Alpha\n\n<script data-export>\ndef message():\n    return 'hello v2'\n</script>\n"
+    project.write("01-alpha.md", alpha, dedent=False)
+    project.write("helper.py", "import alpha\n\ndef via_helper():\n    return alpha.message()\n", dedent=False)
+    project.write(
+        "02-use.md",
+        """\
+        # Use
+
+        <script>
+        from helper import via_helper
+        shown = via_helper()
+        </script>
+
+        <script>
+        import importlib
+        direct = importlib.import_module("alpha").message()
+        </script>
+        """,
+    )
+    project.build()
+    project.write("01-alpha.md", alpha.replace("v2", "v3"), dedent=False)
+    project.build()
+    text = published(project, project.site, "02-use.html")
+    assert "shown: 'hello v3'" in text and "direct: 'hello v3'" in text
+    assert text == clean(project, "02-use.html")
+
+
+def test_a_file_outside_the_essays_and_a_variable_are_checked_before_reuse(project, monkeypatch):
+    outside = project.root / "outside.txt"
+    outside.write_text("one")
+    monkeypatch.setenv("ESSAY_NUMBER", "1")
+    project.write(
+        "01-out.md",
+        f"""\
+        # Outside
+
+        <script>
+        import os
+        number = os.environ.get("ESSAY_NUMBER")
+        </script>
+
+        <script>
+        text = open({str(outside)!r}).read()
+        </script>
+        """,
+    )
+    project.build()
+    assert cached_cells(project) == [True, True]
+    outside.write_text("two")
+    assert cached_cells(project) == [True, False]
+    assert "text: 'two'" in published(project, project.site, "01-out.html")
+    monkeypatch.setenv("ESSAY_NUMBER", "2")
+    assert cached_cells(project) == [False, False]
+    assert published(project, project.site, "01-out.html") == clean(project, "01-out.html")
+    notes = project.build().outside()
+    assert len(notes) == 2 and "$ESSAY_NUMBER" in notes[0] and str(outside) in notes[1]
+
+
+def test_a_new_version_of_an_imported_distribution_reruns_its_cells(project, monkeypatch):
+    site = project.root / "site-packages"
+    (site / "essaytoy").mkdir(parents=True)
+    (site / "essaytoy" / "__init__.py").write_text("VERSION = 'toy'\n")
+    info = site / "essaytoy-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: essaytoy\nVersion: 1.0\n")
+    (info / "top_level.txt").write_text("essaytoy\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))  # the workers' path
+    monkeypatch.syspath_prepend(str(site))  # the builder's, which checks the version
+    project.write("01-toy.md", "# Toy\n\n<script>\nimport essaytoy\nv = essaytoy.VERSION\n</script>\n", dedent=False)
+    project.build()
+    assert cached_cells(project) == [True]
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: essaytoy\nVersion: 1.1\n")
+    assert cached_cells(project) == [False]
+
+
+WRITER = """\
+# Writer
+
+<script>
+import time, pathlib
+pathlib.Path("figures").mkdir(exist_ok=True)
+pathlib.Path("figures/line.svg").write_text(f"<svg><!-- drawn at {time.time()} --></svg>")
+</script>
+
+<script>
+after = 1
+</script>
+"""
+
+
+def test_a_file_a_cell_writes_into_the_essays_is_an_output_not_an_input(project):
+    project.write("01-writer.md", WRITER, dedent=False)
+    result = project.build()
+    assert result.generated == [project.essays / "figures" / "line.svg"]
+    assert (project.site / "figures" / "line.svg").is_file()  # still published as an asset
+    assert cached_cells(project) == [True, True]  # its new date changes no key
+    (project.essays / "figures" / "line.svg").unlink()
+    assert cached_cells(project) == [False, False]  # gone: the cell runs again to write it
+    assert (project.essays / "figures" / "line.svg").is_file()

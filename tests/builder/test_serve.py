@@ -116,6 +116,22 @@ def test_a_burst_of_saves_gives_one_rebuild(server, project):
     assert b"The word is burst4." in body  # the one rebuild saw the last save
 
 
+def test_a_file_a_cell_writes_into_the_essays_never_rebuilds(project):
+    # matplotlib's SVG carries a date: each run writes a new file, which once rebuilt forever
+    writer = "# W\n\n<script>\nimport time\nopen('line.svg', 'w').write(str(time.time()))\n</script>\n"
+    project.write("01-w.md", writer, dedent=False)
+    dev = dev_server(project)
+    try:
+        dev.start()
+        before = dev.epoch
+        project.write("01-w.md", writer.replace("import time", "import time  # edited"), dedent=False)
+        wait_for_epoch(dev, before + 1)
+        wait_for(lambda: dev.idle() and time.monotonic() - dev._last_change > 2.0, what="the server to go quiet")
+        assert dev.epoch == before + 1
+    finally:
+        dev.stop()
+
+
 # ----- the error overlay ------------------------------------------------------------------
 
 
