@@ -9,6 +9,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
+from dataclasses import replace
 from pathlib import Path
 
 from runtime.analysis import imported_modules
@@ -24,6 +25,7 @@ from .progress import Reporter
 from .records import BuildResult, EssayBuild
 from .render import NavEntry, environment, figures, render_essay, render_failed, render_index
 from .static_files import copy_assets, page_config, write_static
+from .verify import Verification, adopt_clean, compare
 from .worker import cancel_all
 from .writer import SiteWriter
 
@@ -42,15 +44,18 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
     # the site folder is made before any cell runs: an output that cannot be written is
     # said at once, not after minutes of cells
     writer = SiteWriter(config.output, swap_lock)
+    verification = None
     try:
         with tempfile.TemporaryDirectory(prefix="essays-modules-") as folder:
             write_modules(modules, Path(folder))
             execute_all(builds, config, reporter, warnings, Path(folder))
+            if config.verify:
+                verification = verify_clean(builds, config, reporter, warnings, Path(folder))
         write_site(builds, config, writer, warnings, modules)
     except BaseException:
         writer.abort()
         raise
-    result = BuildResult(builds, time.monotonic() - start, warnings, broken)
+    result = BuildResult(builds, time.monotonic() - start, warnings, broken, verification)
     result.generated = sorted(config.source / path for b in builds for path in b.written())
     if config.report is not None:
         try:
@@ -131,6 +136,22 @@ def execute_all(
             warnings.extend(cache.warnings())
 
 
+def verify_clean(
+    builds: list[EssayBuild], config: Config, reporter: Reporter | None, warnings: list[str], modules: Path
+) -> Verification:
+    """`--verify`: run every essay again with no cache and compare each cell's outputs with
+    this build's. Before the site is written, so it is written once: where the two differ,
+    it shows the clean run's results, and the stale cache entries are dropped."""
+    clean = [EssayBuild(b.source, essay=b.essay, error=b.error) for b in builds]
+    execute_all(clean, replace(config, use_cache=False), reporter, modules=modules)
+    verification = compare(builds, clean)
+    cache = Cache(config.cache_root, config.source) if config.use_cache else None
+    adopt_clean(builds, clean, verification, cache)
+    if cache is not None:
+        warnings.extend(cache.warnings())
+    return verification
+
+
 def write_site(
     builds: list[EssayBuild], config: Config, writer: SiteWriter, warnings: list[str], modules: dict[str, Module]
 ) -> None:
@@ -199,6 +220,7 @@ def write_report(result: BuildResult, path: Path) -> None:
             }
             for b in result.essays
         ],
+        **({"verify": result.verification.to_dict()} if result.verification else {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -188,6 +188,18 @@ class Cache:
         except OSError as exc:
             self.write_failed(exc.strerror or str(exc))
 
+    def forget(self, keys: list[str]) -> None:
+        """Drop these cells' entries and snapshots (`--verify` found them stale): their
+        cells run again next time. Blobs stay until pruning finds them unreferenced."""
+        if not self.writable:
+            return
+        try:
+            for key in keys:
+                self._entry(key).unlink(missing_ok=True)
+                self.snapshot(key).unlink(missing_ok=True)
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
+
     def prune(self, live: set[str], max_bytes: int) -> int:
         """Prune (see _prune); a cache that cannot be written is left as it is."""
         if not self.writable:

@@ -7,8 +7,12 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config
+
+if TYPE_CHECKING:
+    from .verify import Verification
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +43,12 @@ def make_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit non-zero if any cell failed or any essay could not be read"
     )
     b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
+    b.add_argument(
+        "--verify",
+        action="store_true",
+        help="then run every essay again without the cache and exit non-zero if any cell's output differs "
+        '(the site shows the clean outputs); a cell with data-verify="skip" is left out',
+    )
     b.set_defaults(func=cmd_build)
 
     n = sub.add_parser(
@@ -126,6 +136,7 @@ def config_from(args: argparse.Namespace) -> Config:
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
         cache_limit=args.cache_limit * 2**20,
+        verify=getattr(args, "verify", False),
     ).resolved()
 
 
@@ -171,7 +182,19 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
         for line in failures:
             print(f"  {line}", file=sys.stderr)
-    return 1 if (failures and config.strict) else 0
+    verified = print_verification(result.verification)
+    return 1 if (failures and config.strict) or not verified else 0
+
+
+def print_verification(verification: Verification | None) -> bool:
+    """`--verify`'s differences (`-` the cache's line, `+` a clean build's) and summary;
+    False when a cell differed."""
+    if verification is None:
+        return True
+    for difference in verification.differences:
+        print("\n".join(difference.lines()), file=sys.stderr)
+    print(verification.summary(), file=sys.stdout if verification.ok else sys.stderr)
+    return verification.ok
 
 
 def plural(n: int, word: str) -> str:

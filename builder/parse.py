@@ -76,6 +76,12 @@ class Cell:
         return "data-export" in self.attrs
 
     @property
+    def verify_skip(self) -> bool:
+        """Differs between two clean builds by design (timings, unseeded randomness):
+        `--verify` leaves it out."""
+        return self.attrs.get("data-verify") == "skip"
+
+    @property
     def timeout(self) -> float | None:
         value = self.attrs.get("data-timeout")
         return float(value) if value is not None else None
@@ -222,6 +228,9 @@ def _check_attrs(attrs: dict[str, str], path: Path, line: int) -> None:
             ok = False
         if not ok:
             raise EssayError(path, line, f'data-timeout must be a number of seconds above 0, not "{t}"')
+    v = attrs.get("data-verify")
+    if v is not None and v != "skip":
+        raise EssayError(path, line, f'data-verify takes one value, "skip", not "{v}"')
 
 
 def chain_keys(cells: list[Cell], imports: Callable[[Cell], str] | None = None) -> None:

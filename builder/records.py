@@ -17,6 +17,7 @@ from .paths import shown
 
 if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser for it
     from .parse import Cell, Essay, EssayError
+    from .verify import Verification
 
 # "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
 # stopped after its time; "skipped": never ran (nothing else sets it yet, templates read it)
@@ -101,6 +102,7 @@ class BuildResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     broken_links: list[str] = field(default_factory=list)  # warnings, or failures with --strict
+    verification: Verification | None = None  # with --verify: how the cells compared with a clean build
     generated: list[Path] = field(default_factory=list)  # files the cells wrote into the essays folder
 
     def outside(self) -> list[str]:
