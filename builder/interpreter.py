@@ -35,15 +35,18 @@ class Baseline:
     path: list[str]
     environ: dict[str, str]
     modules: set[str]
+    local: tuple[str, ...] = ()  # folders whose modules are the author's (essays, exported modules)
 
 
 _baseline: Baseline | None = None
 
 
-def set_baseline() -> None:
-    """Called once by the worker, after its own set-up and before any cell runs."""
+def set_baseline(local: list[str] | None = None) -> None:
+    """Called once by the worker, after its own set-up and before any cell runs. `local`:
+    the folders of the author's own modules (the essays folder, the exported modules)."""
     global _baseline
-    _baseline = Baseline(list(sys.path), dict(os.environ), set(sys.modules))
+    folders = tuple(os.path.abspath(f).rstrip(os.sep) + os.sep for f in local or [] if f)
+    _baseline = Baseline(list(sys.path), dict(os.environ), set(sys.modules), folders)
 
 
 def baseline() -> Baseline:
@@ -110,6 +113,72 @@ def _set_modules(names: list[str]) -> None:
             importlib.import_module(name)
         except Exception:
             pass  # a module a cell made and removed: the names that hold modules are restored on their own
+
+
+def _local_modules() -> dict[str, Any]:
+    local = baseline().local
+    found = {}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if local and isinstance(file, str) and os.path.abspath(file).startswith(local):
+            found[name] = module
+    return found
+
+
+def _get_local() -> dict[str, str]:
+    """A digest of each of the author's modules' globals. Importing a module again gives
+    its globals as the module file sets them; a cell that changed them since (appended to
+    a list a helper keeps, advanced a generator it holds) left state that a snapshot does
+    not carry, so restoring compares, and refuses when they differ."""
+    return {name: _state_digest(vars(module)) for name, module in _local_modules().items()}
+
+
+def _set_local(saved: dict[str, str]) -> None:
+    import importlib
+
+    for name, digest in saved.items():
+        module = sys.modules.get(name) or importlib.import_module(name)
+        if _state_digest(vars(module)) != digest:
+            raise ValueError(f"the module {name} was changed by the cells after it was imported")
+
+
+_ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None)})
+
+
+def _state_digest(namespace: dict[str, Any]) -> str:
+    import hashlib
+    import pickle
+    import types
+
+    digest = hashlib.blake2b(digest_size=16)
+
+    def feed(value: Any, depth: int = 0) -> None:
+        kind = type(value)
+        digest.update(kind.__qualname__.encode() + b"\0")
+        if isinstance(value, (types.FunctionType, type, types.BuiltinFunctionType)):
+            digest.update(f"{getattr(value, '__module__', '')}.{value.__qualname__}".encode())
+        elif isinstance(value, types.ModuleType):
+            digest.update(value.__name__.encode())
+        elif kind in (set, frozenset):  # their order differs between processes: sort it
+            parts = sorted(repr(item) for item in value)
+            digest.update("\0".join(parts).encode())
+        elif kind in (list, tuple) and all(type(item) in _ATOMS for item in value):
+            digest.update(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))  # one C call for a word list
+        elif kind in (list, tuple) and depth < 8:
+            for item in value:
+                feed(item, depth + 1)
+        elif kind is dict and depth < 8:
+            for key, item in value.items():
+                feed(key, depth + 1)
+                feed(item, depth + 1)
+        else:
+            digest.update(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    for name in sorted(namespace):
+        if not name.startswith("__"):
+            digest.update(name.encode() + b"=")
+            feed(namespace[name])
+    return digest.hexdigest()
 
 
 def _get_warnings() -> list[Any]:
@@ -220,6 +289,7 @@ def _set_torch(saved: Any) -> None:
 PARTS = [
     # modules first: restoring the others may need what they imported
     Part("modules", None, _get_modules, _set_modules),
+    Part("author's modules", None, _get_local, _set_local),
     Part("sys.path", None, _get_path, _set_path),
     Part("os.environ", None, _get_environ, _set_environ),
     Part("recursion limit", None, sys.getrecursionlimit, sys.setrecursionlimit),

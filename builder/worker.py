@@ -79,7 +79,7 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
 
     recorder = Recorder(cwd, modules, [folder, str(ROOT / "builder"), str(ROOT / "runtime")])
     recorder.install()
-    interpreter.set_baseline()  # snapshots record the interpreter's state relative to this
+    interpreter.set_baseline([cwd, modules])  # snapshots record the interpreter's state relative to this
     router = Router()
     kernel = Kernel(capture=lambda: FdCapture(Path(folder), router))
     places = Places("")  # where the cells whose effects the namespace holds are
