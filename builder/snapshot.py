@@ -83,7 +83,8 @@ class _Pickled:
 
 
 class _Saving:
-    """One save(): the namespace's values, and the arrays already stored this time."""
+    """One save(): the namespace's values, and the arrays and functions already reduced
+    this time (held, so that their ids stay their own until it ends)."""
 
     def __init__(self, values: dict[str, Any], namespace: dict[str, Any], blobs: Path) -> None:
         self.values, self.namespace, self.blobs = values, namespace, blobs
@@ -92,6 +93,7 @@ class _Saving:
         # numpy's dtypes and scalars are immutable too
         self.immutable: tuple[type, ...] = (type, numpy.dtype, numpy.generic) if numpy is not None else (type,)
         self.arrays: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # id -> (array, its reduction)
+        self.functions: dict[int, tuple[Any, tuple[Any, ...], set[str]]] = {}  # id -> (function, reduction, reads)
         self.Pickler = _pickler_class()
 
     def array(self, obj: Any) -> tuple[Any, ...] | None:
@@ -170,28 +172,32 @@ def _pickler_class() -> type:
 
         def _dynamic_function_reduce(self, func: Any) -> Any:
             self.by_value = True
+            known = self.saving.functions.get(id(func))
+            if known is not None:
+                # the state is the costly part (cloudpickle scans sys.modules for each
+                # function), and a method is pickled once per instance of its class; the
+                # new arguments hold this pickler's own globals dict
+                _, cached, reads = known
+                self.reads |= reads
+                return (cached[0], self._function_getnewargs(func), *cached[2:])
             reduced = super()._dynamic_function_reduce(func)
-            if func.__globals__ is self.saving.namespace:
-                reduced = self._without_namespace_values(reduced)
-            return reduced
-
-        def _without_namespace_values(self, reduced: Any) -> Any:
-            """The function's state without the namespace's values it reads: each is
-            saved under its own name, and load() puts them in the function's globals."""
             try:
                 state, slots = reduced[2]
                 f_globals = slots["__globals__"]
-            except (TypeError, ValueError, KeyError, IndexError):  # another cloudpickle: keep all
+            except (TypeError, ValueError, KeyError, IndexError):  # another cloudpickle: as it is
                 return reduced
-            values = self.saving.values
-            read = {k for k in f_globals if k in values}
-            # show() is the kernel's, given to every cell anew
-            dropped = read | (f_globals.keys() & SKIP)
-            if not dropped:
-                return reduced
+            read: set[str] = set()
+            if func.__globals__ is self.saving.namespace:
+                # without the namespace's values it reads: each is saved under its own
+                # name, and load() puts them in the function's globals; show() is the
+                # kernel's, given to every cell anew
+                read = {k for k in f_globals if k in self.saving.values}
+                dropped = read | (f_globals.keys() & SKIP)
+                slots = {**slots, "__globals__": {k: v for k, v in f_globals.items() if k not in dropped}}
+                reduced = (*reduced[:2], (state, slots), *reduced[3:])
             self.reads |= read
-            slots = {**slots, "__globals__": {k: v for k, v in f_globals.items() if k not in dropped}}
-            return (*reduced[:2], (state, slots), *reduced[3:])
+            self.saving.functions[id(func)] = (func, reduced, read)
+            return reduced
 
     return Pickler
 
