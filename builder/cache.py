@@ -7,8 +7,10 @@ keys of k and every cell after it; an edit of data/names.txt changes them all.
 
 Entries are written atomically (temporary file, then rename), so two builds at once never
 leave half an entry; an entry that does not load is treated as missing. Every entry,
-snapshot and array blob carries a digest of its content, checked on load: a corrupt one is
-a miss (its cell runs again), never a published value. A cache that cannot be written costs
+snapshot and blob carries a digest of its content, checked on load: a corrupt one is a
+miss (its cell runs again), never a published value. Blobs (big arrays, and values kept
+through many cells: see snapshot.py) are stored once by content and shared by every
+snapshot that refers to them. A cache that cannot be written costs
 speed only: cells run, pages are right, and one warning says why.
 """
 
@@ -33,7 +35,7 @@ from .parse import Cell
 from .paths import asset_files, shown
 from .places import Places, relocate_text
 from .records import CellResult
-from .store import Corrupt, atomic_write, seal, unseal
+from .store import TEMP_PREFIX, Corrupt, atomic_write, read_packed, write_packed
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 FORMAT = 5  # bump when the layout of an entry changes
@@ -149,7 +151,7 @@ class Cache:
         the cells up to this one are now; positions in its outputs are moved there."""
         path = self._entry(key)
         try:
-            data = pickle.loads(unseal(path.read_bytes(), f"the entry {path.name}"))
+            data = pickle.loads(read_packed(path, f"the entry {path.name}"))
             outputs = [Output.from_dict(o) for o in data["outputs"]]
             if places is not None and data["places"] is not None:
                 outputs = relocate(outputs, Places.from_json(data["places"]), places)
@@ -184,7 +186,7 @@ class Cache:
             "blobs": result.blobs,
         }
         try:
-            atomic_write(self._entry(key), seal(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)))
+            write_packed(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
             self.write_failed(exc.strerror or str(exc))
 
@@ -214,21 +216,27 @@ class Cache:
 
     def _prune(self, live: set[str], max_bytes: int) -> int:
         """Keep the cache under `max_bytes`: drop the entries this build did not use, least
-        recently used first, with their snapshots and the array blobs only they referred
-        to. Files younger than GRACE that nothing refers to yet may belong to a build still
-        running, and stay. Returns the bytes freed."""
+        recently used first, with their snapshots and the blobs only they referred to.
+        Files younger than GRACE that nothing refers to yet may belong to a build still
+        running, and stay; so do temporary files of writes under way. Returns the bytes
+        freed."""
         now = time.time()
+
+        def old(path: Path) -> bool:
+            return now - path.stat().st_mtime > GRACE
+
         entries: dict[str, tuple[float, int, list[str]]] = {}  # key -> (mtime, bytes, blobs)
         for path in (self.root / "cells").glob("*/*.pickle"):
             key, stat = path.stem, path.stat()
             try:
-                blobs = pickle.loads(unseal(path.read_bytes()))["blobs"]
+                blobs = pickle.loads(read_packed(path))["blobs"]
             except Exception:
                 blobs = []
             snapshot = self.snapshot(key)
             size = stat.st_size + (snapshot.stat().st_size if snapshot.exists() else 0)
             entries[key] = (stat.st_mtime, size, blobs)
-        blobs = {p.name.removesuffix(".npy"): p for p in self.blobs.glob("*.npy")}
+        # a blob's name is its digest (older caches: "<digest>-<dtype>-<shape>.npy")
+        blobs = {p.name.split(".")[0]: p for p in self.blobs.glob("*") if not p.name.startswith(TEMP_PREFIX)}
         refs = Counter(b for _, _, used in entries.values() for b in used)
         total = sum(size for _, size, _ in entries.values()) + sum(p.stat().st_size for p in blobs.values())
         before = total
@@ -244,14 +252,26 @@ class Cache:
                 if refs[digest] == 0 and digest in blobs:
                     total -= blobs[digest].stat().st_size
                     blobs.pop(digest).unlink(missing_ok=True)
-        for digest, path in blobs.items():  # never referred to by any entry: left by a failed run
-            if refs[digest] <= 0 and now - path.stat().st_mtime > GRACE:
+        # never referred to by any entry: left by a failed run, or about to be referred to
+        # by a running build's entry (it touches the blobs it reuses, so they are young)
+        for digest, path in blobs.items():
+            if refs[digest] <= 0 and old(path):
                 total -= path.stat().st_size
                 path.unlink(missing_ok=True)
         for path in (self.root / "snapshots").glob("*/*.pickle"):
-            if path.stem not in entries and now - path.stat().st_mtime > GRACE:
+            if path.stem not in entries and old(path):
                 total -= path.stat().st_size
                 path.unlink(missing_ok=True)
+        # what a write killed midway left (store.atomic_write's temporary files)
+        for pattern in ("cells/*/", "snapshots/*/", "blobs/"):
+            for path in self.root.glob(f"{pattern}{TEMP_PREFIX}*"):
+                try:  # a write under way renames its file at any moment
+                    if path.is_file() and old(path):
+                        size = path.stat().st_size
+                        path.unlink()
+                        total -= size
+                except FileNotFoundError:
+                    pass
         return before - total
 
 

@@ -67,7 +67,7 @@ class Progress:
 @dataclass
 class SnapshotInfo:
     """What the snapshot after a cell holds: every name but `lost` (name -> why it did not
-    pickle), with the array blobs it refers to."""
+    pickle), with the blobs it refers to."""
 
     lost: dict[str, str]
     blobs: list[str]

@@ -251,9 +251,9 @@ def flip(path: Path, at: int) -> None:
 def test_a_corrupt_blob_is_never_published(project):
     essay = project.write("01-a.md", COUNT)
     assert essays("build", cwd=project.root).returncode == 0
-    blobs = list((project.root / ".essays-cache" / "blobs").glob("*.npy"))
+    blobs = list((project.root / ".essays-cache" / "blobs").glob("*.blob"))
     assert len(blobs) == 1
-    flip(blobs[0], blobs[0].stat().st_size - 1000)  # inside the data; the .npy header intact
+    flip(blobs[0], blobs[0].stat().st_size - 1000)  # inside the data; the header intact
     edit_last_cell(essay, "+ 2.0", "+ 3.0")  # resume from the snapshot that refers to the blob
     out = essays("build", "--report", "r.json", cwd=project.root)
     assert "result:</span><pre>199990003.0</pre>" in project.page("01-a.html"), out.stderr
