@@ -223,7 +223,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         print(f"essays: {exc.filename} already exists: choose another name with -o", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as exc:  # unreadable, not JSON, an old format
+    except (OSError, ValueError) as exc:  # unreadable, not a valid notebook, a cell an essay cannot hold
         print(f"essays: cannot convert {args.notebook}: {exc}", file=sys.stderr)
         return 2
     print(f"created {target}")
