@@ -7,7 +7,8 @@ cells get a rule of their own that runs before "html_block". Other scripts
 (`type="module"`, ...) are left to html_block and stay HTML.
 
 A cell ends at the first `</script>` after its tag, even one inside a Python string: that
-is how a browser reads it too, so authors write `<\\/script>` there. Only top-level scripts
+is how a browser reads it too, so authors split it there: `'</scr' 'ipt>'`, which Python
+joins back into the same string (`'<\\/script>'` would keep its backslash). Only top-level scripts
 are cells: one inside a list item, blockquote or footnote stays HTML, as it always has.
 """
 

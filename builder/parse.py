@@ -201,7 +201,7 @@ def _cell(tok: Token, path: Path, index: int) -> Cell:
             line,
             (
                 "text after </script> on the same line: a cell ends at the first </script>, "
-                "so put the tag on a line of its own (and write <\\/script> inside strings)"
+                "so put the tag on a line of its own (and inside a string, write '</scr' 'ipt>')"
             ),
         )
     body = content[body_start : close.start()]
