@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,10 +209,27 @@ def _cell(tok: Token, path: Path, index: int) -> Cell:
     while "\n" in body and not body[: body.index("\n")].strip():
         body = body[body.index("\n") + 1 :]
         line += 1
-    source = textwrap.dedent(body).rstrip() + "\n" if body.strip() else ""
+    source = dedent(body).rstrip() + "\n" if body.strip() else ""
     attrs = {k: str(v) for k, v in tok.attrs.items() if k != "type"}
     _check_attrs(attrs, path, tag_line)
     return Cell(source=source, line=line, tag_line=tag_line, attrs=attrs, index=index)
+
+
+def dedent(text: str) -> str:
+    """Remove the indentation every line of code shares. Unlike textwrap.dedent, a line of
+    only spaces keeps what is beyond that indentation: inside a triple-quoted string it is
+    part of a value, which the cell must compute as its author wrote it."""
+    lines = text.splitlines(keepends=True)
+    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
+    if not indents:
+        return text
+    prefix = min((line[:n] for line, n in zip([ln for ln in lines if ln.strip()], indents, strict=True)), key=len)
+    # the shared prefix itself: tabs and spaces must match, not only count
+    for line in lines:
+        if line.strip():
+            while not line.startswith(prefix):
+                prefix = prefix[:-1]
+    return "".join(line[len(prefix) :] if line.startswith(prefix) else line.lstrip(" \t") for line in lines)
 
 
 def _check_attrs(attrs: dict[str, str], path: Path, line: int) -> None:

@@ -215,3 +215,11 @@ def test_a_cell_token_never_renders_as_html():
     # parse.py takes every cell out of the prose; the parser alone shows one as source
     html = markdown().render("<script>\nx = 1\n</script>\n")
     assert "<script" not in html and html.startswith('<pre class="highlight">')
+
+
+def test_dedent_keeps_the_spaces_a_string_holds_beyond_the_cells_indent():
+    from builder.parse import dedent
+
+    assert dedent('  s = """\n      \n  """\n') == 's = """\n    \n"""\n'
+    assert dedent("    a\n\n    if b:\n        c\n") == "a\n\nif b:\n    c\n"
+    assert dedent("\tx\n\t\ty\n") == "x\n\ty\n"
