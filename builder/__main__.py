@@ -1,6 +1,25 @@
+"""`python -m builder` and the `essays` command."""
+
 import sys
 
-from .cli import main
+from .interrupt import command, install, interrupted
+
+
+def run() -> None:
+    """Ctrl+C at any moment of `essays build` ends it with one line, never a traceback
+    (interrupt.py); the other commands take Python's KeyboardInterrupt, said here in one
+    line when it comes before they can handle it (while their modules load)."""
+    if command(sys.argv[1:]) == "build":
+        install()
+    try:
+        from .cli import main
+
+        code = main()
+    except KeyboardInterrupt:
+        print(f"\n{interrupted(sys.argv[1:])}", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
@@ -17,10 +16,11 @@ from runtime.analysis import imported_modules
 from .cache import Cache
 from .config import Config
 from .execute import execute_essay
+from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
 from .links import resolve_links
 from .modules import Module, chain_with_modules, collect, write_modules
 from .parse import EssayError, parse_essay, title_from_name
-from .paths import PathError, check_paths, clean_leftovers, shown
+from .paths import PathError, check_paths, clean_leftovers, restore_previous, shown
 from .progress import Reporter
 from .records import BuildResult, EssayBuild
 from .render import NavEntry, environment, figures, render_essay, render_failed, render_index
@@ -38,7 +38,9 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
     start = time.monotonic()
     config = config.resolved()
     check_paths(config)
+    restored = restore_previous(config.output)  # before clean_leftovers: never delete the only copy
     clean_leftovers(config.output)
+    sweep_scratch()
     builds = [parse_one(path) for path in discover(config.source)]
     modules, warnings, broken = link_essays(builds)
     # the site folder is made before any cell runs: an output that cannot be written is
@@ -46,15 +48,17 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
     writer = SiteWriter(config.output, swap_lock)
     verification = None
     try:
-        with tempfile.TemporaryDirectory(prefix="essays-modules-") as folder:
-            write_modules(modules, Path(folder))
-            execute_all(builds, config, reporter, warnings, Path(folder))
+        with scratch(MODULES_PREFIX) as folder:
+            write_modules(modules, folder)
+            execute_all(builds, config, reporter, warnings, folder)
             if config.verify:
-                verification = verify_clean(builds, config, reporter, warnings, Path(folder))
+                verification = verify_clean(builds, config, reporter, warnings, folder)
         write_site(builds, config, writer, warnings, modules)
     except BaseException:
         writer.abort()
         raise
+    if restored is not None:
+        warnings.insert(0, f"the previous site was put back from {shown(restored)}, where a killed build had left it")
     result = BuildResult(builds, time.monotonic() - start, warnings, broken, verification)
     result.generated = sorted(config.source / path for b in builds for path in b.written())
     if config.report is not None:

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config
+from .interrupt import INTERRUPTED
 
 if TYPE_CHECKING:
+    from .records import BuildResult
     from .verify import Verification
 
 
@@ -146,10 +148,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .build import build
     from .paths import PathError, shown
     from .progress import Reporter
+    from .stoppable import StoppableBuild
 
     config = config_from(args)
+    reporter = Reporter(enabled=sys.stdout.isatty())
+    late = False
+    # on a thread of its own: a Ctrl+C lands in this thread's wait, never inside the build
+    run = StoppableBuild(lambda gate: build(config, swap_lock=gate, reporter=reporter))
     try:
-        result = build(config, reporter=Reporter(enabled=sys.stdout.isatty()))
+        try:
+            run.start()
+            result = run.wait()
+        except KeyboardInterrupt:
+            if run.stop():
+                print(f"\n{INTERRUPTED['build']}", file=sys.stderr)
+                return 130
+            late = True  # the new site was being swapped in: it is finished, whole
+            result = run.wait()
     except PathError as exc:
         print(f"essays: {exc}", file=sys.stderr)
         return 2
@@ -161,14 +176,20 @@ def cmd_build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    except KeyboardInterrupt:
-        print("\nessays: interrupted; the previous site was kept", file=sys.stderr)
-        return 130
     except TemplateError as exc:
         filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)  # TemplateSyntaxError has them
         where = f"{filename}:{lineno}: " if filename else ""
         print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)
         return 1
+    if late:
+        print("\nessays: interrupted as the new site was being swapped in: it is in place, whole", file=sys.stderr)
+    return report_build(result, config)
+
+
+def report_build(result: BuildResult, config: Config) -> int:
+    """The build's warnings, problems and summary; its exit status."""
+    from .paths import shown
+
     for line in result.warnings + ([] if config.strict else result.broken_links):
         print(f"essays: warning: {line}", file=sys.stderr)
     for line in result.outside():

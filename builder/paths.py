@@ -3,16 +3,20 @@
 The CLI makes every path absolute once (`Config.resolved`), so nothing below depends on the
 working directory. Before a single cell runs, `check_paths` refuses any output folder the
 build could destroy: the builder only ever replaces a folder it marked as its own site, or
-an empty or absent one.
+an empty or absent one; the writer checks it again right before the swap (`check_output`).
+What a killed build left beside the output is put back or removed here too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import shutil
 from pathlib import Path
 
 from .config import Config
+from .leftovers import alive, owner
 
 # Every site the builder writes holds this file; only a folder with it is ever replaced.
 SITE_MARKER = ".essays-site"
@@ -53,8 +57,7 @@ def check_paths(config: Config) -> None:
         raise PathError(f"{shown(config.source)}: no such folder of essays")
     # compared with symlinks resolved: a link must not smuggle one folder into another
     source, cache = config.source.resolve(), config.cache_root.resolve()
-    if (output.exists() or output.is_symlink()) and (output.is_symlink() or not output.is_dir()):
-        raise PathError(f"-o {out} is an existing file or link, not a folder: choose a folder")
+    _check_kind(output, during_build=False)
     output = output.resolve()
     if inside(source, output):
         raise PathError(f"-o {out} would replace the essays in {shown(source)}: choose an output folder outside it")
@@ -69,11 +72,7 @@ def check_paths(config: Config) -> None:
             f"the cache {shown(cache)} is inside the essays folder, whose files are published: "
             "put it beside the essays instead"
         )
-    if output.is_dir() and not is_our_site(output) and any(output.iterdir()):
-        raise PathError(
-            f"-o {out} is a folder that essays did not write (no {SITE_MARKER} in it): "
-            "refusing to replace it; choose an empty or new folder"
-        )
+    _check_ours(config.output, during_build=False)
     report = config.report
     if report is not None:
         if report.is_dir():
@@ -82,37 +81,98 @@ def check_paths(config: Config) -> None:
             raise PathError(f"--report {shown(report)} is inside the essays folder: write it elsewhere")
 
 
+def check_output(output: Path, during_build: bool = False) -> None:
+    """Raise PathError unless `output` is absent, an empty folder, or a site of ours: the
+    only folders a build may replace. Checked before any cell runs (`check_paths`), and
+    again, `during_build`, right before the swap, for the folder may have changed since."""
+    _check_kind(output, during_build)
+    _check_ours(output, during_build)
+
+
+def _check_kind(output: Path, during_build: bool) -> None:
+    if output.is_symlink() or (output.exists() and not output.is_dir()):
+        if during_build:
+            raise PathError(f"-o {shown(output)} became a file or link during the build: the new site was discarded")
+        raise PathError(f"-o {shown(output)} is an existing file or link, not a folder: choose a folder")
+
+
+def _check_ours(output: Path, during_build: bool) -> None:
+    if output.is_dir() and not is_our_site(output) and any(output.iterdir()):
+        if during_build:
+            raise PathError(
+                f"-o {shown(output)} became a folder that essays did not write during the build "
+                f"(no {SITE_MARKER} in it): refusing to replace it; the new site was discarded"
+            )
+        raise PathError(
+            f"-o {shown(output)} is a folder that essays did not write (no {SITE_MARKER} in it): "
+            "refusing to replace it; choose an empty or new folder"
+        )
+
+
 def _hidden_below(path: Path, folder: Path) -> bool:
     """A hidden folder inside the essays folder is never published nor hashed as an asset."""
     return any(part.startswith(".") for part in path.relative_to(folder).parts)
 
 
+def restore_previous(output: Path) -> Path | None:
+    """Put back the previous site when a build was killed between the two renames of its
+    swap: the output is gone and its last copy waits beside it as `.SITE-old-PID-…`. Runs
+    before `clean_leftovers`, which would otherwise delete the only copy of the site.
+    Returns the folder it came from, or None."""
+    if output.exists() or output.is_symlink():
+        return None
+    copies = [path for path in _leftovers(output, "old") if is_our_site(path)]
+    if not copies:
+        return None
+    latest = max(copies, key=lambda path: path.stat().st_ctime)  # a rename sets the ctime
+    os.rename(latest, output)
+    return latest
+
+
 def clean_leftovers(output: Path) -> list[Path]:
-    """Remove what an interrupted build left beside the output (`.site-building-PID-*`,
-    `.site-old-PID-*`) when the process that made it is gone. Returns what was removed."""
+    """Remove what an interrupted build left beside the output (`.SITE-building-PID-*`,
+    `.SITE-old-PID-*`, `.SITE-trash-PID-*`) when the process that made it is gone. Only
+    folders that hold our marker, or nothing, are removed; call `restore_previous` first.
+    Returns what was removed."""
     removed = []
-    for prefix in (f".{output.name}-building-", f".{output.name}-old-"):
-        for path in output.parent.glob(f"{prefix}*"):
-            pid = path.name.removeprefix(prefix).split("-", 1)[0]
-            if not pid.isdigit() or _alive(int(pid)) or not path.is_dir() or path.is_symlink():
-                continue
+    for kind in ("building", "old", "trash"):
+        for path in _leftovers(output, kind):
             if not is_our_site(path) and any(path.iterdir()):
                 continue  # not a site of ours after all: never delete what we did not write
-            shutil.rmtree(path, ignore_errors=True)
+            remove_site(path)
             removed.append(path)
     return removed
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # a folder of ours from an earlier build in this process: done with
+def _leftovers(output: Path, kind: str) -> list[Path]:
+    """The folders named `.SITE-KIND-PID-…` beside the output whose PID is gone (or is this
+    process: a folder from an earlier build in it, done with)."""
+    prefix = f".{output.name}-{kind}-"
+    found = []
+    for path in sorted(output.parent.glob(f"{glob.escape(prefix)}*")):
+        pid = owner(path.name, prefix)
+        if pid is None or (pid != os.getpid() and alive(pid)) or path.is_symlink() or not path.is_dir():
+            continue
+        found.append(path)
+    return found
+
+
+def remove_site(folder: Path) -> None:
+    """Delete a site folder of ours with its marker last, so that a deletion cut short
+    (a kill, a full disk) leaves a folder that the next build still knows for its own."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name == SITE_MARKER:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:

@@ -7,12 +7,10 @@ and runtime/, nothing of the builder's Markdown or templating.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from runtime.display import Output
 from runtime.kernel import CellRun, Kernel
 
 from .capture import CaptureError
+from .leftovers import MODULES_PREFIX, WORKER_PREFIX, make_scratch, release_scratch, remove_if_abandoned
 from .places import Places
 from .protocol import Done, Placed, Progress, Request, Restore, Restored, Run, SnapshotInfo, Stop
 from .records import CellResult
@@ -51,11 +50,16 @@ class Cancelled(Exception):
     """The build is being stopped (Ctrl+C): no worker may start to rebuild state."""
 
 
-def _watch_parent(parent: int) -> None:
+def _watch_parent(parent: int, folder: str, modules: str) -> None:
     """End the worker and everything its cells started once the builder is gone (killed,
-    even with SIGKILL): the worker leads its own process group."""
+    even with SIGKILL): the worker leads its own process group. First remove the folders
+    the builder can no longer remove: this worker's, and the modules' once no builder
+    holds their lock (leftovers.py); the next build sweeps whatever this misses."""
     while os.getppid() == parent:
         time.sleep(PARENT_POLL)
+    remove_if_abandoned(Path(folder), WORKER_PREFIX)
+    if modules:
+        remove_if_abandoned(Path(modules), MODULES_PREFIX)
     os.killpg(0, signal.SIGKILL)
 
 
@@ -65,7 +69,10 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
     # group; caught by a cell it would look like the cell's own error, and be cached.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.set_inheritable(conn.fileno(), False)  # a cell's subprocesses must not hold our line to the builder
-    threading.Thread(target=_watch_parent, args=(parent,), name="essays-watch-parent", daemon=True).start()
+    watch = threading.Thread(
+        target=_watch_parent, args=(parent, folder, modules), name="essays-watch-parent", daemon=True
+    )
+    watch.start()
     import faulthandler
 
     faulthandler.enable()  # a crash's traceback goes to descriptor 2: the cell's output file
@@ -167,7 +174,7 @@ class Worker:
             raise Cancelled("the build is stopping")
         # a private folder: the cells' output files, and a runtime folder for libraries
         # that want one (Mesa prints "XDG_RUNTIME_DIR is invalid" without it)
-        self.folder = Path(tempfile.mkdtemp(prefix="essays-worker-"))
+        self.folder = make_scratch(WORKER_PREFIX)  # named and locked: see leftovers.py
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
@@ -270,7 +277,7 @@ class Worker:
 
     def _closed(self) -> None:
         self.conn.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        release_scratch(self.folder)
         with _LIVE_LOCK:
             _LIVE.discard(self)
 

@@ -16,11 +16,10 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from support import ROOT, WAIT, child_env, essays, output_text
+from support import ROOT, WAIT, alive, child_env, essays, output_text, wait_for
 
 from builder.build import build
 from builder.parse import EssayError, parse_text
@@ -32,26 +31,6 @@ MARK = "<script>\nimport pathlib\npathlib.Path({marker!r}).write_text('ran')\nx 
 
 def report(path: Path) -> list[dict]:
     return json.loads(path.read_text())["essays"][0]["cells"]
-
-
-def wait_for(predicate, what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead but not yet reaped by its (new) parent
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @contextlib.contextmanager
