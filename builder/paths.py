@@ -115,10 +115,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
-    """Everything beside the essays that a cell could read: not the essays themselves,
-    templates, hidden files or caches. A symlink that leads outside the essays folder is
-    never published (`data/passwd -> /etc/passwd`); it is added to `refused`."""
+def source_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
+    """Everything beside the essays that a cell could read, and so what the cache key
+    covers: not the essays themselves, templates, hidden files or caches. A symlink that
+    leads outside the essays folder is left out (`data/passwd -> /etc/passwd`) and added
+    to `refused`."""
     files = []
     root = source.resolve()
     for path in sorted(source.rglob("*")):
@@ -135,3 +136,11 @@ def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
             continue
         files.append(path)
     return files
+
+
+def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
+    """What the site publishes beside the pages: the files in the folders beside the essays
+    (essays/data/names.txt). A file at the top of the essays folder is the author's own
+    (credentials.txt, notes, a helper module with a key in it): cells may read or import it
+    at build time, but it is never published, whatever its name."""
+    return [path for path in source_files(source, refused) if len(path.relative_to(source).parts) > 1]
