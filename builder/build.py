@@ -164,7 +164,9 @@ def write_site(
     env = environment(config.templates)
     nav = [nav_entry(b) for b in builds]
     link_series(builds, nav, modules)
-    assets = copy_assets(writer, config.source, warnings)
+    warnings.extend(unpublished_outputs(builds))
+    imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
+    assets = copy_assets(writer, config.source, warnings, imported)
     warnings.extend(write_static(writer, config, assets, {m.name: m.text for m in modules.values()}))
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
@@ -177,6 +179,22 @@ def write_site(
         else:
             writer.write_text(b.page, render_failed(env, entry, str(b.error), nav))
     writer.commit()
+
+
+def unpublished_outputs(builds: list[EssayBuild]) -> list[str]:
+    """Files the cells wrote at the top of the essays folder. Only folders are published
+    (a top-level file may be a token a cell saved), so say why the site lacks a figure."""
+    lines = []
+    for b in builds:
+        cells = b.essay.cells if b.essay else []
+        for cell, result in zip(cells, b.results, strict=False):
+            for name in sorted(result.depends.writes if result.depends else ()):
+                if os.sep not in name and not name.startswith("."):
+                    lines.append(
+                        f"{shown(b.source)}:{cell.line}: cell {cell.index + 1} wrote {name} beside the essays, "
+                        f"where nothing is published: write it into a folder (figures/{name}) to publish it"
+                    )
+    return lines
 
 
 def nav_entry(b: EssayBuild) -> NavEntry:

@@ -32,7 +32,7 @@ from runtime.display import Output
 
 from .depends import Depends
 from .parse import Cell
-from .paths import asset_files, shown
+from .paths import shown, source_files
 from .places import Places, relocate_text
 from .records import CellResult
 from .store import TEMP_PREFIX, Corrupt, atomic_write, read_packed, write_packed
@@ -101,7 +101,8 @@ class Cache:
         # files the cells wrote are outputs, not inputs: a figure saved with a date in it
         # must not change every key, and so run every cell, on the next build
         made = self.generated()
-        assets = [p for p in asset_files(self.source) if p.relative_to(self.source).as_posix() not in made]
+        # every file a cell can read, published or not (a top-level helper.py is not)
+        assets = [p for p in source_files(self.source) if p.relative_to(self.source).as_posix() not in made]
         return f"{FORMAT}:{runtime_digest()}:{files_digest(assets, self.source)}"
 
     @property

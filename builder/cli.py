@@ -6,10 +6,12 @@ import argparse
 import json
 import re
 import sys
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config
+from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config, timeout_seconds
 from .interrupt import INTERRUPTED
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ def make_parser() -> argparse.ArgumentParser:
     n = sub.add_parser(
         "new", help="start a new essay from a template", description="Create essays/NN-title.md with a working cell."
     )
-    n.add_argument("title", help='the essay\'s title, e.g. "Gradient descent"')
+    n.add_argument("title", type=essay_title, help='the essay\'s title, e.g. "Gradient descent"')
     n.add_argument("--source", type=Path, default=Path("essays"), help="essays folder (default: essays)")
     n.set_defaults(func=cmd_new)
 
@@ -81,7 +83,16 @@ def make_parser() -> argparse.ArgumentParser:
         help="address to bind (default: 127.0.0.1, this machine only; ::1 is its IPv6 "
         "form; 0.0.0.0 or :: let others on the network connect)",
     )
-    s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    s.add_argument("--port", type=port_number, default=8000, help="port (default: 8000; 0: any free port)")
+    s.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; .example.org takes its subdomains too). "
+        "Only localhost and the address bound are answered otherwise, so a web page cannot read "
+        "your drafts through a DNS name of its own; 0.0.0.0 and :: answer every name",
+    )
     s.set_defaults(func=cmd_serve)
     return parser
 
@@ -94,7 +105,7 @@ def site_options() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, default=Path("site"), help="site folder (default: site)")
     p.add_argument(
         "--cell-timeout",
-        type=float,
+        type=seconds,
         default=DEFAULT_CELL_TIMEOUT,
         metavar="S",
         help=f"seconds a cell may run before it is stopped (default: {DEFAULT_CELL_TIMEOUT:g}; "
@@ -109,12 +120,12 @@ def site_options() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
     p.add_argument(
         "--cache-limit",
-        type=int,
+        type=whole(0),
         default=DEFAULT_CACHE_LIMIT_MB,
         metavar="MB",
         help=f"size the cache is pruned to, dropping entries the essays no longer use (default: {DEFAULT_CACHE_LIMIT_MB})",
     )
-    p.add_argument("-j", "--jobs", type=int, default=0, help="essays run at once (default: one per core)")
+    p.add_argument("-j", "--jobs", type=whole(0), default=0, help="essays run at once (default: 0, one per core)")
     p.add_argument("--pyodide-url", metavar="URL", help="load Pyodide from URL instead of the site's copy")
     p.add_argument(
         "--package-base-url",
@@ -122,6 +133,42 @@ def site_options() -> argparse.ArgumentParser:
         help="where the page loads Pyodide packages such as numpy (default: Pyodide's CDN)",
     )
     return p
+
+
+# ----- values checked at the edge: argparse prints `error: argument X: why` and exits 2 -----
+
+
+def seconds(text: str) -> float:
+    try:
+        return timeout_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def whole(least: int, most: int | None = None) -> Callable[[str], int]:
+    """A type= for a whole number in [least, most]."""
+
+    def check(text: str) -> int:
+        if not re.fullmatch(r"\s*[0-9]+\s*", text) or int(text) < least or (most is not None and int(text) > most):
+            bound = f"from {least} to {most}" if most is not None else f"of at least {least}"
+            raise argparse.ArgumentTypeError(f'must be a whole number {bound}, not "{text}"')
+        return int(text)
+
+    return check
+
+
+port_number = whole(0, 65535)
+
+
+def essay_title(text: str) -> str:
+    """A title that shows: not blank, and one line (it becomes a heading and a file name)."""
+    title = text.strip()
+    # strip() leaves format characters such as a zero-width space: a title needs one that shows
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in title):
+        raise argparse.ArgumentTypeError('the title is blank: give the essay a title, e.g. "Gradient descent"')
+    if any(unicodedata.category(c) == "Cc" for c in title):
+        raise argparse.ArgumentTypeError("the title must be one line of text, without control characters")
+    return title
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -233,7 +280,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except PathError as exc:
         print(f"essays: {exc}", file=sys.stderr)
         return 2
-    return serve(config, host=args.host, port=args.port, reporter=Reporter(enabled=sys.stdout.isatty()))
+    return serve(
+        config,
+        host=args.host,
+        port=args.port,
+        reporter=Reporter(enabled=sys.stdout.isatty()),
+        allowed_hosts=args.allow_host,
+    )
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -276,6 +329,20 @@ max(numbers)
 """
 
 
+SLUG_LENGTH = 60  # characters; at 4 bytes each the file name stays under the usual 255
+
+
+def slugify(title: str) -> str:
+    """A file name from a title that keeps its letters in any script, lowercased and in NFC
+    (the form editors and most file systems write): "Ñandú café" is ñandú-café. Anything
+    but letters, marks and digits becomes a dash. Transliterating to ASCII would lose every
+    title written in Greek, Cyrillic or Chinese; page links percent-encode the name."""
+    text = unicodedata.normalize("NFC", title).lower()
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in text)
+    slug = re.sub(r"-+", "-", kept)[:SLUG_LENGTH].strip("-")
+    return unicodedata.normalize("NFC", slug) or "essay"
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     source: Path = args.source
     try:
@@ -283,7 +350,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"essays: cannot make the essays folder {source}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    slug = re.sub(r"[^a-z0-9]+", "-", args.title.lower()).strip("-") or "essay"
+    slug = slugify(args.title)
     numbers = [int(m.group(1)) for p in source.glob("*.md") if (m := re.match(r"(\d+)-", p.name))]
     path = source / f"{max(numbers, default=0) + 1:02d}-{slug}.md"
     if path.exists():

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_CELL_TIMEOUT = 120.0  # seconds; a cell's data-timeout overrides it
+# A day: longer is surely a typo, and a deadline must stay a float the clock can add to
+# (inf or 1e308 overflowed the wait and took the whole build down)
+MAX_CELL_TIMEOUT = 86400.0
 DEFAULT_CACHE_LIMIT_MB = 2048  # the cache is pruned to this after each build
+
+
+def timeout_seconds(text: str) -> float:
+    """A cell's time limit from the command line or a `data-timeout` attribute: a finite
+    number of seconds above 0 and at most a day. ValueError says what is wrong, in words."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f'must be a number of seconds, not "{text}"') from None
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_CELL_TIMEOUT):
+        raise ValueError(f'must be a number of seconds above 0 and at most {MAX_CELL_TIMEOUT:g} (a day), not "{text}"')
+    return seconds
 
 
 @dataclass

@@ -65,6 +65,6 @@ def resolve_links(essays: list[Essay]) -> list[str]:
                 continue
             if parts.fragment and parts.fragment not in known[name]:
                 problems.append(f"{where}: {name} has no anchor #{parts.fragment}")
-            page = Path(name).with_suffix(".html").name
+            page = urllib.parse.quote(Path(name).with_suffix(".html").name)  # as NavEntry.href
             token.attrs["href"] = page + (f"#{parts.fragment}" if parts.fragment else "")
     return problems

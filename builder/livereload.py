@@ -13,6 +13,12 @@ still answers 304), paths checked so none leaves the folder, no folder listings,
 NUL, error responses that linger so a client still sending reads them, an idle timeout,
 a deep listen backlog, IPv6 (with `::` taking IPv4 clients too), and the headers that make
 a page cross-origin isolated (COOP and COEP, on every response).
+
+A server bound to one address answers only requests that name it (the Host header): a web
+page on attacker.example whose DNS name is switched to 127.0.0.1 (DNS rebinding) is then
+refused, where it could otherwise read every draft this server shows. A path that is not
+UTF-8 after percent-decoding is a 400, and a client that disconnects mid-answer is nothing
+to report.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ import io
 import ipaddress
 import json
 import os
+import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -48,6 +56,11 @@ ISOLATION_HEADERS = (
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Cross-Origin-Embedder-Policy", "require-corp"),
 )
+# Names that reach this machine only, whatever a DNS server says: a rebinding page cannot own them
+LOCAL_NAMES = frozenset(("localhost", "127.0.0.1", "::1"))
+# A client gone mid-answer (a closed tab, a cancelled download, a stalled reader timed out):
+# expected, and each printed a 30-line traceback
+DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 POLL = 0.05  # seconds between the serving loop's checks for shutdown(), which waits for one
 # (the default 0.5 s made every stop, and each of the many servers the tests start, that slower)
 
@@ -68,7 +81,10 @@ class LiveReloadServer:
         host: str = "127.0.0.1",
         port: int = 8000,
         lock: AbstractContextManager[object] | None = None,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
+        """`allowed_hosts`: more names than the local ones and the address bound to answer
+        requests for (`.example.org`: that name and its subdomains)."""
         self._root = root
         self.lock = lock if lock is not None else threading.Lock()
         self.state = threading.Condition()  # guards epoch, errors and closing; notified on change
@@ -84,6 +100,7 @@ class LiveReloadServer:
         host = host.removeprefix("[").removesuffix("]")  # [::1], as in a URL, is ::1
         self.httpd = (_Server6 if ":" in host else _Server)((host, port), Handler)
         self.httpd.live = self  # type: ignore[attr-defined]
+        self.hosts = HostCheck(self.address[0], allowed_hosts)
 
     @property
     def root(self) -> Path:
@@ -175,6 +192,72 @@ def is_loopback(address: str) -> bool:
     return ip.is_loopback
 
 
+def host_name(header: str) -> str | None:
+    """The name a Host header gives, lowercased, without its port or a final dot:
+    "[::1]:8000" is "::1". None when it is not a host[:port] at all."""
+    header = header.strip().lower()
+    if header.startswith("["):  # an IPv6 literal
+        name, close, port = header[1:].partition("]")
+        if not close:
+            return None
+    else:
+        name, colon, digits = header.partition(":")
+        port = colon + digits
+    if not name or (port and not re.fullmatch(r":[0-9]{0,5}", port)):
+        return None
+    return name.removesuffix(".")
+
+
+class HostCheck:
+    """Which Host headers a server answers. Bound to every address (0.0.0.0, ::): any, as
+    Jupyter and Vite do, since the author chose to be reached by any name. Otherwise the
+    local names, the address bound, loopback literals (a literal cannot be rebound) and the
+    names allowed. A request without a Host header is answered: every browser sends one."""
+
+    def __init__(self, bound: str, allowed: Sequence[str] = ()) -> None:
+        self.public = _unspecified(bound)
+        self.bound = _ip(bound)
+        self.names = set(LOCAL_NAMES)
+        self.names |= {n for a in allowed if (n := host_name(a)) and not n.startswith(".")}
+        self.suffixes = tuple(n for a in allowed if (n := host_name(a)) and n.startswith("."))
+
+    def allows(self, headers: Sequence[str]) -> bool:
+        if self.public or not headers:
+            return True
+        if len(headers) > 1:  # which one would a proxy or a browser have meant?
+            return False
+        name = host_name(headers[0])
+        if name is None:
+            return False
+        if name in self.names or name.endswith(self.suffixes) or f".{name}" in self.suffixes:
+            return True
+        ip = _ip(name)  # a literal, however written ([0::1]), is the address itself: nothing to rebind
+        return ip is not None and (ip == self.bound or is_loopback(str(ip)))
+
+    @staticmethod
+    def refusal(header: str) -> bytes:
+        name = host_name(header) or header.strip()
+        return (
+            f'403 Forbidden: this development server answers for localhost and its own address, not for "{name[:200]}".\n'
+            "A web page could read your drafts through such a name (DNS rebinding). If it is yours, start the\n"
+            f"server with --allow-host {name[:200]} (or bind 0.0.0.0 to answer every name on the network).\n"
+        ).encode("utf-8", "replace")
+
+
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a literal names, without an IPv6 zone (fe80::1%eth0, %25 in a URL); None
+    for a name."""
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def _unspecified(address: str) -> bool:
+    ip = _ip(address)
+    return ip is not None and ip.is_unspecified
+
+
 def network_warning(url: str) -> str:
     return (
         f"essays: warning: {url} is reachable by others on the network; this is a development "
@@ -186,6 +269,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = BACKLOG
     daemon_threads = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A traceback for a fault of ours; a client that went away is not one."""
+        if isinstance(sys.exc_info()[1], DISCONNECTS):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Server6(_Server):
     """An IPv6 address. `::` (every address) takes IPv4 clients too where the system allows,
@@ -194,10 +283,9 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
     def server_bind(self) -> None:
-        with contextlib.suppress(ValueError):  # not an address: bind() will say why
-            if ipaddress.ip_address(str(self.server_address[0]).split("%", 1)[0]).is_unspecified:
-                with contextlib.suppress(AttributeError, OSError):  # no dual stack: IPv6 only
-                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        if _unspecified(str(self.server_address[0])):  # not an address at all: bind() will say why
+            with contextlib.suppress(AttributeError, OSError):  # no dual stack: IPv6 only
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
 
 
@@ -226,6 +314,18 @@ class Handler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         pass
 
+    def parse_request(self) -> bool:
+        """The request line and headers, then the Host check: every path, /_dev/events too."""
+        if not super().parse_request():
+            return False
+        hosts = self.headers.get_all("Host") or []
+        if self.live.hosts.allows(hosts):
+            return True
+        self.close_connection = True
+        self._linger = True  # read what the client still sends, so it gets the answer
+        self._send(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8", HostCheck.refusal(hosts[0]))
+        return False
+
     def do_GET(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
         if path == "/_dev/events":
@@ -250,7 +350,12 @@ class Handler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         target = self.path.split("?", 1)[0].split("#", 1)[0]  # as the base's translate_path
-        if "\0" in urllib.parse.unquote(target, errors="surrogatepass"):
+        try:
+            decoded = urllib.parse.unquote_to_bytes(target).decode("utf-8")
+        except UnicodeDecodeError:  # /%ff, an overlong /%c0%ae: no file of the site has such a name
+            self.send_error(HTTPStatus.BAD_REQUEST, "the path is not UTF-8")
+            return None
+        if "\0" in decoded:
             # no file name holds a NUL: a malformed request, not a missing file
             self.send_error(HTTPStatus.BAD_REQUEST, "NUL in the path")
             return None
@@ -339,7 +444,8 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _events(self) -> None:
         """Server-Sent Events: the build state now, then on every change. The connection's

@@ -19,6 +19,7 @@ import yaml
 from markdown_it.token import Token
 
 from .cell_rule import CLOSE
+from .config import timeout_seconds
 from .markdown import markdown
 
 FRONT_MATTER_OPEN = re.compile(r"---[ \t]*\r?\n")
@@ -234,16 +235,15 @@ def dedent(text: str) -> str:
 
 def _check_attrs(attrs: dict[str, str], path: Path, line: int) -> None:
     n = attrs.get("data-iterations")
-    if n is not None and not (n.strip().isdigit() and int(n) >= 1):
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses
+    if n is not None and not (re.fullmatch(r"\s*[0-9]+\s*", n) and int(n) >= 1):
         raise EssayError(path, line, f'data-iterations must be a whole number of at least 1, not "{n}"')
     t = attrs.get("data-timeout")
     if t is not None:
         try:
-            ok = float(t) > 0
-        except ValueError:
-            ok = False
-        if not ok:
-            raise EssayError(path, line, f'data-timeout must be a number of seconds above 0, not "{t}"')
+            timeout_seconds(t)  # the rule --cell-timeout follows: inf or nan must not reach the clock
+        except ValueError as exc:
+            raise EssayError(path, line, f"data-timeout {exc}") from None
     v = attrs.get("data-verify")
     if v is not None and v != "skip":
         raise EssayError(path, line, f'data-verify takes one value, "skip", not "{v}"')

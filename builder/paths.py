@@ -15,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from runtime.analysis import imported_modules
+
 from .config import Config
 from .leftovers import alive, owner
 
@@ -175,10 +177,11 @@ def remove_site(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
-    """Everything beside the essays that a cell could read: not the essays themselves,
-    templates, hidden files or caches. A symlink that leads outside the essays folder is
-    never published (`data/passwd -> /etc/passwd`); it is added to `refused`."""
+def source_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
+    """Everything beside the essays that a cell could read, and so what the cache key
+    covers: not the essays themselves, templates, hidden files or caches. A symlink that
+    leads outside the essays folder is left out (`data/passwd -> /etc/passwd`) and added
+    to `refused`."""
     files = []
     root = source.resolve()
     for path in sorted(source.rglob("*")):
@@ -195,3 +198,26 @@ def asset_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
             continue
         files.append(path)
     return files
+
+
+def asset_files(source: Path, refused: list[Path] | None = None, imported: set[str] | None = None) -> list[Path]:
+    """What the site publishes beside the pages: the files in the folders beside the essays
+    (essays/data/names.txt), and the helper modules at the top of the essays folder that
+    cells import (`imported`: top-level module names), with those they import in turn, so
+    a reader's run of such a cell finds them in the page too. Any other file at the top
+    (credentials.txt, notes, a module no cell imports) is the author's own: cells may read
+    it at build time, but it is never published."""
+    files = source_files(source, refused)
+    top = {p.stem: p for p in files if len(p.relative_to(source).parts) == 1 and p.suffix == ".py"}
+    wanted: set[str] = set()
+    todo = [name for name in imported or set() if name in top]
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        try:
+            todo.extend(m for m in imported_modules(top[name].read_text(encoding="utf-8")) if m in top)
+        except (OSError, UnicodeDecodeError):
+            pass
+    return [p for p in files if len(p.relative_to(source).parts) > 1 or (p.suffix == ".py" and p.stem in wanted)]

@@ -7,6 +7,7 @@ page, so an unedited cell's output is the same markup in both hosts.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,12 @@ class NavEntry:
     status: str = "ok"
     number: int | None = None  # a chapter's number, from its file name (01-bigram.md: 1)
     builds_on: list[NavEntry] = field(default_factory=list)  # the essays whose modules it imports
+
+    @property
+    def href(self) -> str:
+        """The page's address relative to the site: percent-encoded, so a name with ?, #, %
+        or a space links to its page (ñandú.html is %C3%B1and%C3%BA.html, as a browser asks)."""
+        return urllib.parse.quote(self.page)
 
     @property
     def label(self) -> str:

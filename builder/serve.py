@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,9 +69,11 @@ class DevServer:
         port: int = 8000,
         reporter: Reporter | None = None,
         watch: list[Path] | None = None,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         """`watch`: the folders whose changes rebuild; by default the essays, and the
-        templates, static files, runtime and shaders that every page is made from."""
+        templates, static files, runtime and shaders that every page is made from.
+        `allowed_hosts`: host names to answer besides the local ones (LiveReloadServer)."""
         self.config = config
         self.reporter = reporter
         self._watch_list = watch
@@ -86,7 +89,9 @@ class DevServer:
         self._dirty = False
         self._stopped = False
         # the site folder is swapped by each build: the server looks the path up per request
-        self.server = LiveReloadServer(lambda: self.config.output, host, port, lock=self.swap_lock)
+        self.server = LiveReloadServer(
+            lambda: self.config.output, host, port, lock=self.swap_lock, allowed_hosts=allowed_hosts
+        )
         self._builder: threading.Thread | None = None
         self._observer: Any = None  # watchdog's Observer, imported when watching starts
         self._watched_abs: list[Path] = []
@@ -274,9 +279,15 @@ class DevServer:
         kill_all()
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, reporter: Reporter | None = None) -> int:
+def serve(
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reporter: Reporter | None = None,
+    allowed_hosts: Sequence[str] = (),
+) -> int:
     try:
-        server = DevServer(config, host, port, reporter)
+        server = DevServer(config, host, port, reporter, allowed_hosts=allowed_hosts)
     except OSError as exc:
         print(f"essays: cannot listen on {host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
         return 1

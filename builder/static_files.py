@@ -61,14 +61,15 @@ def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
     writer.write_bytes(rel, source.read_bytes())
 
 
-def copy_assets(writer: SiteWriter, source: Path, warnings: list[str]) -> list[str]:
+def copy_assets(writer: SiteWriter, source: Path, warnings: list[str], imported: set[str] | None = None) -> list[str]:
     """Assets go into the site at the same relative place, so `open("data/x.txt")` works in
-    the page as it does at build time. Returns their site paths."""
+    the page as it does at build time; `imported`: the modules the cells import (their
+    helper modules beside the essays are published). Returns their site paths."""
     from .paths import shown
 
     written = []
     refused: list[Path] = []
-    files = asset_files(source, refused)
+    files = asset_files(source, refused, imported)
     for path in refused:
         warnings.append(f"{shown(path)} links outside the essays folder (to {path.resolve()}): not published")
     for path in files:

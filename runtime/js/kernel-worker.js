@@ -38,7 +38,10 @@ async function fetchOk(url) {
 async function writeFiles(names, from, to) {
   await Promise.all(
     (names || []).map(async (name) => {
-      const response = await fetchOk(new URL(name, from));
+      // each segment percent-encoded: a file named with ?, # or % is a path, not a query
+      const response = await fetchOk(
+        new URL(name.split("/").map(encodeURIComponent).join("/"), from),
+      );
       const data = new Uint8Array(await response.arrayBuffer());
       const path = to + "/" + name;
       py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));

@@ -75,6 +75,74 @@ def test_pages_index_and_assets(two_essays):
     assert [e.status for e in result.essays] == ["ok", "error"]
 
 
+def test_the_folders_and_the_imported_modules_beside_the_essays_are_published(project):
+    """Top-level files (credentials.txt beside the essays) were published, although the
+    README spoke only of folders. They stay readable at build time; a top-level module a
+    cell imports is published (the page's re-run imports it too), one no cell imports is not."""
+    project.write("credentials.txt", "API_KEY=hunter2")
+    project.write("helpers.py", "import shapes\ndef double(x):\n    return shapes.TWO * x\n")
+    project.write("shapes.py", "TWO = 2\n")
+    project.write("secrets.py", "SECRET = 'hunter2'\n")
+    project.write("notes.json", "{}")
+    project.write("data/numbers.json", "[1, 2, 3]")
+    project.write("lib/tools.py", "def triple(x):\n    return 3 * x\n")
+    project.write(
+        "01-a.md",
+        """\
+        <script>
+        import json, helpers
+        from lib import tools
+        key = open("credentials.txt").read().split("=")[1]
+        value = helpers.double(tools.triple(sum(json.load(open("data/numbers.json")))))
+        </script>
+        """,
+    )
+    result = project.build()
+    assert result.failures == []
+    assert "value:</span><pre>36</pre>" in project.page("01-a.html")
+    published = sorted(p.relative_to(project.site).as_posix() for p in project.site.rglob("*") if p.is_file())
+    assert "data/numbers.json" in published and "lib/tools.py" in published
+    assert "helpers.py" in published and "shapes.py" in published
+    assert not {"credentials.txt", "secrets.py", "notes.json"} & set(published)
+    manifest = json.loads((project.site / "_static" / "runtime" / "manifest.json").read_text())
+    assert manifest["assets"] == ["data/numbers.json", "helpers.py", "lib/tools.py", "shapes.py"]
+    assert all(
+        b"hunter2" not in p.read_bytes() for p in project.site.rglob("*") if p.is_file() and p.name != "01-a.html"
+    )
+
+
+def test_a_file_a_cell_writes_beside_the_essays_is_not_published_and_says_so(project):
+    project.write(
+        "01-a.md",
+        """\
+        <script>
+        import os
+        os.makedirs("figures", exist_ok=True)
+        open("figures/ok.svg", "w").write("<svg/>")
+        open("line.svg", "w").write("<svg/>")
+        open(".scratch", "w").write("x")
+        </script>
+        """,
+    )
+    result = project.build()
+    assert (project.site / "figures" / "ok.svg").is_file() and not (project.site / "line.svg").exists()
+    assert [w for w in result.warnings if "wrote" in w] == [
+        "essays/01-a.md:2: cell 1 wrote line.svg beside the essays, where nothing is published: "
+        "write it into a folder (figures/line.svg) to publish it"
+    ]
+
+
+def test_a_timeout_the_clock_cannot_hold_names_its_line_and_the_site_is_built(project):
+    """data-timeout="inf" raised OverflowError in the worker's wait: no site at all."""
+    project.write("01-a.md", '# A\n\n<script data-timeout="inf">\nx = 1\n</script>\n')
+    project.write("02-b.md", "# B\n\n<script>\ny = 2\n</script>\n")
+    result = project.build()
+    assert [str(e.error) for e in result.essays if e.error] == [
+        'essays/01-a.md:3: data-timeout must be a number of seconds above 0 and at most 86400 (a day), not "inf"'
+    ]
+    assert "y:</span><pre>2</pre>" in project.page("02-b.html")
+
+
 def test_essay_page_has_code_outputs_anchors_and_nav(two_essays):
     two_essays.build()
     page = two_essays.page("01-first.html")

@@ -91,6 +91,17 @@ def test_asset_edit_runs_everything(essay, project):
     assert ran == ["0", "1", "2", "3"]
 
 
+def test_a_top_level_file_is_in_the_key_though_not_published(essay, project):
+    """A module no cell imports, or a data file, at the top of the essays folder is not
+    published, but a cell can read it: editing it must run the cells again."""
+    project.write("helpers.py", "FACTOR = 1\n")
+    essay.build()
+    assert not (project.site / "helpers.py").exists()
+    project.write("helpers.py", "FACTOR = 2\n")
+    ran, _ = essay.build()
+    assert ran == ["0", "1", "2", "3"]
+
+
 def test_corrupt_or_truncated_entries_are_ignored(essay, project):
     essay.build()
     entries = sorted((project.root / ".essays-cache" / "cells").rglob("*.pickle"))

@@ -14,6 +14,7 @@ import inspect
 import os
 import shutil
 import socket
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -486,3 +487,174 @@ def test_every_ipv6_address_takes_ipv4_clients_too(monkeypatch):
             assert httpd.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == v6only, host
         finally:
             httpd.server_close()
+
+
+# ----- the Host header: DNS rebinding ------------------------------------------------------
+
+
+def request_with_host(server: LiveReloadServer, path: str, *hosts: str, method: str = "GET") -> bytes:
+    headers = "".join(f"Host: {h}\r\n" for h in hosts)
+    return raw(server, f"{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n".encode())
+
+
+REBINDING = [
+    "attacker.example:{port}",
+    "attacker.example",
+    "ATTACKER.example.:{port}",
+    "localhost.attacker.example:{port}",
+    "127.0.0.1.nip.io:{port}",
+    "[::1].attacker.example",
+    "evil.localhost:{port}",
+    "",
+    "localhost:{port}@attacker.example",
+    "127.0.0.1:99999999",
+]
+
+
+@pytest.mark.parametrize("host", REBINDING)
+@pytest.mark.parametrize("path", [PAGE, "/", "/_dev/events", "/_dev/reload.js", "/_static/style.css", "/nowhere"])
+def test_a_request_naming_another_host_is_refused(server, host, path):
+    """A page on attacker.example whose name was rebound to 127.0.0.1 is same-origin with
+    the server as far as the browser knows: it could read every draft and the event stream."""
+    answer = request_with_host(server, path, host.format(port=server.address[1]))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert status_of(answer) == 403, answer[:300]
+    assert b"Content-Type: text/plain; charset=utf-8" in head
+    assert b"--allow-host" in body and len(body.splitlines()) <= 3
+    assert b"The word is" not in body and b"event: build" not in body and b"color" not in body
+
+
+def test_two_host_headers_are_refused(server):
+    port = server.address[1]
+    assert status_of(request_with_host(server, PAGE, f"localhost:{port}", "attacker.example")) == 403
+    assert status_of(request_with_host(server, PAGE, f"localhost:{port}", "attacker.example", method="HEAD")) == 403
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:{port}", "127.0.0.1", "localhost:{port}", "LocalHost", "localhost.:{port}", "[::1]:{port}"]
+)
+def test_the_local_names_are_answered(server, host):
+    assert status_of(request_with_host(server, PAGE, host.format(port=server.address[1]))) == 200
+
+
+def test_a_request_without_a_host_header_is_answered(server):
+    """No browser leaves it out, so it cannot come from a rebinding page (curl -0, scripts)."""
+    assert status_of(raw(server, f"GET {PAGE} HTTP/1.0\r\n\r\n".encode())) == 200
+
+
+def test_allowed_host_names(site):
+    live = LiveReloadServer(site.path, port=0, lock=site.lock, allowed_hosts=["Notes.Example", ".tunnel.test"])
+    live.reloaded([])
+    live.start()
+    try:
+        for host, status in [
+            ("notes.example", 200),
+            ("notes.example:443", 200),
+            ("tunnel.test", 200),
+            ("abc.tunnel.test:8000", 200),
+            ("other.example", 403),
+            ("eviltunnel.test", 403),
+            ("notes.example.attacker.example", 403),
+        ]:
+            assert status_of(request_with_host(live, PAGE, host)) == status, host
+    finally:
+        live.shutdown()
+
+
+@pytest.mark.parametrize(
+    "bound, host, allowed",
+    [
+        ("0.0.0.0", "attacker.example", True),  # every address: the author asked to be reached by any name
+        ("::", "my-laptop.local:8000", True),
+        ("192.168.1.20", "192.168.1.20:8000", True),
+        ("192.168.1.20", "my-laptop.local:8000", False),
+        ("2001:db8::1", "[2001:DB8:0::1]:8000", True),
+        ("2001:db8::1", "[2001:db8::2]:8000", False),
+        ("::1", "[::1]:8000", True),
+        ("::1", "[0:0:0:0:0:0:0:1]:8000", True),
+        ("127.0.0.1", "127.0.0.2", True),  # a literal cannot be rebound
+        ("fe80::1%eth0", "[fe80::1%25eth0]:8000", True),
+        ("127.0.0.1", "[::1", False),
+        ("127.0.0.1", "localhost:80:80", False),
+    ],
+)
+def test_which_host_names_each_bind_answers(bound, host, allowed):
+    assert livereload.HostCheck(bound).allows([host]) is allowed
+
+
+def test_an_event_stream_for_another_host_is_refused(server):
+    host, port = server.address
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=WAIT)
+    try:
+        conn.request("GET", "/_dev/events", headers={"Host": f"attacker.example:{port}"})
+        response = conn.getresponse()
+        assert response.status == 403 and b"data:" not in response.read()
+    finally:
+        conn.close()
+
+
+# ----- undecodable paths, clients that go away ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/%ff", "/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd", "/%ed%a0%80.html", "/_static/%fe%ff.css", "/%e2%82"]
+)
+def test_a_path_that_is_not_utf8_is_a_bad_request(server, path, capfd):
+    """These raised UnicodeDecodeError in the NUL check: no answer, and a traceback."""
+    for method in ("GET", "HEAD"):
+        answer = raw(server, f"{method} {path} HTTP/1.0\r\n\r\n".encode())
+        assert status_of(answer) == 400, answer[:200]
+        assert b"root:" not in answer
+    assert get(server, PAGE)[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_path_with_non_ascii_letters_is_served(server, site):
+    (site.path / "ñandú-café.html").write_text(page("ñandú"), encoding="utf-8")
+    status, body = get(server, "/%C3%B1and%C3%BA-caf%C3%A9.html")
+    assert status == 200 and "The word is ñandú.".encode() in body
+
+
+@pytest.fixture
+def answered(monkeypatch):
+    """An event set once the server has finished with a connection (handle_error included)."""
+    done = threading.Event()
+    original = livereload._Server.shutdown_request
+
+    def shutdown_request(self, request):
+        original(self, request)
+        done.set()
+
+    monkeypatch.setattr(livereload._Server, "shutdown_request", shutdown_request)
+    return done
+
+
+@pytest.mark.parametrize("how", ["reset", "close"])
+def test_a_client_that_disconnects_mid_download_is_not_a_traceback(server, site, capfd, answered, how):
+    """Each closed tab or cancelled download printed a 30-line BrokenPipe traceback."""
+    (site.path / "_static" / "big.bin").write_bytes(os.urandom(1 << 20) * 16)
+    with socket.create_connection(server.address, timeout=WAIT) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /_static/big.bin HTTP/1.0\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.0 200")
+        if how == "reset":  # an RST at once, as a killed client's
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    assert answered.wait(WAIT), "the server never finished the request"
+    assert get(server, PAGE)[0] == 200
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ConnectionReset" not in err
+
+
+def test_a_fault_of_the_server_still_shows_its_traceback(server, capfd, monkeypatch):
+    """Only disconnects are quiet: a bug must still be seen."""
+    monkeypatch.setattr(Handler, "send_head", lambda self: 1 / 0)
+    with contextlib.suppress(OSError):
+        raw(server, f"GET {PAGE} HTTP/1.0\r\n\r\n".encode())
+    wait_for_text = time.monotonic() + WAIT
+    err = ""
+    while "ZeroDivisionError" not in err and time.monotonic() < wait_for_text:
+        time.sleep(0.02)
+        err += capfd.readouterr().err
+    assert "ZeroDivisionError" in err

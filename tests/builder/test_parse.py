@@ -119,6 +119,26 @@ def test_bad_iterations_attribute(tmp_path):
     assert msg.endswith(':3: data-iterations must be a whole number of at least 1, not "lots"')
 
 
+@pytest.mark.parametrize("value", ["²", "¹⁰", "٣", "1.5", "0", "-2", ""])
+def test_iterations_must_be_ascii_digits(tmp_path, value):
+    """ "²" passed str.isdigit() and then int() raised ValueError: a traceback, no site."""
+    msg = error_of(tmp_path, f'text\n\n<script data-iterations="{value}">\nx = 1\n</script>\n'.encode())
+    assert msg.endswith(f':3: data-iterations must be a whole number of at least 1, not "{value}"')
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "1e308", "nan", "0", "-1", "86401", "soon", ""])
+def test_a_timeout_that_cannot_be_waited_for_is_refused(tmp_path, value):
+    """inf and 1e308 overflowed the deadline and took the whole build down; 0, -1 and nan
+    passed and timed out the cell at once ("timed out after nan s")."""
+    msg = error_of(tmp_path, f'text\n\n<script data-timeout="{value}">\nx = 1\n</script>\n'.encode())
+    assert ":3: data-timeout must be a number of seconds" in msg and msg.endswith(f'not "{value}"')
+
+
+@pytest.mark.parametrize("value, seconds", [("0.5", 0.5), ("86400", 86400.0), (" 30 ", 30.0)])
+def test_a_timeout_in_range_is_taken(value, seconds):
+    assert cells(f'<script data-timeout="{value}">\nx = 1\n</script>\n')[0].timeout == seconds
+
+
 def test_text_after_closing_tag(tmp_path):
     msg = error_of(tmp_path, b'<script>\ns = "</script>"\n</script>\n')
     assert ":2: text after </script>" in msg
