@@ -280,13 +280,12 @@ def test_line_magics_and_shell_escapes(tmp_path):
     assert run_cell(converted) == {"a": 1, "text": "\n!not a command\n%not a magic\n"}
 
 
-def test_a_line_of_spaces_in_a_string_is_refused(tmp_path):
-    """parse.py dedents a cell, which empties a line of only spaces even inside a string:
-    that cell would compute something else, so the notebook is refused, naming the cell."""
+def test_a_line_of_spaces_in_a_string_keeps_its_spaces(tmp_path):
+    """parse.py once emptied a line of only spaces even inside a string while dedenting a
+    cell (convert refused such notebooks); now the essay's cell computes the same value."""
     path = write_notebook(tmp_path / "spaces.ipynb", new_code_cell('s = """\n   \n"""'))
-    with pytest.raises(ConvertError, match="cell 1: an essay cannot hold this code"):
-        convert(path)
-    assert not path.with_suffix(".md").exists()
+    [converted] = cell_sources(convert(path))
+    assert run_cell(converted) == {"s": "\n   \n"}
 
 
 def test_the_essay_is_written_whole_and_never_over_a_file(tmp_path):
