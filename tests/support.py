@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -32,6 +35,27 @@ CHROMIUM_ARGS = [
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a child Python: this one, with the repository importable."""
     return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+
+
+def wait_for(predicate, what: str, timeout: float = WAIT) -> None:
+    """Poll `predicate` until it holds; fail the test naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    """The process runs: it exists and is no zombie (dead, not yet reaped by its parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return not Path("/proc/self").exists()  # no /proc (macOS): kill(pid, 0) is all we know
 
 
 def essays(*args: str, cwd: Path, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
