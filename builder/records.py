@@ -39,6 +39,8 @@ class CellResult:
     blobs: list[str] = field(default_factory=list)  # blobs the snapshot refers to (store.py)
     cache_error: str | None = None  # why the snapshot could not be written (full, read-only)
     depends: Depends | None = None  # what it read or wrote beyond its key (depends.py)
+    # why it failed in one line, where its error's last line is not that (a crash's dump)
+    summary: str | None = None
 
 
 @dataclass
@@ -92,6 +94,8 @@ def cell_problem(cell: Cell, result: CellResult) -> str | None:
         return "expected an error, but it ran without one" if result.status == "ok" else result.status
     if result.status == "ok":
         return None
+    if result.summary:
+        return result.summary
     why = next((o.text for o in result.outputs if o.kind == "error"), "").strip()
     return why.splitlines()[-1] if why else result.status
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime.display import Output
-from runtime.kernel import CellRun, Kernel
+from runtime.kernel import CellRun, Kernel, scrub_paths
 
+from . import procs
 from .capture import CaptureError
 from .leftovers import MODULES_PREFIX, WORKER_PREFIX, make_scratch, release_scratch, remove_if_abandoned
 from .places import Places
@@ -50,29 +51,48 @@ class Cancelled(Exception):
     """The build is being stopped (Ctrl+C): no worker may start to rebuild state."""
 
 
-def _watch_parent(parent: int, folder: str, modules: str) -> None:
-    """End the worker and everything its cells started once the builder is gone (killed,
-    even with SIGKILL): the worker leads its own process group. First remove the folders
-    the builder can no longer remove: this worker's, and the modules' once no builder
-    holds their lock (leftovers.py); the next build sweeps whatever this misses."""
+def _watch_parent(parent: int) -> None:
+    """End the kernel and everything its cells started once its guard is gone: the
+    kernel's own way where the guard's PR_SET_PDEATHSIG is missing (not Linux). A cell that
+    holds the GIL stops this thread; the guard and the kernel's death signal do not need it."""
     while os.getppid() == parent:
         time.sleep(PARENT_POLL)
-    remove_if_abandoned(Path(folder), WORKER_PREFIX)
-    if modules:
-        remove_if_abandoned(Path(modules), MODULES_PREFIX)
     os.killpg(0, signal.SIGKILL)
 
 
+def _remove_leftovers(folder: str, modules: str) -> None:
+    """Once the builder is gone, the folders it can no longer remove: this worker's, and
+    the modules' once no builder holds their lock (leftovers.py); the next build sweeps
+    whatever this misses."""
+    remove_if_abandoned(Path(folder), WORKER_PREFIX)
+    if modules:
+        remove_if_abandoned(Path(modules), MODULES_PREFIX)
+
+
+def _cut_line(fd: int) -> None:
+    """In a process a cell forked: the builder's line becomes /dev/null, so the child can
+    never answer for the kernel, nor keep the line open once the kernel is gone."""
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, fd, inheritable=False)
+    os.close(null)
+
+
+def _end_if_forked(kernel: int) -> None:
+    """A process forked by a cell that returned into the kernel ends here, before it
+    could say anything to the builder (its reply would stand for the next cell's)."""
+    if os.getpid() != kernel:
+        os._exit(0)
+
+
 def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: str) -> None:
-    """Runs in the child: a kernel serving run requests until told to stop."""
+    """Runs in the kernel process: a kernel serving run requests until told to stop.
+    `parent`: the worker's guard (see main)."""
     # The builder stops workers itself. A Ctrl+C in the terminal reaches the whole process
     # group; caught by a cell it would look like the cell's own error, and be cached.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.set_inheritable(conn.fileno(), False)  # a cell's subprocesses must not hold our line to the builder
-    watch = threading.Thread(
-        target=_watch_parent, args=(parent, folder, modules), name="essays-watch-parent", daemon=True
-    )
-    watch.start()
+    os.register_at_fork(after_in_child=lambda: _cut_line(conn.fileno()))  # nor its forks
+    threading.Thread(target=_watch_parent, args=(parent,), name="essays-watch-parent", daemon=True).start()
     import faulthandler
 
     faulthandler.enable()  # a crash's traceback goes to descriptor 2: the cell's output file
@@ -103,16 +123,24 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
         else:
             places.filename = message.filename
             places.add(message.index, message.line, message.source)
-            conn.send(_run(kernel, message, conn, places, recorder))
+            conn.send(_run(kernel, message, conn, places, recorder, os.getpid()))
 
 
 def _run(
-    kernel: Kernel, message: Run, conn: Connection, places: Places | None = None, recorder: Recorder | None = None
+    kernel: Kernel,
+    message: Run,
+    conn: Connection,
+    places: Places | None = None,
+    recorder: Recorder | None = None,
+    me: int | None = None,
 ) -> Done:
+    """Run a cell in `kernel`, the process `me` (a process the cell forks ends in here)."""
     last = 0.0
+    me = os.getpid() if me is None else me
 
     def progress(i: int, n: int) -> None:
         nonlocal last
+        _end_if_forked(me)
         now = time.monotonic()
         if n > 1 and (now - last >= PROGRESS_INTERVAL or i == n):
             last = now
@@ -127,6 +155,7 @@ def _run(
     except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker
         text = f"the kernel failed running this cell: {type(exc).__name__}: {exc}"
         ran = CellRun([Output("error", text=text)], ok=False)
+    _end_if_forked(me)
     if any(o.kind == "dot" for o in ran.outputs):
         from .diagrams import draw
 
@@ -183,6 +212,8 @@ class Worker:
             runtime_dir = self.folder / "xdg-runtime"
             runtime_dir.mkdir(mode=0o700)
             env["XDG_RUNTIME_DIR"] = str(runtime_dir)
+        # the folders whose files published texts name relatively (scrub_paths)
+        self.roots = [str(cwd), *([str(modules)] if modules else [])]
         args = [str(theirs.fileno()), str(cwd), str(self.folder), str(os.getpid()), str(modules or "")]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "builder.worker", *args],
@@ -217,6 +248,16 @@ class Worker:
         snapshot_to: tuple[Path, Path] | None = None,
     ) -> CellResult:
         """Run a cell; with snapshot_to=(path, blobs), save the namespace after it."""
+        return self._published(self._run(cell, filename, timeout, progress, snapshot_to))
+
+    def _run(
+        self,
+        cell: Cell,
+        filename: str,
+        timeout: float,
+        progress: ProgressFn | None,
+        snapshot_to: tuple[Path, Path] | None,
+    ) -> CellResult:
         start = time.monotonic()
         deadline = start + timeout
         where = (str(snapshot_to[0]), str(snapshot_to[1])) if snapshot_to else (None, None)
@@ -233,17 +274,33 @@ class Worker:
                     return CellResult("timeout", [note], time.monotonic() - start)
                 message: Progress | Done = self.conn.recv()
             except (EOFError, OSError):
-                code = self._exit_code()
-                text = f"the worker process running this cell exited ({_exit_reason(code)})"
-                last = self._last_output()
-                if last:
-                    text += f"; its last output:\n{last}"
-                return CellResult("error", [Output("error", text=text)], time.monotonic() - start)
+                return self._crashed(time.monotonic() - start)
             if isinstance(message, Progress):
                 if progress is not None:
                     progress(cell, message.done, message.total)
                 continue
             return _result(message, time.monotonic() - start)
+
+    def _crashed(self, seconds: float) -> CellResult:
+        """The result of a cell whose worker died under it: how, and what it wrote last."""
+        code = self._exit_code()
+        text = f"the worker process running this cell exited ({procs.exit_reason(code)})"
+        last = self._last_output()
+        if last:
+            text += f"; its last output:\n{last}"
+        result = CellResult("error", [Output("error", text=text)], seconds)
+        result.summary = procs.exit_summary(code)  # not the dump's last line
+        return result
+
+    def _published(self, result: CellResult) -> CellResult:
+        """The one place the builder makes a cell's error texts fit to publish: a crash's
+        dump, a traceback, a message name no folder of the author's (the essays, the
+        checkout, the Python installation, the home folder). The kernel does the same to
+        its tracebacks, in both hosts; this also covers what only the builder sees."""
+        for output in result.outputs:
+            if output.kind in ("error", "note"):
+                output.text = scrub_paths(output.text, *self.roots)
+        return result
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -258,7 +315,8 @@ class Worker:
             return f.read().decode("utf-8", "replace").strip()
 
     def _end_group(self) -> None:
-        """Kill what the worker's cells started and left running (forks, subprocesses)."""
+        """Kill what the worker's cells started and left in its process group, once the
+        guard has ended (and ended, on Linux, every process below it)."""
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -271,7 +329,10 @@ class Worker:
             return None
 
     def kill(self) -> None:
-        self._end_group()
+        """End the worker now, whatever its cell is doing, with every process below it
+        (forks and subprocesses, in its process group or in sessions of their own)."""
+        if self.process.returncode is None:  # not reaped: its pid is still the guard's
+            procs.end_tree(self.process.pid)
         self.process.wait(timeout=5)
         self._closed()
 
@@ -343,16 +404,22 @@ def _result(done: Done, seconds: float) -> CellResult:
     return result
 
 
-def _exit_reason(code: int | None) -> str:
-    if code is None:
-        return "exit code unknown"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
+def main(fd: int, cwd: str, folder: str, builder: int, modules: str) -> None:
+    """The worker: this process becomes its guard (procs.guard), which runs no cell, and
+    forks the kernel, which does. Forked now, while this process has one thread."""
+    guard = os.getpid()
+    procs.become_subreaper()
+    kernel = os.fork()
+    if kernel:
+        os.close(fd)  # the line is the kernel's: the builder sees it close when the kernel ends
+        procs.guard(kernel, builder, orphaned=lambda: _remove_leftovers(folder, modules))
+    if not procs.die_with_parent(guard):
+        os._exit(1)
+    _worker_main(Connection(fd), cwd, folder, guard, modules)
+    # at once: a thread a cell left running must not hold the essay's end (the guard ends
+    # whatever the cells left behind)
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    _worker_main(Connection(int(sys.argv[1])), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])

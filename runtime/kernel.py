@@ -11,6 +11,7 @@ import ast
 import io
 import linecache
 import os
+import re
 import sys
 import sysconfig
 import traceback
@@ -257,18 +258,67 @@ class Kernel:
             return Output("error", label=label, text="this value could not be shown:\n" + format_error(exc, self.root))
 
 
-def short_path(filename: str, root: str) -> str:
-    """A file name fit to publish: relative to the essays folder, or from site-packages or
-    the standard library on, never the author's home folder."""
-    if filename.startswith(root.rstrip(os.sep) + os.sep):
-        return filename[len(root.rstrip(os.sep)) + 1 :]
-    marker = os.sep + "site-packages" + os.sep
-    if marker in filename:
-        return "…" + filename[filename.rindex(marker) :]
-    stdlib = sysconfig.get_paths().get("stdlib", "")
-    if stdlib and filename.startswith(stdlib + os.sep):
-        return "…" + os.sep + os.path.basename(stdlib) + filename[len(stdlib) :]
+# the folder that holds this package (the checkout, or site-packages): the runtime's and the
+# builder's own files are named from there on, as "runtime/display.py"
+_PACKAGES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STDLIB = sysconfig.get_paths().get("stdlib", "")
+_LIBRARIES = ("site-packages", "dist-packages")  # "…/site-packages/numpy/...": whichever install
+# the Python installation (a virtual environment's too), unless it is the system's own
+_PREFIXES = sorted(
+    {p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p and p not in ("/", "/usr", "/usr/local")},
+    key=len,
+    reverse=True,
+)
+_HOME = os.path.expanduser("~")
+
+
+def _inside(filename: str, folder: str) -> str | None:
+    """`filename` relative to `folder` ("" for the folder itself), or None when outside."""
+    folder = folder.rstrip(os.sep)
+    if not folder:
+        return None
+    if filename == folder:
+        return ""
+    return filename[len(folder) + 1 :] if filename.startswith(folder + os.sep) else None
+
+
+def short_path(filename: str, root: str, *folders: str) -> str:
+    """A file name fit to publish, never naming the author's folders: relative to the
+    essays folder `root` (or to one of `folders`: the essays' modules), from site-packages
+    or the standard library on, relative to the checkout for the runtime's own files, and
+    "~" for the home folder. Any other name is returned as it is."""
+    for folder in (root, *folders):
+        if (rest := _inside(filename, folder)) is not None:
+            return rest or "."
+    for library in _LIBRARIES:
+        marker = os.sep + library + os.sep
+        if marker in filename:
+            return "…" + filename[filename.rindex(marker) :]
+    if _STDLIB and (rest := _inside(filename, _STDLIB)) is not None:
+        return "…" + os.sep + os.path.basename(_STDLIB) + (os.sep + rest if rest else "")
+    if (rest := _inside(filename, _PACKAGES)) is not None:
+        return rest or "…"
+    for prefix in _PREFIXES:
+        if (rest := _inside(filename, prefix)) is not None:
+            return "…" + os.sep + rest
+    if len(_HOME) > 1 and (rest := _inside(filename, _HOME)) is not None:
+        return "~" + (os.sep + rest if rest else "")
     return filename
+
+
+def scrub_paths(text: str, root: str, *folders: str) -> str:
+    """`text` (a traceback, a crash's dump, an error message) with every file name under
+    one of the author's folders shortened by short_path. Scrubbing twice changes nothing."""
+    starts = {root, *folders, _STDLIB, _PACKAGES, *_PREFIXES, _HOME if len(_HOME) > 1 else ""}
+    starts = {s.rstrip(os.sep) for s in starts if s and s.rstrip(os.sep)}
+    if not starts:
+        return text
+    sep = re.escape(os.sep)
+    # a folder's name, whole (not "/essays" of "/essays2"), and the rest of the file's name
+    # up to a space, quote or bracket; the longest folder first, as it is the most precise
+    alternatives = "|".join(re.escape(s) for s in sorted(starts, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.~-])(?:{alternatives})(?:{sep}[^\s\"'<>()\[\]]*)?(?![\w.-])")
+    return pattern.sub(lambda m: short_path(m.group(), root, *folders), text)
 
 
 def format_error(exc: BaseException, root: str | None = None) -> str:
@@ -291,4 +341,6 @@ def format_error(exc: BaseException, root: str | None = None) -> str:
             if getattr(item, "filename", None):  # a SyntaxError in a module the cell imported
                 item.filename = short_path(item.filename, root)
             todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
-    return limit_output("".join(report.format()).rstrip("\n"))
+    text = "".join(report.format()).rstrip("\n")
+    # an exception's message may name a file too ("No such file or directory: '/home/...'")
+    return limit_output(scrub_paths(text, root) if root is not None else text)

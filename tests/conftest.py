@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,21 @@ class Project:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     monkeypatch.chdir(tmp_path)
     return Project(tmp_path)
+
+
+@pytest.fixture
+def strays() -> Iterator[list[Path]]:
+    """Files a test's cells write process ids into: whatever still runs when the test ends
+    (it failed) is killed, so no test leaves a process behind."""
+    files: list[Path] = []
+    yield files
+    for path in files:
+        try:
+            pids = [int(p) for p in path.read_text().split()]
+        except (OSError, ValueError):
+            continue
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass

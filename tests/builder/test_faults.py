@@ -16,6 +16,8 @@ import signal
 import stat
 import subprocess
 import sys
+import sysconfig
+import time
 from pathlib import Path
 
 import pytest
@@ -305,6 +307,44 @@ def test_killing_the_builder_ends_its_worker_and_the_cells_children(project):
         builder.kill()
 
 
+def test_killing_the_builder_ends_a_worker_whose_cell_holds_the_gil(project, strays):
+    # a regex that backtracks for ever never lets go of the GIL: a thread in the worker
+    # that watches for its builder never runs (issue 16, item 4); and a process in a session
+    # of its own is out of the worker's process group (item 5)
+    pids = project.root / "pids"
+    strays.append(pids)
+    project.write(
+        "01-a.md",
+        f"""\
+        <script>
+        import os, re, subprocess, pathlib
+        group = subprocess.Popen(["sleep", "313"])
+        session = subprocess.Popen(["sleep", "313"], start_new_session=True)
+        pathlib.Path({str(pids)!r}).write_text(f"{{os.getpid()}} {{group.pid}} {{session.pid}}")
+        re.match(r"(a+)+$", "a" * 40 + "b")
+        </script>
+        """,
+    )
+    builder = subprocess.Popen(
+        [sys.executable, "-m", "builder", "build"],
+        cwd=project.root,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: pids.exists() and pids.read_text(), "the cell to start")
+        time.sleep(0.5)  # well inside the regex by now
+        builder.kill()
+        builder.wait(WAIT)
+        for pid, what in zip(
+            map(int, pids.read_text().split()), ("worker", "child", "new session's child"), strict=True
+        ):
+            wait_for(lambda pid=pid: not alive(pid), f"the {what} to die with the builder", timeout=5)
+    finally:
+        builder.kill()
+
+
 def test_ctrl_c_ends_a_build_at_once_and_keeps_the_previous_site(project):
     essay = project.write("01-a.md", "<script>\nx = 1\n</script>\n")
     assert essays("build", cwd=project.root).returncode == 0
@@ -507,6 +547,60 @@ def test_tracebacks_carry_no_absolute_paths(project):
     assert "helper failed" in page
     assert str(project.root) not in page
     assert "File &quot;helpers.py&quot;, line 2" in page
+
+
+def private_folders(project) -> list[str]:
+    """The author's folders no published output may name (issue 16, item 7)."""
+    folders = {
+        str(ROOT),
+        str(project.root),
+        sys.prefix,
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["purelib"],
+    }
+    home = os.path.expanduser("~")
+    if len(home) > 1:
+        folders.add(home)
+    return sorted(folders)
+
+
+def test_a_crash_publishes_no_private_path_and_the_terminal_says_what_happened(project):
+    project.write(
+        "01-a.md", "<script>\nimport ctypes\nprint('about to crash', flush=True)\nctypes.string_at(0)\n</script>\n"
+    )
+    out = essays("build", cwd=project.root)
+    page = project.page("01-a.html")
+    assert "about to crash" in page and "Fatal Python error" in page
+    assert "File &quot;builder/worker.py&quot;" in page, page  # the dump still names where it was
+    for folder in private_folders(project):
+        assert folder not in page, folder
+    assert "01-a.md:2: cell 1: crashed: Segmentation fault (SIGSEGV)" in out.stderr, out.stderr
+
+
+def test_errors_of_display_methods_and_messages_name_no_private_path(project):
+    project.write(
+        "01-a.md",
+        """\
+        <script>
+        class Bad:
+            def _repr_html_(self):
+                raise ValueError("no html")
+        bad = Bad()
+        </script>
+
+        <script>
+        import os
+        open(os.path.abspath("data/missing.txt"))
+        </script>
+        """,
+    )
+    out = essays("build", cwd=project.root)
+    page = project.page("01-a.html")
+    assert "ValueError: no html" in page and "File &quot;runtime/display.py&quot;" in page
+    assert "No such file or directory: 'data/missing.txt'" in output_text(page)
+    for folder in private_folders(project):
+        assert folder not in page, folder
+    assert "01-a.md:9: cell 2: FileNotFoundError: [Errno 2] No such file or directory: 'data/missing.txt'" in out.stderr
 
 
 # ----- 12. output folders that cannot be written ------------------------------------------

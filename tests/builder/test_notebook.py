@@ -18,7 +18,7 @@ from support import FIXTURES, essays
 
 from builder.cli import main
 from builder.execute import execute_essay
-from builder.notebook import ConvertError, convert, write_new
+from builder.notebook import convert, write_new
 from builder.notebook_cells import code_cell
 from builder.parse import Cell, parse_essay
 

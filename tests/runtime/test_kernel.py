@@ -1,4 +1,8 @@
-from runtime.kernel import Kernel
+import os
+import sysconfig
+
+from runtime import kernel
+from runtime.kernel import Kernel, scrub_paths, short_path
 
 
 def texts(outputs):
@@ -102,3 +106,48 @@ def test_run_compiled_alone_captures_what_the_cell_prints():
     k = Kernel()
     outputs, ok = k.run_compiled(k.compile("print('hi')\nx = 2"))
     assert ok and [(o.kind, o.text) for o in outputs] == [("stream", "hi"), ("value", "2")]
+
+
+# ----- published texts name no folder of the author's (issue 16, item 7) -------------------
+
+
+def test_short_path_forms():
+    root = "/home/ada/notes/essays"
+    runtime = os.path.dirname(os.path.dirname(kernel.__file__))
+    stdlib = sysconfig.get_paths()["stdlib"]
+    assert short_path(f"{root}/helpers.py", root) == "helpers.py"
+    assert short_path(f"{root}2/helpers.py", root) == f"{root}2/helpers.py"  # a sibling, not inside
+    assert short_path(f"{runtime}/runtime/display.py", root) == "runtime/display.py"
+    assert short_path(f"{stdlib}/json/decoder.py", root) == f"…/{os.path.basename(stdlib)}/json/decoder.py"
+    assert short_path("/opt/env/lib/python3.11/site-packages/numpy/core.py", root) == "…/site-packages/numpy/core.py"
+    assert short_path("/tmp/modules/bigram.py", root, "/tmp/modules") == "bigram.py"
+
+
+def test_scrub_paths_in_free_text():
+    root = "/srv/ada/essays"
+    runtime = os.path.dirname(os.path.dirname(kernel.__file__))
+    text = (
+        "Fatal Python error: Segmentation fault\n\n"
+        f'  File "{sysconfig.get_paths()["stdlib"]}/ctypes/__init__.py", line 519 in string_at\n'
+        '  File "01-a.md", line 4 in <module>\n'
+        f'  File "{runtime}/builder/worker.py", line 80 in _run\n'
+        '  File "<frozen runpy>", line 198 in _run_module_as_main\n'
+        f"FileNotFoundError: [Errno 2] No such file or directory: '{root}/data/x.txt'\n"
+        f"see {root}2/other and {os.path.expanduser('~')}/.config/x"
+    )
+    scrubbed = scrub_paths(text, root)
+    assert f'File "…/{os.path.basename(sysconfig.get_paths()["stdlib"])}/ctypes/__init__.py"' in scrubbed
+    assert 'File "builder/worker.py", line 80' in scrubbed and 'File "<frozen runpy>"' in scrubbed
+    assert "'data/x.txt'" in scrubbed and f"{root}2/other" in scrubbed
+    assert runtime not in scrubbed and sysconfig.get_paths()["stdlib"] not in scrubbed
+    assert scrub_paths(scrubbed, root) == scrubbed  # once is enough: scrubbing again changes nothing
+
+
+def test_errors_name_no_folder_of_the_authors(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    k = Kernel()
+    out = k.run(f"open({str(tmp_path / 'missing.txt')!r})")
+    assert out[-1].text.splitlines()[-1] == "FileNotFoundError: [Errno 2] No such file or directory: 'missing.txt'"
+    out = k.run("class Bad:\n    def _repr_html_(self):\n        raise ValueError('no html')\nbad = Bad()")
+    assert 'File "runtime/display.py"' in out[-1].text
+    assert os.path.dirname(os.path.dirname(kernel.__file__)) not in out[-1].text
