@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import in_one_blas_thread
 
-from builder.parse import Cell, parse_essay
+from builder.pipeline.parse import Cell, parse_essay
 from runtime.kernel import Kernel
 
 ESSAY = ROOT / "essays" / "01-bigram.md"

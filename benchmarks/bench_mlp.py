@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "essays"))
 import essay_modules
 from common import in_one_blas_thread
 
-from builder.parse import parse_essay
+from builder.pipeline.parse import parse_essay
 from runtime.kernel import Kernel
 
 ESSAYS = ROOT / "essays"

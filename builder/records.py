@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Literal
 
 from runtime.display import Output
 
-from .depends import Depends
+from .cache.depends import Depends
 from .paths import shown
 
 if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser for it
-    from .parse import Cell, Essay, EssayError
-    from .verify import Verification
+    from .cache.verify import Verification
+    from .pipeline.parse import Cell, Essay, EssayError
 
 # "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
 # stopped after its time; "skipped": never ran (nothing else sets it yet, templates read it)

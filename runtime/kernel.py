@@ -25,7 +25,7 @@ from .display import Output, figure_svg, is_matplotlib_figure, limit_output, to_
 
 
 class Captures(Protocol):
-    """What the kernel needs of a capture (Capture here, builder/capture.py's FdCapture)."""
+    """What the kernel needs of a capture (Capture here, builder/execution/capture.py's FdCapture)."""
 
     def __enter__(self) -> Captures: ...
     def __exit__(self, *exc_info: object) -> None: ...
@@ -41,7 +41,7 @@ class _Buffer(io.StringIO):
 class Capture:
     """What a cell writes to sys.stdout and sys.stderr while it runs. Whatever a cell does
     to the streams (replace, close), the kernel's are back after it. The page uses this
-    one; the build's worker captures at the file-descriptor level (builder/capture.py)."""
+    one; the build's worker captures at the file-descriptor level (builder/execution/capture.py)."""
 
     def __init__(self) -> None:
         self.buffer = _Buffer()

@@ -14,7 +14,7 @@ import essay_modules
 import numpy as np
 import pytest
 
-from builder.parse import parse_essay
+from builder.pipeline.parse import parse_essay
 from runtime.kernel import Kernel
 
 ESSAYS = essay_modules.ESSAYS

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builder.parse import parse_essay
+from builder.pipeline.parse import parse_essay
 from runtime import gpu
 from runtime.kernel import Kernel
 

@@ -130,14 +130,14 @@ def test_scrub_paths_in_free_text():
         "Fatal Python error: Segmentation fault\n\n"
         f'  File "{sysconfig.get_paths()["stdlib"]}/ctypes/__init__.py", line 519 in string_at\n'
         '  File "01-a.md", line 4 in <module>\n'
-        f'  File "{runtime}/builder/worker.py", line 80 in _run\n'
+        f'  File "{runtime}/builder/execution/worker.py", line 80 in _run\n'
         '  File "<frozen runpy>", line 198 in _run_module_as_main\n'
         f"FileNotFoundError: [Errno 2] No such file or directory: '{root}/data/x.txt'\n"
         f"see {root}2/other and {os.path.expanduser('~')}/.config/x"
     )
     scrubbed = scrub_paths(text, root)
     assert f'File "…/{os.path.basename(sysconfig.get_paths()["stdlib"])}/ctypes/__init__.py"' in scrubbed
-    assert 'File "builder/worker.py", line 80' in scrubbed and 'File "<frozen runpy>"' in scrubbed
+    assert 'File "builder/execution/worker.py", line 80' in scrubbed and 'File "<frozen runpy>"' in scrubbed
     assert "'data/x.txt'" in scrubbed and f"{root}2/other" in scrubbed
     assert runtime not in scrubbed and sysconfig.get_paths()["stdlib"] not in scrubbed
     assert scrub_paths(scrubbed, root) == scrubbed  # once is enough: scrubbing again changes nothing

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from builder import diagrams
+from builder.execution import diagrams
 from runtime.display import Dot, to_output
 from runtime.html import output_html
 from runtime.kernel import Kernel
