@@ -26,12 +26,14 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from builder.paths import shown, source_files
 from builder.pipeline.parse import Cell
 from builder.records import CellResult
 from runtime.display import Output
+from runtime.gpu_backend import shader_folder
 
 from .depends import Depends
 from .places import Places, relocate_text
@@ -43,9 +45,14 @@ GRACE = 600  # seconds: an unreferenced file younger than this may be a running 
 
 
 def files_digest(paths: list[Path], base: Path) -> str:
+    return named_digest({path.relative_to(base).as_posix(): path for path in paths})
+
+
+def named_digest(files: dict[str, Path | Traversable]) -> str:
+    """A digest of files' names and contents, in the order of their names."""
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(paths):
-        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+    for name, path in sorted(files.items()):
+        digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
@@ -53,8 +60,11 @@ def files_digest(paths: list[Path], base: Path) -> str:
 
 def runtime_digest() -> str:
     """The kernel and display code are part of every output: a change to them is a change
-    to every cell. The Python version is too (repr, tracebacks)."""
-    digest = files_digest([*RUNTIME.glob("*.py"), *RUNTIME.glob("shaders/*.wgsl")], RUNTIME)
+    to every cell, and so is a change to the shaders. The Python version is too (repr,
+    tracebacks)."""
+    files: dict[str, Path | Traversable] = {path.name: path for path in RUNTIME.glob("*.py")}
+    files.update({f"shaders/{p.name}": p for p in shader_folder().iterdir() if p.name.endswith(".wgsl")})
+    digest = named_digest(files)
     return f"{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
 
 

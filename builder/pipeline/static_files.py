@@ -11,6 +11,7 @@ from pathlib import Path
 
 from builder.config import Config
 from builder.paths import asset_files
+from runtime.gpu_backend import shader_folder
 
 from .writer import SiteWriter
 
@@ -123,11 +124,12 @@ def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]
     """The runtime's Python, the shaders and the essays' modules (name -> source), for the
     page to write into Pyodide's file system, and a manifest saying what to fetch."""
     runtime = sorted(p.name for p in RUNTIME.iterdir() if p.name.endswith(".py"))
-    shaders = sorted(p.name for p in (RUNTIME / "shaders").iterdir() if p.name.endswith(".wgsl"))
+    folder = shader_folder()
+    shaders = sorted(p.name for p in folder.iterdir() if p.name.endswith(".wgsl"))
     for name in runtime:
         _copy(writer, RUNTIME / name, f"{STATIC}/runtime/{name}")
     for name in shaders:
-        _copy(writer, RUNTIME / "shaders" / name, f"{STATIC}/shaders/{name}")
+        _copy(writer, folder / name, f"{STATIC}/shaders/{name}")
     for name, text in sorted(modules.items()):
         writer.write_text(f"{STATIC}/modules/{name}.py", text)
     manifest = {

@@ -215,7 +215,8 @@ class DevServer:
                 self.config.source,
                 PACKAGE / "templates",
                 PACKAGE / "static",
-                ROOT / "runtime",  # with its shaders/
+                ROOT / "runtime",
+                ROOT / "shaders",  # a checkout's WGSL (installed from a wheel, they are in runtime/)
             ]
         return [p for p in folders if p.is_dir()]
 
