@@ -134,18 +134,6 @@ class Kernel:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(
-        self,
-        source: str,
-        filename: str = "<cell>",
-        line: int = 1,
-        iterations: int = 1,
-        on_iteration: Callable[[int, int], None] | None = None,
-    ) -> list[Output]:
-        """Run a cell `iterations` times; return the outputs of the last run (or of the
-        run that failed). The working directory is the same before and after."""
-        return self.execute(source, filename, line, iterations, on_iteration).outputs
-
     def execute(
         self,
         source: str,
@@ -154,7 +142,9 @@ class Kernel:
         iterations: int = 1,
         on_iteration: Callable[[int, int], None] | None = None,
     ) -> CellRun:
-        """`run`, saying whether the cell succeeded: the one place that decides it."""
+        """Run a cell `iterations` times: the outputs of the last run (or of the run that
+        failed), and whether it succeeded, decided here and nowhere else. The working
+        directory is the same before and after."""
         try:
             compiled = self.compile(source, filename, line)
         except SyntaxError as exc:
