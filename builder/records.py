@@ -36,9 +36,9 @@ class CellResult:
     # names the snapshot after this cell lacks (they did not pickle); None: no snapshot
     lost: list[str] | None = None
     snapshot_seconds: float = 0.0  # time spent saving the snapshot, not in `seconds`
-    blobs: list[str] = field(default_factory=list)  # blobs the snapshot refers to (store.py)
+    blobs: list[str] = field(default_factory=list)  # blobs the snapshot refers to (cache/store.py)
     cache_error: str | None = None  # why the snapshot could not be written (full, read-only)
-    depends: Depends | None = None  # what it read or wrote beyond its key (depends.py)
+    depends: Depends | None = None  # what it read or wrote beyond its key (cache/depends.py)
     # why it failed in one line, where its error's last line is not that (a crash's dump)
     summary: str | None = None
 

@@ -1,7 +1,7 @@
 """The per-cell cache: outputs and namespace snapshots under .essays-cache/.
 
 A cell's cache key hashes its content key (its source and attributes, chained with the cell
-before it: see parse.py), the contents of the essay folder's asset files, and the
+before it: see pipeline/parse.py), the contents of the essay folder's asset files, and the
 runtime's own source. So an edit of prose changes no key; an edit of cell k changes the
 keys of k and every cell after it; an edit of data/names.txt changes them all.
 

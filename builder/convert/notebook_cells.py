@@ -205,7 +205,7 @@ def _syntax_tree(source: str) -> str:
 
 
 def as_parsed(body: str) -> str:
-    """A cell's body as parse.py hands it on: leading blank lines dropped, dedented."""
+    """A cell's body as pipeline/parse.py hands it on: leading blank lines dropped, dedented."""
     lines = body.split("\n")
     while len(lines) > 1 and not lines[0].strip():
         lines.pop(0)

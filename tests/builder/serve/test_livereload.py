@@ -83,7 +83,7 @@ def site(tmp_path: Path) -> FakeSite:
 
 
 def start(site: FakeSite, host: str = "127.0.0.1", port: int = 0) -> LiveReloadServer:
-    """Serving, after the first build, as serve.py starts it."""
+    """Serving, after the first build, as serve/watch.py starts it."""
     live = LiveReloadServer(site.path, host, port, lock=site.lock)
     live.reloaded([])
     live.start()
