@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import in_one_blas_thread
 
-from builder.parse import Cell, parse_essay
+from builder.pipeline.parse import Cell, parse_essay
 from runtime.kernel import Kernel
 
 ESSAY = ROOT / "essays" / "01-bigram.md"
@@ -68,7 +68,7 @@ def load_essay(gpu_cell: bool = True) -> tuple[Kernel, Cell]:
         for cell in essay.cells:
             if cell.iterations > 1 or (not gpu_cell and "from runtime import gpu" in cell.source):
                 continue
-            outputs = kernel.run(cell.source, str(ESSAY), cell.line)
+            outputs = kernel.execute(cell.source, str(ESSAY), cell.line).outputs
             errors = [o.text for o in outputs if o.kind == "error"]
             if errors:
                 raise RuntimeError(f"{ESSAY.name}:{cell.line}: the cell failed:\n{errors[0]}")

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.parse import parse_essay
+from builder.pipeline.parse import parse_essay
 
 WORK_ESSAY = """# Work
 

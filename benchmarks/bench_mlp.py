@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "essays"))
 import essay_modules
 from common import in_one_blas_thread
 
-from builder.parse import parse_essay
+from builder.pipeline.parse import parse_essay
 from runtime.kernel import Kernel
 
 ESSAYS = ROOT / "essays"
@@ -54,7 +54,7 @@ def load_essay() -> Kernel:
         for cell in parse_essay(ESSAY).cells:
             if "draw(" in cell.source and "def " not in cell.source:
                 continue  # a diagram: not needed for timing
-            outputs = kernel.run(cell.source, str(ESSAY), cell.line)
+            outputs = kernel.execute(cell.source, str(ESSAY), cell.line).outputs
             errors = [o.text for o in outputs if o.kind == "error"]
             if errors:
                 raise RuntimeError(f"{ESSAY.name}:{cell.line}: the cell failed:\n{errors[0]}")

@@ -111,7 +111,7 @@ def main(runs: int = 3) -> None:
 
     from builder.build import build
     from builder.config import Config
-    from builder.livereload import LiveReloadServer
+    from builder.serve.livereload import LiveReloadServer
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_fixture_site(Path(tmp))

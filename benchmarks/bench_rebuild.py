@@ -73,7 +73,7 @@ def reload_times(config: Config, page_name: str, essay: Path) -> dict[str, list[
         return f"skipped: {CHROMIUM} is missing"
     from playwright.sync_api import sync_playwright
 
-    from builder.serve import DevServer
+    from builder.serve.watch import DevServer
 
     original = essay.read_text(encoding="utf-8")
     # only the copy of the essays: an edit of the repository's runtime/ meanwhile (it is

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from builder.config import Config
-from builder.serve import DevServer
+from builder.serve.watch import DevServer
 
 CLIENTS = 50
 REQUESTS = 40  # per client, page and static file in turn

@@ -13,21 +13,21 @@ from pathlib import Path
 
 from runtime.analysis import imported_modules
 
-from .cache import Cache
+from .cache.entries import Cache
+from .cache.verify import Verification, adopt_clean, compare
 from .config import Config
-from .execute import execute_essay
+from .execution.execute import execute_essay
+from .execution.worker import cancel_all
 from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
-from .links import resolve_links
-from .modules import Module, chain_with_modules, collect, write_modules
-from .parse import EssayError, parse_essay, title_from_name
 from .paths import PathError, check_paths, clean_leftovers, restore_previous, shown
+from .pipeline.links import resolve_links
+from .pipeline.modules import Module, chain_with_modules, collect, write_modules
+from .pipeline.parse import EssayError, parse_essay, title_from_name
+from .pipeline.render import NavEntry, environment, figures, render_essay, render_failed, render_index
+from .pipeline.static_files import copy_assets, page_config, write_static
+from .pipeline.writer import SiteWriter
 from .progress import Reporter
 from .records import BuildResult, EssayBuild
-from .render import NavEntry, environment, figures, render_essay, render_failed, render_index
-from .static_files import copy_assets, page_config, write_static
-from .verify import Verification, adopt_clean, compare
-from .worker import cancel_all
-from .writer import SiteWriter
 
 
 def build(config: Config, swap_lock: ContextManager | None = None, reporter: Reporter | None = None) -> BuildResult:

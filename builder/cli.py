@@ -15,8 +15,8 @@ from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config, timeou
 from .interrupt import INTERRUPTED
 
 if TYPE_CHECKING:
+    from .cache.verify import Verification
     from .records import BuildResult
-    from .verify import Verification
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,7 +272,7 @@ def plural(n: int, word: str) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .paths import PathError, check_paths
     from .progress import Reporter
-    from .serve import serve
+    from .serve.watch import serve
 
     config = config_from(args)
     try:
@@ -290,7 +290,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .notebook import convert
+    from .convert.notebook import convert
 
     try:
         target = convert(args.notebook, args.output)

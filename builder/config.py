@@ -40,7 +40,7 @@ class Config:
     cache_dir: Path | None = None  # default: .essays-cache beside the essays
     use_cache: bool = True
     cache_limit: int = DEFAULT_CACHE_LIMIT_MB * 2**20  # bytes the cache may keep beyond what the current essays use
-    verify: bool = False  # run every essay again without the cache and compare (builder/verify.py)
+    verify: bool = False  # run every essay again without the cache and compare (builder/cache/verify.py)
 
     def resolved(self) -> Config:
         """The same configuration with every path absolute, resolved against the working

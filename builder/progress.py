@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .parse import Cell, Essay
+    from .pipeline.parse import Cell, Essay
     from .records import CellResult
 
 

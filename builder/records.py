@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Literal
 
 from runtime.display import Output
 
-from .depends import Depends
+from .cache.depends import Depends
 from .paths import shown
 
 if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser for it
-    from .parse import Cell, Essay, EssayError
-    from .verify import Verification
+    from .cache.verify import Verification
+    from .pipeline.parse import Cell, Essay, EssayError
 
 # "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
 # stopped after its time; "skipped": never ran (nothing else sets it yet, templates read it)
@@ -36,9 +36,9 @@ class CellResult:
     # names the snapshot after this cell lacks (they did not pickle); None: no snapshot
     lost: list[str] | None = None
     snapshot_seconds: float = 0.0  # time spent saving the snapshot, not in `seconds`
-    blobs: list[str] = field(default_factory=list)  # blobs the snapshot refers to (store.py)
+    blobs: list[str] = field(default_factory=list)  # blobs the snapshot refers to (cache/store.py)
     cache_error: str | None = None  # why the snapshot could not be written (full, read-only)
-    depends: Depends | None = None  # what it read or wrote beyond its key (depends.py)
+    depends: Depends | None = None  # what it read or wrote beyond its key (cache/depends.py)
     # why it failed in one line, where its error's last line is not that (a crash's dump)
     summary: str | None = None
 

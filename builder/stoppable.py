@@ -90,7 +90,7 @@ class StoppableBuild:
         """End the build now. True when it stopped before its swap (the previous site
         stays); False when the swap had begun, so the build is left to finish and `wait()`
         gives its result."""
-        from .worker import cancel_all
+        from .execution.worker import cancel_all
 
         with self._lock:
             self._stopping = True

@@ -1,7 +1,7 @@
 """Matrix multiply on the GPU: wgpu-py under CPython; the browser's WebGPU under Pyodide.
 
 Every public function answers "no GPU" with None / False instead of raising, so a cell
-can fall back to the CPU. Both hosts run the same WGSL kernel, ``runtime/shaders/matmul.wgsl``.
+can fall back to the CPU. Both hosts run the same WGSL kernel, ``shaders/matmul.wgsl``.
 numpy, wgpu and Pyodide's ``js`` are imported inside functions: importing stays cheap, and
 works in CPython. Backends take float32 buffers (numpy arrays or ``array("f")``), so the
 page can multiply nested lists where numpy is not loaded; ``matmul`` converts.

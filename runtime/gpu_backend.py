@@ -7,14 +7,28 @@ from __future__ import annotations
 import logging
 from array import array
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-# package data of runtime/, read the same way in both hosts (the page writes runtime/ and its
-# shaders/ into Pyodide's file system)
-SHADER_PATH = resources.files("runtime") / "shaders" / "matmul.wgsl"
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, when runtime/ is run from one
+
+
+def shader_folder() -> Traversable:
+    """The WGSL shaders, package data of the runtime read through importlib.resources in both
+    hosts: the package `runtime.shaders`. The repository keeps them in its top-level shaders/
+    folder, which an install maps to that package (pyproject's package-dir), and the page
+    writes them to runtime/shaders/ in Pyodide's file system. A checkout reads its own folder,
+    whatever else is installed (the tests put the checkout first on sys.path)."""
+    if (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "shaders").is_dir():
+        return CHECKOUT / "shaders"
+    return resources.files("runtime.shaders")
+
+
+SHADER_PATH = shader_folder() / "matmul.wgsl"
 
 # The C tile one workgroup computes; must match BM and BN in matmul.wgsl (a test checks).
 TILE_ROWS = 64

@@ -25,7 +25,7 @@ from .display import Output, figure_svg, is_matplotlib_figure, limit_output, to_
 
 
 class Captures(Protocol):
-    """What the kernel needs of a capture (Capture here, builder/capture.py's FdCapture)."""
+    """What the kernel needs of a capture (Capture here, builder/execution/capture.py's FdCapture)."""
 
     def __enter__(self) -> Captures: ...
     def __exit__(self, *exc_info: object) -> None: ...
@@ -41,7 +41,7 @@ class _Buffer(io.StringIO):
 class Capture:
     """What a cell writes to sys.stdout and sys.stderr while it runs. Whatever a cell does
     to the streams (replace, close), the kernel's are back after it. The page uses this
-    one; the build's worker captures at the file-descriptor level (builder/capture.py)."""
+    one; the build's worker captures at the file-descriptor level (builder/execution/capture.py)."""
 
     def __init__(self) -> None:
         self.buffer = _Buffer()
@@ -134,18 +134,6 @@ class Kernel:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(
-        self,
-        source: str,
-        filename: str = "<cell>",
-        line: int = 1,
-        iterations: int = 1,
-        on_iteration: Callable[[int, int], None] | None = None,
-    ) -> list[Output]:
-        """Run a cell `iterations` times; return the outputs of the last run (or of the
-        run that failed). The working directory is the same before and after."""
-        return self.execute(source, filename, line, iterations, on_iteration).outputs
-
     def execute(
         self,
         source: str,
@@ -154,7 +142,9 @@ class Kernel:
         iterations: int = 1,
         on_iteration: Callable[[int, int], None] | None = None,
     ) -> CellRun:
-        """`run`, saying whether the cell succeeded: the one place that decides it."""
+        """Run a cell `iterations` times: the outputs of the last run (or of the run that
+        failed), and whether it succeeded, decided here and nowhere else. The working
+        directory is the same before and after."""
         try:
             compiled = self.compile(source, filename, line)
         except SyntaxError as exc:

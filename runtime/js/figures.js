@@ -9,7 +9,7 @@
 (function () {
   "use strict";
 
-  // Which plotly.js bundles the site has (builder/static_files.py's page_config): `small`
+  // Which plotly.js bundles the site has (builder/pipeline/static_files.py's page_config): `small`
   // draws the trace types in `covers`, `full` draws them all. Without a config, the full one.
   const configElement = document.getElementById("essay-config");
   const bundles = Object.assign(

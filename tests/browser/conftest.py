@@ -79,8 +79,8 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="session")
 def isolated_site(site):
     """(folder, url) of the same site served by the dev server's HTTP layer
-    (builder/livereload.py), whose COOP and COEP headers make pages cross-origin isolated."""
-    from builder.livereload import LiveReloadServer
+    (builder/serve/livereload.py), whose COOP and COEP headers make pages cross-origin isolated."""
+    from builder.serve.livereload import LiveReloadServer
 
     live = LiveReloadServer(site[0], "127.0.0.1", 0)
     live.reloaded([])

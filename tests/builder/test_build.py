@@ -7,7 +7,7 @@ import pytest
 from support import cell_outputs
 
 from builder import build as build_module
-from builder import static_files
+from builder.pipeline import static_files
 
 ESSAY_ONE = """\
 ---

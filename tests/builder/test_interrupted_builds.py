@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from support import WAIT, alive, child_env, essays, wait_for
 
-from builder import writer
 from builder.leftovers import LOCK_NAME, MODULES_PREFIX, WORKER_PREFIX
 from builder.paths import SITE_MARKER
+from builder.pipeline import writer
 
 pytestmark = pytest.mark.slow
 CELL = "<script>\nx = {value}\n</script>\n"
@@ -89,7 +89,7 @@ def test_a_build_killed_between_the_two_renames_loses_no_site(project):
     prelude = stop_at(
         f"'-building-' in src and dst == {str(project.site)!r}",
         window,
-        extra="from builder import writer\nwriter.exchange = lambda a, b: False",
+        extra="from builder.pipeline import writer\nwriter.exchange = lambda a, b: False",
     )
     killed = builder_with(project, prelude, "--no-cache")
     try:
@@ -368,7 +368,8 @@ def test_ctrl_c_during_the_swap_lets_it_finish(project):
     # the previous site is being removed, after the swap: Ctrl+C comes too late to keep it
     prelude = f"""
 import pathlib, time
-from builder import interrupt, writer
+from builder import interrupt
+from builder.pipeline import writer
 interrupt.install()
 _remove = writer.remove_site
 def remove_site(path):

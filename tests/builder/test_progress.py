@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from builder.build import build
-from builder.parse import Cell, Essay, parse_text
+from builder.pipeline.parse import Cell, Essay, parse_text
 from builder.progress import Reporter
 from builder.records import CellResult
 

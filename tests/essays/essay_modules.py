@@ -13,8 +13,8 @@ import sys
 import types
 from pathlib import Path
 
-from builder.modules import module_text
-from builder.parse import parse_essay
+from builder.pipeline.modules import module_text
+from builder.pipeline.parse import parse_essay
 
 ESSAYS = Path(__file__).resolve().parents[2] / "essays"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builder.parse import parse_essay
+from builder.pipeline.parse import parse_essay
 from runtime import gpu
 from runtime.kernel import Kernel
 
@@ -42,7 +42,7 @@ def run():
         mp.chdir(ESSAYS)
         for cell in essay.cells:
             iterations = TRAINING_ITERATIONS if cell.anchor == "iteration" else cell.iterations
-            outputs[cell.index] = kernel.run(cell.source, str(ESSAY), cell.line, iterations)
+            outputs[cell.index] = kernel.execute(cell.source, str(ESSAY), cell.line, iterations).outputs
     return kernel.namespace, outputs
 
 
@@ -167,7 +167,7 @@ def test_without_a_gpu_the_essay_keeps_numpy(ns, monkeypatch):
     kernel.namespace.update(
         {k: ns[k] for k in ("np", "FloatMatrix", "check_inner", "matmul_numpy", "seconds", "X", "W")}
     )
-    outputs = kernel.run(source)
+    outputs = kernel.execute(source).outputs
     assert not [o for o in outputs if o.kind == "error"]
     assert "No GPU adapter here" in outputs[0].text
     assert kernel.namespace["matmul"] is kernel.namespace["matmul_numpy"]

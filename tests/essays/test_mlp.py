@@ -12,7 +12,7 @@ import essay_modules
 import numpy as np
 import pytest
 
-from builder.parse import parse_essay
+from builder.pipeline.parse import parse_essay
 from runtime.kernel import Kernel
 
 ESSAYS = essay_modules.ESSAYS
@@ -64,7 +64,7 @@ def ns():
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ESSAYS)
         for cell in parse_essay(ESSAY).cells:
-            outputs = kernel.run(cell.source, str(ESSAY), cell.line, cell.iterations)
+            outputs = kernel.execute(cell.source, str(ESSAY), cell.line, cell.iterations).outputs
             errors = [o.text for o in outputs if o.kind == "error"]
             assert not errors, f"{ESSAY.name}:{cell.line}: {errors[0]}"
     return kernel.namespace

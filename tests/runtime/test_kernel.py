@@ -11,7 +11,7 @@ def texts(outputs):
 
 def test_outputs_in_order_print_show_names_then_trailing_expression():
     k = Kernel()
-    out = k.run('print("hello")\nshow(3, "three")\nx = 2\n_hidden = 1\nimport math\nx + 1')
+    out = k.execute('print("hello")\nshow(3, "three")\nx = 2\n_hidden = 1\nimport math\nx + 1').outputs
     assert texts(out) == [
         ("stream", None, "hello"),
         ("value", "three", "3"),
@@ -22,26 +22,26 @@ def test_outputs_in_order_print_show_names_then_trailing_expression():
 
 def test_later_cells_see_earlier_names():
     k = Kernel()
-    k.run("a = 10")
-    assert texts(k.run("b = a * 2")) == [("value", "b", "20")]
+    k.execute("a = 10")
+    assert texts(k.execute("b = a * 2").outputs) == [("value", "b", "20")]
 
 
 def test_rebound_name_is_shown_again():
     k = Kernel()
-    k.run("a = [1]")
-    out = k.run("a = a + [2]")
+    k.execute("a = [1]")
+    out = k.execute("a = a + [2]").outputs
     assert texts(out) == [("value", "a", "list(2) [1, 2]")]
 
 
 def test_trailing_none_is_not_shown():
-    assert [o.kind for o in Kernel().run("print('x')")] == ["stream"]
-    out = Kernel().run("def nothing():\n    return None\nnothing()")
+    assert [o.kind for o in Kernel().execute("print('x')").outputs] == ["stream"]
+    out = Kernel().execute("def nothing():\n    return None\nnothing()").outputs
     assert texts(out) == [("value", "nothing", "<function nothing>")]
 
 
 def test_error_names_file_and_line_and_keeps_earlier_output():
     k = Kernel()
-    out = k.run('print("before")\nx = 1\nraise ValueError("bad value")', filename="essays/02-x.md", line=17)
+    out = k.execute('print("before")\nx = 1\nraise ValueError("bad value")', filename="essays/02-x.md", line=17).outputs
     assert out[0].text == "before"
     err = out[-1]
     assert err.kind == "error"
@@ -53,52 +53,54 @@ def test_error_names_file_and_line_and_keeps_earlier_output():
 
 def test_error_inside_a_function_defined_in_an_earlier_cell():
     k = Kernel()
-    k.run("def f():\n    return 1 / 0", filename="essays/x.md", line=5)
-    err = k.run("f()", filename="essays/x.md", line=10)[-1]
+    k.execute("def f():\n    return 1 / 0", filename="essays/x.md", line=5)
+    err = k.execute("f()", filename="essays/x.md", line=10).outputs[-1]
     assert "line 10" in err.text and "line 6, in f" in err.text
 
 
 def test_syntax_error_is_reported_with_its_line():
-    out = Kernel().run("x = (1,\n", filename="essays/x.md", line=3)
+    out = Kernel().execute("x = (1,\n", filename="essays/x.md", line=3).outputs
     assert out[0].kind == "error" and "essays/x.md" in out[0].text and "SyntaxError" in out[0].text
 
 
 def test_system_exit_does_not_end_the_host():
-    out = Kernel().run("import sys\nsys.exit(3)")
+    out = Kernel().execute("import sys\nsys.exit(3)").outputs
     assert out[-1].kind == "error" and "SystemExit: 3" in out[-1].text
 
 
 def test_iterations_run_the_body_n_times_and_show_the_last_run():
     k = Kernel()
-    k.run("count = 0")
+    k.execute("count = 0")
     seen = []
-    out = k.run("count += 1\nprint(count)", iterations=5, on_iteration=lambda i, n: seen.append((i, n)))
+    out = k.execute("count += 1\nprint(count)", iterations=5, on_iteration=lambda i, n: seen.append((i, n))).outputs
     assert texts(out) == [("stream", None, "5"), ("value", "count", "5")]
     assert seen == [(i, 5) for i in range(1, 6)]
 
 
 def test_iterations_stop_at_the_first_error():
     k = Kernel()
-    k.run("i = 0")
-    out = k.run("i += 1\nassert i < 3, i", iterations=10)
+    k.execute("i = 0")
+    out = k.execute("i += 1\nassert i < 3, i", iterations=10).outputs
     assert k.namespace["i"] == 3 and out[-1].kind == "error"
 
 
 def test_show_works_from_functions_defined_earlier():
     k = Kernel()
-    k.run("def report(v):\n    show(v, 'v')")
-    assert texts(k.run("report(7)")) == [("value", "v", "7")]
+    k.execute("def report(v):\n    show(v, 'v')")
+    assert texts(k.execute("report(7)").outputs) == [("value", "v", "7")]
 
 
 def test_stderr_is_captured_with_stdout():
-    out = Kernel().run("import sys\nprint('a')\nprint('b', file=sys.stderr)")
+    out = Kernel().execute("import sys\nprint('a')\nprint('b', file=sys.stderr)").outputs
     assert out[0].text == "a\nb"
 
 
 def test_only_the_last_iteration_formats_its_outputs():
     k = Kernel()
-    k.run("formatted = []\nclass Probe:\n    def __repr__(self):\n        formatted.append(1)\n        return 'probe'")
-    k.run("show(Probe(), 'p')\nx = Probe()", iterations=10)
+    k.execute(
+        "formatted = []\nclass Probe:\n    def __repr__(self):\n        formatted.append(1)\n        return 'probe'"
+    )
+    k.execute("show(Probe(), 'p')\nx = Probe()", iterations=10)
     assert len(k.namespace["formatted"]) == 2  # one show, one name: from the last run only
 
 
@@ -130,14 +132,14 @@ def test_scrub_paths_in_free_text():
         "Fatal Python error: Segmentation fault\n\n"
         f'  File "{sysconfig.get_paths()["stdlib"]}/ctypes/__init__.py", line 519 in string_at\n'
         '  File "01-a.md", line 4 in <module>\n'
-        f'  File "{runtime}/builder/worker.py", line 80 in _run\n'
+        f'  File "{runtime}/builder/execution/worker.py", line 80 in _run\n'
         '  File "<frozen runpy>", line 198 in _run_module_as_main\n'
         f"FileNotFoundError: [Errno 2] No such file or directory: '{root}/data/x.txt'\n"
         f"see {root}2/other and {os.path.expanduser('~')}/.config/x"
     )
     scrubbed = scrub_paths(text, root)
     assert f'File "…/{os.path.basename(sysconfig.get_paths()["stdlib"])}/ctypes/__init__.py"' in scrubbed
-    assert 'File "builder/worker.py", line 80' in scrubbed and 'File "<frozen runpy>"' in scrubbed
+    assert 'File "builder/execution/worker.py", line 80' in scrubbed and 'File "<frozen runpy>"' in scrubbed
     assert "'data/x.txt'" in scrubbed and f"{root}2/other" in scrubbed
     assert runtime not in scrubbed and sysconfig.get_paths()["stdlib"] not in scrubbed
     assert scrub_paths(scrubbed, root) == scrubbed  # once is enough: scrubbing again changes nothing
@@ -146,8 +148,8 @@ def test_scrub_paths_in_free_text():
 def test_errors_name_no_folder_of_the_authors(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     k = Kernel()
-    out = k.run(f"open({str(tmp_path / 'missing.txt')!r})")
+    out = k.execute(f"open({str(tmp_path / 'missing.txt')!r})").outputs
     assert out[-1].text.splitlines()[-1] == "FileNotFoundError: [Errno 2] No such file or directory: 'missing.txt'"
-    out = k.run("class Bad:\n    def _repr_html_(self):\n        raise ValueError('no html')\nbad = Bad()")
+    out = k.execute("class Bad:\n    def _repr_html_(self):\n        raise ValueError('no html')\nbad = Bad()").outputs
     assert 'File "runtime/display.py"' in out[-1].text
     assert os.path.dirname(os.path.dirname(kernel.__file__)) not in out[-1].text

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from builder import diagrams
+from builder.execution import diagrams
 from runtime.display import Dot, to_output
 from runtime.html import output_html
 from runtime.kernel import Kernel
@@ -55,7 +55,7 @@ def test_a_mimebundle_and_its_metadata():
 
 
 def test_print_stays_escaped_text_and_plain_values_stay_values():
-    out = Kernel().run("print('<b>not bold</b>')\nx = 1")
+    out = Kernel().execute("print('<b>not bold</b>')\nx = 1").outputs
     assert [o.kind for o in out] == ["stream", "value"]
     assert "&lt;b&gt;" in output_html(out[0])
 
@@ -69,7 +69,11 @@ def test_a_class_is_not_its_instances():
 
 
 def test_a_failing_display_method_is_the_cells_error_not_a_crash():
-    out = Kernel().run("class Bad:\n    def _repr_html_(self):\n        raise ValueError('no html')\nbad = Bad()")
+    out = (
+        Kernel()
+        .execute("class Bad:\n    def _repr_html_(self):\n        raise ValueError('no html')\nbad = Bad()")
+        .outputs
+    )
     assert [o.kind for o in out[-1:]] == ["error"] and "ValueError: no html" in out[-1].text
 
 
@@ -84,14 +88,14 @@ def test_matplotlib_figures_as_values_and_as_drawn(monkeypatch):
     pytest.importorskip("matplotlib", reason="matplotlib comes with the plots extra: pip install -e '.[plots]'")
     monkeypatch.setenv("MPLBACKEND", "agg")
     k = Kernel()
-    drawn = k.run("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nNone")
+    drawn = k.execute("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nNone").outputs
     assert [(o.kind, o.mime) for o in drawn] == [("html", "image/svg+xml")]
     assert drawn[0].html.startswith("<svg")
-    shown = k.run("fig, ax = plt.subplots()\nax.plot([3, 1])\nshow(fig, 'chart')")
+    shown = k.execute("fig, ax = plt.subplots()\nax.plot([3, 1])\nshow(fig, 'chart')").outputs
     assert [(o.kind, o.label) for o in shown] == [("html", "chart"), ("html", "fig"), ("value", "ax")]
-    assert k.run("plt.get_fignums()")[0].text == "list(0) []"  # closed after each cell
-    again = k.run("f2, _ = plt.subplots()\nf2")[0].html
-    assert again == k.run("f3, _ = plt.subplots()\nf3")[0].html  # the same figure, the same SVG
+    assert k.execute("plt.get_fignums()").outputs[0].text == "list(0) []"  # closed after each cell
+    again = k.execute("f2, _ = plt.subplots()\nf2").outputs[0].html
+    assert again == k.execute("f3, _ = plt.subplots()\nf3").outputs[0].html  # the same figure, the same SVG
 
 
 # ----- diagrams ------------------------------------------------------------------------------

@@ -1,0 +1,295 @@
+"""The per-cell cache: outputs and namespace snapshots under .essays-cache/.
+
+A cell's cache key hashes its content key (its source and attributes, chained with the cell
+before it: see pipeline/parse.py), the contents of the essay folder's asset files, and the
+runtime's own source. So an edit of prose changes no key; an edit of cell k changes the
+keys of k and every cell after it; an edit of data/names.txt changes them all.
+
+Entries are written atomically (temporary file, then rename), so two builds at once never
+leave half an entry; an entry that does not load is treated as missing. Every entry,
+snapshot and blob carries a digest of its content, checked on load: a corrupt one is a
+miss (its cell runs again), never a published value. Blobs (big arrays, and values kept
+through many cells: see snapshot.py) are stored once by content and shared by every
+snapshot that refers to them. A cache that cannot be written costs
+speed only: cells run, pages are right, and one warning says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from builder.paths import shown, source_files
+from builder.pipeline.parse import Cell
+from builder.records import CellResult
+from runtime.display import Output
+from runtime.gpu_backend import shader_folder
+
+from .depends import Depends
+from .places import Places, relocate_text
+from .store import TEMP_PREFIX, Corrupt, atomic_write, read_packed, write_packed
+
+RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
+FORMAT = 6  # bump when the layout of an entry changes (6: snapshots name builder.cache.snapshot)
+GRACE = 600  # seconds: an unreferenced file younger than this may be a running build's
+
+
+def files_digest(paths: list[Path], base: Path) -> str:
+    return named_digest({path.relative_to(base).as_posix(): path for path in paths})
+
+
+def named_digest(files: dict[str, Path | Traversable]) -> str:
+    """A digest of files' names and contents, in the order of their names."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name, path in sorted(files.items()):
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def runtime_digest() -> str:
+    """The kernel and display code are part of every output: a change to them is a change
+    to every cell, and so is a change to the shaders. The Python version is too (repr,
+    tracebacks)."""
+    files: dict[str, Path | Traversable] = {path.name: path for path in RUNTIME.glob("*.py")}
+    files.update({f"shaders/{p.name}": p for p in shader_folder().iterdir() if p.name.endswith(".wgsl")})
+    digest = named_digest(files)
+    return f"{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
+
+
+@dataclass
+class Cache:
+    root: Path  # .essays-cache
+    source: Path  # the essays folder, whose assets are part of every key
+    # why the cache cannot be written, once known: then no cell is snapshotted or stored
+    unwritable: str | None = field(default=None, init=False)
+    _corrupt: list[str] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def writable(self) -> bool:
+        return self.unwritable is None
+
+    def write_failed(self, why: str) -> None:
+        """Saving went wrong (read-only, full): stop trying; said once, in warnings()."""
+        with self._lock:
+            if self.unwritable is None:
+                self.unwritable = why
+
+    def found_corrupt(self, what: str) -> None:
+        with self._lock:
+            self._corrupt.append(what)
+
+    def warnings(self) -> list[str]:
+        lines = []
+        if self.unwritable is not None:
+            lines.append(
+                f"the cache in {shown(self.root)} cannot be written ({self.unwritable}): every cell ran "
+                "and the pages are right, but the next build cannot reuse this one's work"
+            )
+        if self._corrupt:
+            n = len(self._corrupt)
+            lines.append(
+                f"{n} corrupt cache {'entry was' if n == 1 else 'entries were'} ignored and "
+                f"the cells ran again (first: {self._corrupt[0]})"
+            )
+        return lines
+
+    @cached_property
+    def salt(self) -> str:
+        # files the cells wrote are outputs, not inputs: a figure saved with a date in it
+        # must not change every key, and so run every cell, on the next build
+        made = self.generated()
+        # every file a cell can read, published or not (a top-level helper.py is not)
+        assets = [p for p in source_files(self.source) if p.relative_to(self.source).as_posix() not in made]
+        return f"{FORMAT}:{runtime_digest()}:{files_digest(assets, self.source)}"
+
+    @property
+    def _generated_list(self) -> Path:
+        return self.root / "generated.json"
+
+    def generated(self) -> set[str]:
+        """The files in the essays folder (relative paths) that the last build's cells wrote."""
+        try:
+            return set(json.loads(self._generated_list.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return set()
+
+    def record_generated(self, paths: set[str]) -> None:
+        if not self.writable or paths == self.generated():
+            return
+        try:
+            atomic_write(self._generated_list, json.dumps(sorted(paths), indent=1).encode())
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"
+
+    def key(self, cell: Cell) -> str:
+        return hashlib.blake2b(f"{self.salt}:{cell.key}".encode(), digest_size=16).hexdigest()
+
+    def _entry(self, key: str) -> Path:
+        return self.root / "cells" / key[:2] / f"{key}.pickle"
+
+    def snapshot(self, key: str) -> Path:
+        return self.root / "snapshots" / key[:2] / f"{key}.pickle"
+
+    def has_snapshot(self, key: str) -> bool:
+        return self.snapshot(key).is_file()
+
+    def usable_snapshot(self, key: str, result: CellResult | None, reads: set[str] | None) -> bool:
+        """A snapshot can stand in for running the cells up to it when it exists and none
+        of the cells still to run reads a name it left out (reads None: unknown)."""
+        if result is None or result.lost is None or not self.has_snapshot(key):
+            return False
+        return not result.lost or (reads is not None and not (set(result.lost) & reads))
+
+    def load(self, key: str, places: Places | None = None) -> CellResult | None:
+        """The cached result of a cell, or None when absent or unreadable. `places`: where
+        the cells up to this one are now; positions in its outputs are moved there."""
+        path = self._entry(key)
+        try:
+            data = pickle.loads(read_packed(path, f"the entry {path.name}"))
+            outputs = [Output.from_dict(o) for o in data["outputs"]]
+            if places is not None and data["places"] is not None:
+                outputs = relocate(outputs, Places.from_json(data["places"]), places)
+            result = CellResult(
+                data["status"], outputs, data["seconds"], cached=True, lost=data["lost"], blobs=data["blobs"]
+            )
+            result.depends = Depends(**data["depends"]) if data["depends"] is not None else None
+        except FileNotFoundError:
+            return None
+        except Corrupt as exc:
+            self.found_corrupt(str(exc))
+            return None
+        except Exception:  # unreadable or from an older layout
+            return None
+        try:
+            os.utime(self._entry(key))  # recently used: pruning drops the least recently used first
+        except OSError:
+            pass
+        return result
+
+    def store(self, key: str, result: CellResult, places: Places | None = None) -> None:
+        """Keep a cell's result; `places`: where the cells up to it were when it ran."""
+        if not self.writable:
+            return
+        data = {
+            "places": places.to_json() if places is not None else None,
+            "depends": asdict(result.depends) if result.depends is not None else None,
+            "status": result.status,
+            "seconds": result.seconds,
+            "outputs": [o.to_dict() for o in result.outputs],
+            "lost": result.lost,
+            "blobs": result.blobs,
+        }
+        try:
+            write_packed(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
+
+    def forget(self, keys: list[str]) -> None:
+        """Drop these cells' entries and snapshots (`--verify` found them stale): their
+        cells run again next time. Blobs stay until pruning finds them unreferenced."""
+        if not self.writable:
+            return
+        try:
+            for key in keys:
+                self._entry(key).unlink(missing_ok=True)
+                self.snapshot(key).unlink(missing_ok=True)
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
+
+    def prune(self, live: set[str], max_bytes: int) -> int:
+        """Prune (see _prune); a cache that cannot be written is left as it is."""
+        if not self.writable:
+            return 0
+        try:
+            return self._prune(live, max_bytes)
+        except FileNotFoundError:  # another build pruned the same file first
+            return 0
+        except OSError as exc:
+            self.write_failed(exc.strerror or str(exc))
+            return 0
+
+    def _prune(self, live: set[str], max_bytes: int) -> int:
+        """Keep the cache under `max_bytes`: drop the entries this build did not use, least
+        recently used first, with their snapshots and the blobs only they referred to.
+        Files younger than GRACE that nothing refers to yet may belong to a build still
+        running, and stay; so do temporary files of writes under way. Returns the bytes
+        freed."""
+        now = time.time()
+
+        def old(path: Path) -> bool:
+            return now - path.stat().st_mtime > GRACE
+
+        entries: dict[str, tuple[float, int, list[str]]] = {}  # key -> (mtime, bytes, blobs)
+        for path in (self.root / "cells").glob("*/*.pickle"):
+            key, stat = path.stem, path.stat()
+            try:
+                blobs = pickle.loads(read_packed(path))["blobs"]
+            except Exception:
+                blobs = []
+            snapshot = self.snapshot(key)
+            size = stat.st_size + (snapshot.stat().st_size if snapshot.exists() else 0)
+            entries[key] = (stat.st_mtime, size, blobs)
+        # a blob's name is its digest (older caches: "<digest>-<dtype>-<shape>.npy")
+        blobs = {p.name.split(".")[0]: p for p in self.blobs.glob("*") if not p.name.startswith(TEMP_PREFIX)}
+        refs = Counter(b for _, _, used in entries.values() for b in used)
+        total = sum(size for _, size, _ in entries.values()) + sum(p.stat().st_size for p in blobs.values())
+        before = total
+        for key in sorted((k for k in entries if k not in live), key=lambda k: entries[k][0]):
+            if total <= max_bytes:
+                break
+            _, size, used = entries.pop(key)
+            self._entry(key).unlink(missing_ok=True)
+            self.snapshot(key).unlink(missing_ok=True)
+            total -= size
+            for digest in used:
+                refs[digest] -= 1
+                if refs[digest] == 0 and digest in blobs:
+                    total -= blobs[digest].stat().st_size
+                    blobs.pop(digest).unlink(missing_ok=True)
+        # never referred to by any entry: left by a failed run, or about to be referred to
+        # by a running build's entry (it touches the blobs it reuses, so they are young)
+        for digest, path in blobs.items():
+            if refs[digest] <= 0 and old(path):
+                total -= path.stat().st_size
+                path.unlink(missing_ok=True)
+        for path in (self.root / "snapshots").glob("*/*.pickle"):
+            if path.stem not in entries and old(path):
+                total -= path.stat().st_size
+                path.unlink(missing_ok=True)
+        # what a write killed midway left (store.atomic_write's temporary files)
+        for pattern in ("cells/*/", "snapshots/*/", "blobs/"):
+            for path in self.root.glob(f"{pattern}{TEMP_PREFIX}*"):
+                try:  # a write under way renames its file at any moment
+                    if path.is_file() and old(path):
+                        size = path.stat().st_size
+                        path.unlink()
+                        total -= size
+                except FileNotFoundError:
+                    pass
+        return before - total
+
+
+def relocate(outputs: list[Output], old: Places, new: Places) -> list[Output]:
+    """Outputs recorded with the cells at `old`, as a build with them at `new` shows them."""
+    if old == new:
+        return outputs
+    return [
+        Output.from_dict({**o.to_dict(), "text": relocate_text(o.text, old, new)}) if o.text else o for o in outputs
+    ]

@@ -1,0 +1,98 @@
+"""Messages between the builder and a worker process, over a socket (pickled).
+
+Small dataclasses, so each side names what it sends. The worker imports this module, so it
+stays light: the standard library and runtime.display's Output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from builder.cache.depends import Depends
+from runtime.display import Output
+
+# ----- builder -> worker -----------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """Run a cell; with snapshot/blobs set, save the namespace after it."""
+
+    source: str
+    filename: str  # as tracebacks name the essay: relative to the essays folder
+    line: int  # the essay line of the cell's first line of code
+    iterations: int
+    snapshot: str | None = None
+    blobs: str | None = None
+    index: int = 0  # the cell's position among the essay's cells
+
+
+@dataclass
+class Placed:
+    """One cell whose effects a snapshot holds: where it is now, and its code (so that
+    tracebacks through what it defined quote and name its lines)."""
+
+    index: int
+    line: int
+    source: str
+
+
+@dataclass
+class Restore:
+    """Replace the namespace by a snapshot, taken after the cells in `cells`."""
+
+    snapshot: str
+    blobs: str
+    filename: str = ""
+    cells: list[Placed] = field(default_factory=list)
+
+
+@dataclass
+class Stop:
+    """Exit."""
+
+
+# ----- worker -> builder -----------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """An iterated cell finished `done` of its `total` iterations."""
+
+    done: int
+    total: int
+
+
+@dataclass
+class SnapshotInfo:
+    """What the snapshot after a cell holds: every name but `lost` (name -> why it did not
+    pickle), with the blobs it refers to."""
+
+    lost: dict[str, str]
+    blobs: list[str]
+
+
+@dataclass
+class Done:
+    """A cell ran. `snapshot`: None when none was asked for or none could be made
+    (`no_snapshot` then says why, when it knows); `snapshot_seconds`: None when none was
+    asked for; `cache_error`: why it could not be written (a full or read-only cache)."""
+
+    outputs: list[Output]
+    ok: bool
+    snapshot: SnapshotInfo | None = None
+    snapshot_seconds: float | None = None
+    cache_error: str | None = None
+    no_snapshot: str | None = None
+    depends: Depends | None = None  # what it read or wrote beyond its key
+
+
+@dataclass
+class Restored:
+    """A snapshot was loaded (error None) or could not be (error says why)."""
+
+    error: str | None
+
+
+Request = Run | Restore | Stop
+Reply = Progress | Done | Restored

@@ -1,0 +1,202 @@
+"""Files every site gets besides its pages: styles, scripts, plotly.js, Pyodide, the
+runtime's Python for the page, and the essays' own asset folders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from builder.config import Config
+from builder.paths import asset_files
+from runtime.gpu_backend import shader_folder
+
+from .writer import SiteWriter
+
+# Our own files are package data, read through importlib.resources: they are found the same
+# way in a checkout, an editable install and a wheel.
+BUILDER = resources.files("builder")
+RUNTIME = resources.files("runtime")
+STATIC = "_static"
+# The Pyodide files a browser fetches come from the npm package `pyodide` (pinned in
+# package.json), which only a checkout with `npm ci` has; without it, pages say so.
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+PYODIDE_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "pyodide"
+EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at install time
+# pure-Python packages the page's kernel uses that Pyodide does not distribute: LaTeX to
+# MathML, so a `_repr_latex_` output is typeset in the page as at build time
+PAGE_PACKAGES = ("latex2mathml",)
+VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
+# The page's scripts: page.js (the main thread: editors, buttons, outputs), figures.js (charts),
+# diagrams.js (Graphviz diagrams a reader's edit made) and kernel-worker.js (Python, in a Web
+# Worker of its own).
+PAGE_SCRIPTS = ("figures.js", "page.js", "diagrams.js", "kernel-worker.js")
+# plotly.js comes in official partial bundles of the same version. The cartesian one (npm
+# `plotly.js-cartesian-dist-min`, pinned in package.json to the version the Python plotly
+# package ships) is a third of the full bundle's size and draws these trace types; a page whose
+# figures use only these loads it, any other loads the full bundle. Both are in every site: a
+# reader's edit may make a chart the small bundle cannot draw, and figures.js then loads the full one.
+PLOTLY_FULL = "plotly.min.js"
+PLOTLY_CARTESIAN = "plotly-cartesian.min.js"
+CARTESIAN_TRACES = frozenset(
+    (
+        "bar",
+        "box",
+        "contour",
+        "heatmap",
+        "histogram",
+        "histogram2d",
+        "histogram2dcontour",
+        "image",
+        "pie",
+        "scatter",
+        "scatterternary",
+        "violin",
+    )
+)
+CARTESIAN_FILE = PYODIDE_DIR.parent / "plotly.js-cartesian-dist-min" / PLOTLY_CARTESIAN
+
+
+def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
+    writer.write_bytes(rel, source.read_bytes())
+
+
+def copy_assets(writer: SiteWriter, source: Path, warnings: list[str], imported: set[str] | None = None) -> list[str]:
+    """Assets go into the site at the same relative place, so `open("data/x.txt")` works in
+    the page as it does at build time; `imported`: the modules the cells import (their
+    helper modules beside the essays are published). Returns their site paths."""
+    from builder.paths import shown
+
+    written = []
+    refused: list[Path] = []
+    files = asset_files(source, refused, imported)
+    for path in refused:
+        warnings.append(f"{shown(path)} links outside the essays folder (to {path.resolve()}): not published")
+    for path in files:
+        rel = path.relative_to(source).as_posix()
+        writer.copy_file(path, rel)
+        written.append(rel)
+    return written
+
+
+def plotly_js() -> Path:
+    """plotly.js as shipped inside the installed plotly package: offline, no CDN."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def write_static(writer: SiteWriter, config: Config, assets: list[str], modules: dict[str, str]) -> list[str]:
+    """Write _static/. Returns warnings for what could not be included."""
+    from .highlight import stylesheet
+
+    warnings = []
+    css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
+    writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
+    for name in PAGE_SCRIPTS:
+        _copy(writer, RUNTIME / "js" / name, f"{STATIC}/{name}")
+    writer.copy_file(plotly_js(), f"{STATIC}/{PLOTLY_FULL}")
+    if CARTESIAN_FILE.is_file():
+        writer.copy_file(CARTESIAN_FILE, f"{STATIC}/{PLOTLY_CARTESIAN}")
+    if EDITOR_BUNDLE.is_file():
+        _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
+    else:
+        warnings.append("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
+    if VIZ_BUNDLE.is_file():
+        writer.copy_file(VIZ_BUNDLE, f"{STATIC}/viz.js")
+    else:
+        warnings.append(
+            "@viz-js/viz is not installed (run `make install`): diagrams edited in the page cannot be drawn"
+        )
+    if config.pyodide_url is None:
+        if all((PYODIDE_DIR / name).is_file() for name in PYODIDE_FILES):
+            for name in PYODIDE_FILES:
+                writer.copy_file(PYODIDE_DIR / name, f"{STATIC}/pyodide/{name}")
+        else:
+            warnings.append("Pyodide is not installed (run `make install`): readers cannot run cells in the page")
+    write_runtime(writer, assets, modules)
+    return warnings
+
+
+def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]) -> None:
+    """The runtime's Python, the shaders and the essays' modules (name -> source), for the
+    page to write into Pyodide's file system, and a manifest saying what to fetch."""
+    runtime = sorted(p.name for p in RUNTIME.iterdir() if p.name.endswith(".py"))
+    folder = shader_folder()
+    shaders = sorted(p.name for p in folder.iterdir() if p.name.endswith(".wgsl"))
+    for name in runtime:
+        _copy(writer, RUNTIME / name, f"{STATIC}/runtime/{name}")
+    for name in shaders:
+        _copy(writer, folder / name, f"{STATIC}/shaders/{name}")
+    for name, text in sorted(modules.items()):
+        writer.write_text(f"{STATIC}/modules/{name}.py", text)
+    manifest = {
+        "runtime": runtime,
+        "shaders": shaders,
+        "assets": assets,
+        "modules": [f"{n}.py" for n in sorted(modules)] + ship_packages(writer, PAGE_PACKAGES),
+    }
+    writer.write_text(f"{STATIC}/runtime/manifest.json", json.dumps(manifest, indent=1) + "\n")
+
+
+def ship_packages(writer: SiteWriter, names: tuple[str, ...]) -> list[str]:
+    """Copy pure-Python packages the page needs and Pyodide does not distribute into the
+    site's modules folder; returns their files, relative to it."""
+    import importlib.util
+
+    files = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue  # not installed here: the page does without it
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                rel = f"{name}/{path.relative_to(folder).as_posix()}"
+                writer.copy_file(path, f"{STATIC}/modules/{rel}")
+                files.append(rel)
+    return files
+
+
+def trace_types(figures: Iterable[object]) -> set[str]:
+    """The trace types a page's figures draw (plotly's default type is scatter)."""
+    types = set()
+    for figure in figures:
+        data = figure.get("data") if isinstance(figure, dict) else None
+        for trace in data if isinstance(data, list) else ():
+            kind = trace.get("type") if isinstance(trace, dict) else None
+            types.add(kind if isinstance(kind, str) and kind else "scatter")
+    return types
+
+
+def plotly_bundle(traces: set[str]) -> str:
+    """The plotly.js file a page with figures of these trace types loads, in _static/."""
+    if CARTESIAN_FILE.is_file() and traces <= CARTESIAN_TRACES:
+        return PLOTLY_CARTESIAN
+    return PLOTLY_FULL
+
+
+def page_config(config: Config, slug: str, figures: Iterable[object] = ()) -> dict:
+    """What page.js and figures.js need to know, embedded as JSON in each essay page.
+    `plotly` names the bundle the page loads for its own figures (null: it has none), the
+    small one and the trace types it covers, and the full one."""
+    url = config.pyodide_url
+    if url and not url.endswith("/"):
+        url += "/"
+    figures = list(figures)
+    cartesian = CARTESIAN_FILE.is_file()
+    plotly = {
+        "page": plotly_bundle(trace_types(figures)) if figures else None,
+        "small": PLOTLY_CARTESIAN if cartesian else None,
+        "covers": sorted(CARTESIAN_TRACES) if cartesian else [],
+        "full": PLOTLY_FULL,
+    }
+    return {
+        "essay": slug,
+        "static": f"{STATIC}/",
+        "pyodideUrl": url,
+        "packageBaseUrl": config.package_base_url,
+        "plotly": plotly,
+    }

@@ -1,0 +1,318 @@
+"""`essays serve`: build, serve the site, watch the sources, rebuild, reload open pages.
+
+Two layers, as in MkDocs. `livereload.LiveReloadServer` serves a folder over HTTP and
+reloads open pages; it knows nothing of essays. This module wires the essays to it: a
+watchdog observer reports changes, a debounce waits for the burst of saves to end, and a
+build thread runs `build()` and then tells the server `reloaded(errors)`.
+
+The server never shows a half-built page: a build writes a new folder and swaps it in
+under `swap_lock`, and the server opens files under the same lock. A failed build leaves
+the last good site and puts its errors in an overlay over the open pages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from builder.build import build
+from builder.config import Config
+from builder.execution.worker import cancel_all, kill_all
+
+from .livereload import LiveReloadServer, host_port, network_warning
+
+if TYPE_CHECKING:
+    from builder.progress import Reporter
+
+PACKAGE = Path(__file__).resolve().parents[1]  # builder/
+ROOT = PACKAGE.parent
+DEBOUNCE = 0.05  # seconds of quiet after the last change before a rebuild starts
+STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
+IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".pyc")
+
+
+class BuildCancelled(Exception):
+    """The server began to stop while a build ran: its site must not be swapped in."""
+
+
+class _SwapGate:
+    """The swap lock as a build sees it. A build still running when stop() begins had its
+    cells killed, so its pages would show that; refusing the swap keeps the last good site."""
+
+    def __init__(self, server: DevServer) -> None:
+        self.server = server
+
+    def __enter__(self) -> _SwapGate:
+        self.server.swap_lock.acquire()
+        if self.server.stopping:
+            self.server.swap_lock.release()
+            raise BuildCancelled("the server is stopping")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.swap_lock.release()
+
+
+class DevServer:
+    """The watcher, the debounce and the build thread, around a LiveReloadServer (`server`)
+    that serves what the builds write. Binds at once: an OSError says why it cannot."""
+
+    def __init__(
+        self,
+        config: Config,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        reporter: Reporter | None = None,
+        watch: list[Path] | None = None,
+        allowed_hosts: Sequence[str] = (),
+    ) -> None:
+        """`watch`: the folders whose changes rebuild; by default the essays, and the
+        templates, static files, runtime and shaders that every page is made from.
+        `allowed_hosts`: host names to answer besides the local ones (LiveReloadServer)."""
+        self.config = config
+        self.reporter = reporter
+        self._watch_list = watch
+        self.debounce = DEBOUNCE
+        # a plain Lock, not the server's default: _SwapGate acquires and releases it by hand
+        self.swap_lock = threading.Lock()
+        # guards the build's own state below; notified when a change comes in, a build ends
+        # or stop() begins. Held around server.reloaded() (then the server's lock: that order)
+        self.state = threading.Condition()
+        self.stopping = False
+        self.building = False
+        self._last_change = 0.0
+        self._dirty = False
+        self._stopped = False
+        # the site folder is swapped by each build: the server looks the path up per request
+        self.server = LiveReloadServer(
+            lambda: self.config.output, host, port, lock=self.swap_lock, allowed_hosts=allowed_hosts
+        )
+        self._builder: threading.Thread | None = None
+        self._observer: Any = None  # watchdog's Observer, imported when watching starts
+        self._watched_abs: list[Path] = []
+        # where builds write: events there are the build's own, never a reason to rebuild
+        self._own = [config.output.resolve(), config.cache_root.resolve()]
+        # files the cells write into the essays folder (a saved figure): outputs, not edits
+        self._generated: set[Path] = set()
+        self._changes: set[Path] = set()  # what changed since the running build began
+
+    # what the live-reload layer knows, as the server's own (tests, benchmarks, serve())
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.address
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def loopback(self) -> bool:
+        return self.server.loopback
+
+    @property
+    def epoch(self) -> int:
+        """Builds finished (swapped in or failed) since the server started."""
+        return self.server.epoch
+
+    @property
+    def errors(self) -> list[str]:
+        """What the overlay shows: essays the last build could not read, or why it failed."""
+        return self.server.errors
+
+    @property
+    def instance(self) -> str:
+        return self.server.instance
+
+    # -- building ------------------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        started = time.monotonic()
+        try:
+            result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter)
+            # the overlay names essays that could not be read (their last good page stays);
+            # a failing cell shows on its page, so the terminal alone lists those too
+            errors = [str(e.error) for e in result.essays if e.error is not None]
+            problems = result.failures + result.broken_links
+            with self.state:
+                self._generated = {Path(os.path.abspath(p)) for p in result.generated}
+                if self._dirty and self._changes <= self._generated:
+                    self._dirty = False  # the build's own writes, seen while it ran
+        except BuildCancelled:
+            return
+        except Exception as exc:  # a template error: keep serving the last good site
+            errors = problems = [f"the build failed: {type(exc).__name__}: {exc}"]
+        with self.state:  # held: stop() must not begin between this check and the epoch's move
+            if self.stopping:
+                return
+            self.server.reloaded(errors)
+        if not self.config.quiet:
+            status = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}" if problems else "ok"
+            print(f"rebuilt in {time.monotonic() - started:.2f} s: {status}", flush=True)
+            for line in problems:
+                print(f"  {line}", file=sys.stderr, flush=True)
+
+    def changed(self, path: str) -> None:
+        """A watched file changed: schedule a rebuild once the burst of saves is over."""
+        if self._ignored(Path(path)):
+            return
+        with self.state:
+            self._last_change = time.monotonic()
+            self._dirty = True
+            self._changes.add(Path(os.path.abspath(path)))
+            self.state.notify_all()
+
+    def _ignored(self, path: Path) -> bool:
+        """Editor droppings, caches, hidden folders and the build's own output."""
+        if path.name.endswith(IGNORED_SUFFIXES):
+            return True
+        path = Path(os.path.abspath(path))
+        if path in self._generated:
+            return True
+        for own in self._own:
+            if path == own or own in path.parents:
+                return True
+        rel = next((path.relative_to(w) for w in self._watched_abs if w == path or w in path.parents), Path(path.name))
+        return any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+
+    def _build_loop(self) -> None:
+        while True:
+            with self.state:
+                while not self._dirty and not self.stopping:
+                    self.state.wait()
+                # debounce: wait until self.debounce seconds passed with no new change
+                while not self.stopping and (quiet := time.monotonic() - self._last_change) < self.debounce:
+                    self.state.wait(self.debounce - quiet)
+                if self.stopping:
+                    return
+                self._dirty = False
+                self._changes.clear()
+                self.building = True
+            try:
+                self.rebuild()
+            finally:
+                with self.state:
+                    self.building = False
+                    self.state.notify_all()
+
+    def idle(self) -> bool:
+        """No build running and none pending (for tests and benchmarks)."""
+        with self.state:
+            return not self.building and not self._dirty
+
+    # -- watching ------------------------------------------------------------------------
+
+    def watched(self) -> list[Path]:
+        folders = self._watch_list
+        if folders is None:
+            folders = [
+                self.config.source,
+                PACKAGE / "templates",
+                PACKAGE / "static",
+                ROOT / "runtime",
+                ROOT / "shaders",  # a checkout's WGSL (installed from a wheel, they are in runtime/)
+            ]
+        return [p for p in folders if p.is_dir()]
+
+    def _watch(self) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        server = self
+
+        class OnChange(FileSystemEventHandler):
+            def on_any_event(self, event) -> None:
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                if event.is_directory and event.event_type == "modified":
+                    return  # a folder's time changes with what is made in it: that has its own event
+                for path in (event.src_path, getattr(event, "dest_path", "")):
+                    if path:  # a rename counts for both names: saving by rename, or moving out
+                        server.changed(str(path))
+
+        self._watched_abs = [p.resolve() for p in self.watched()]
+        observer = Observer()
+        for path in self._watched_abs:
+            observer.schedule(OnChange(), str(path), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Watch, build, then serve; returns once the first build is done. The build runs on
+        the build thread, never here, so Ctrl+C in the caller's thread is never stuck
+        behind a long cell: stop() kills the workers and the build thread winds down."""
+        self._watch()
+        with self.state:
+            self._dirty = True
+        self._builder = threading.Thread(target=self._build_loop, name="essays-build", daemon=True)
+        self._builder.start()
+        with self.state:
+            while self.epoch == 0 and not self.stopping:
+                self.state.wait(1.0)  # a timeout keeps the wait open to signals
+        if self.stopping:
+            return
+        self.server.start()
+
+    def stop(self) -> None:
+        with self.state:
+            if self._stopped:
+                return
+            self._stopped = self.stopping = True
+            self.state.notify_all()
+        if self._observer is not None:
+            self._observer.stop()
+        # A build in progress ends now, not when its cells do: the same stop as Ctrl+C in
+        # `essays build` (no worker may start to recover an essay's state meanwhile).
+        builder = self._builder
+        if builder is not None and builder.is_alive():
+            cancel_all(lambda: not builder.is_alive(), STOP_GRACE)
+        self.server.shutdown()  # the event streams end; pages wait for a server to reconnect to
+        if self._observer is not None:
+            self._observer.join(timeout=5)
+        kill_all()
+
+
+def serve(
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reporter: Reporter | None = None,
+    allowed_hosts: Sequence[str] = (),
+) -> int:
+    try:
+        server = DevServer(config, host, port, reporter, allowed_hosts=allowed_hosts)
+    except OSError as exc:
+        print(f"essays: cannot listen on {host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+    def on_term(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    # Ctrl+C stops the server even when it was started with SIGINT ignored, as a shell
+    # starts a background job (`essays serve &`); Python then installs no handler of its own
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        server.start()
+        print(f"serving {config.output} on {server.url} (Ctrl+C to stop)", flush=True)
+        if not server.loopback:
+            print(network_warning(server.url), file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping", flush=True)
+    finally:
+        # a second Ctrl+C must not cut the clean-up short and leave workers behind
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        server.stop()
+    return 0
