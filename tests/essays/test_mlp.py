@@ -21,11 +21,14 @@ ESSAY = ESSAYS / "03-mlp.md"
 
 @pytest.fixture(scope="module")
 def ops():
-    """The namespace after the cell that defines embed and reshape (and only what it needs)."""
+    """The namespace after the cell that defines embed and reshape and the one that checks
+    them (and only what they need)."""
     essay_modules.load_series("01-bigram", "02-autograd")
-    cell = next(c for c in parse_essay(ESSAY).cells if "def embed" in c.source)
+    cells = parse_essay(ESSAY).cells
+    at = next(i for i, c in enumerate(cells) if "def embed" in c.source)
     ns = {"np": np}
-    exec(compile(cell.source, str(ESSAY), "exec"), ns)
+    for cell in cells[at : at + 2]:
+        exec(compile(cell.source, str(ESSAY), "exec"), ns)
     return ns
 
 
@@ -136,3 +139,16 @@ def test_the_essay_links_to_what_it_imports():
     assert "02-autograd.md#9-from-numbers-to-matrices" in text
     assert "01-bigram.md#2-a-vocabulary-of-27-symbols" in text
     assert "from autograd import" in text and "from bigram import" in text
+
+
+def test_chapter_three_exports_its_dataset_and_network(capsys):
+    """Later chapters import the split, the new operations, the network and its training
+    step from module `mlp`, quietly (an import prints nothing)."""
+    mlp = essay_modules.load_series("01-bigram", "02-autograd", "03-mlp")["mlp"]
+    assert capsys.readouterr().out == ""
+    assert mlp.block_size == 3 and mlp.X_train.shape == (171_741, 3)
+    assert (len(mlp.X_dev), len(mlp.X_test)) == (21_438, 21_585)
+    params = mlp.make_parameters(mlp.embedding_size, mlp.hidden_size)
+    loss = mlp.train_step(params, 0.1, np.random.default_rng(0))
+    assert abs(loss - np.log(27)) < 0.1
+    assert mlp.loss_on(params, mlp.X_dev[:500], mlp.Y_dev[:500]) < loss + 0.1
