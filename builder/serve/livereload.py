@@ -28,6 +28,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import math
 import os
 import re
 import socket
@@ -266,6 +267,15 @@ def network_warning(url: str) -> str:
     )
 
 
+def _path_max(folder: Path) -> float:
+    """The longest path, in bytes, the system opens under `folder` (4096 on Linux); infinity
+    where it does not say (os.pathconf is POSIX's)."""
+    try:
+        return os.pathconf(folder, "PC_PATH_MAX")
+    except (AttributeError, OSError, ValueError):
+        return math.inf
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = BACKLOG
     daemon_threads = True
@@ -340,10 +350,17 @@ class Handler(SimpleHTTPRequestHandler):
         root = Path(self.directory).resolve()
         outside = str(root / "__outside_the_site__")
         try:
-            translated = Path(super().translate_path(path)).resolve()
+            candidate = super().translate_path(path)
+            if len(os.fsencode(candidate)) >= _path_max(root):
+                # the system refuses such a path whole; resolving it would walk each of its
+                # parts (a 60 KB request line of "a/a/...": seconds of CPU per request)
+                return outside
+            translated = Path(candidate).resolve()
         except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
             return outside
-        if translated != root and root not in translated.parents:
+        # is_relative_to compares parts once, where `root in translated.parents` built a path
+        # for every parent: quadratic in the depth
+        if not translated.is_relative_to(root):
             return outside
         return str(translated)
 
