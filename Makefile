@@ -62,7 +62,7 @@ format: install
 	$(BIN)/ruff format .
 	npm run --silent format
 
-# The fast loop: the gate and the tests that need no browser, GPU or whole builds (~30 s).
+# The fast loop: the gate and the tests that need no browser, GPU or whole builds (~25 s).
 check: lint
 	$(BIN)/python -m pytest -q -m "not browser and not gpu and not slow"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import types
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
@@ -37,15 +38,15 @@ class Output:
     kind: OutputKind
     text: str = ""
     label: str | None = None
-    figure: dict | None = field(default=None, repr=False)
+    figure: dict[str, Any] | None = field(default=None, repr=False)
     html: str | None = field(default=None, repr=False)  # "html": the markup; "dot": its SVG
     mime: str | None = None  # "html": the media type it came from
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Output:
+    def from_dict(cls, data: dict[str, Any]) -> Output:
         return cls(**data)
 
 
@@ -103,11 +104,11 @@ def _edges(n: int) -> list[int | None]:
     return list(range(n)) if n <= 2 * EDGE else [*range(EDGE), None, *range(n - EDGE, n)]
 
 
-def _items(items: list, fmt) -> str:
+def _items(items: Sequence[Any], fmt: Callable[[Any], str]) -> str:
     return ", ".join("…" if i is None else fmt(items[i]) for i in _edges(len(items)))
 
 
-def _sequence(name: str, items: list) -> str:
+def _sequence(name: str, items: Sequence[Any]) -> str:
     return f"{name}({len(items)}) [{_items(items, _scalar)}]"
 
 
@@ -132,7 +133,7 @@ def _array(value: Any) -> str:
     def line(vector: Any) -> str:
         return "[" + _items(vector, _number) + "]"
 
-    def block(matrix: Any, fmt) -> list[str]:
+    def block(matrix: Any, fmt: Callable[[Any], str]) -> list[str]:
         return ["…" if i is None else fmt(matrix[i]) for i in _edges(len(matrix))]
 
     if len(shape) == 2:
@@ -218,7 +219,7 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def figure_json(value: Any) -> dict:
+def figure_json(value: Any) -> dict[str, Any]:
     """A figure as plain JSON data: {"data": [...], "layout": {...}}."""
     raw = value.to_plotly_json() if hasattr(value, "to_plotly_json") else value
     # a round trip through JSON turns numpy arrays into lists and drops plotly objects
@@ -292,7 +293,8 @@ def _markdown_html(text: str) -> str | None:
         from markdown_it import MarkdownIt
     except ImportError:  # in the page, unless the site ships it
         return None
-    return MarkdownIt("commonmark", {"html": True}).render(text)
+    # render() is typed as returning Any (its renderer is pluggable); the HTML one gives text
+    return str(MarkdownIt("commonmark", {"html": True}).render(text))
 
 
 def _latex_html(text: str) -> str | None:

@@ -51,7 +51,7 @@ def _chunks(k: int) -> list[tuple[int, int]]:
     return [(k0, min(k0 + K_CHUNK, k)) for k0 in range(0, k, K_CHUNK)] or [(0, 0)]
 
 
-def _dims(m: int, k: int, n: int, begin: int, end: int) -> array:
+def _dims(m: int, k: int, n: int, begin: int, end: int) -> array[int]:
     """The shader's `dims` uniform for one dispatch, padded to 32 bytes."""
     return array("I", [m, k, n, begin, end, 0, 0, 0])
 

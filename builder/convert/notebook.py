@@ -54,7 +54,8 @@ def read_notebook(path: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # nbformat's notes on upgrading: not the author's concern
         try:
-            notebook = nbformat.convert(nbformat.reader.reads(text), 4)
+            # nbformat's functions are unannotated; warn_unused_ignores says when that changes
+            notebook = nbformat.convert(nbformat.reader.reads(text), 4)  # type: ignore[no-untyped-call]
         except (nbformat.ValidationError, KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ConvertError(f"nbformat cannot upgrade this nbformat {major} notebook: {exc}") from None
     _validate(notebook, 4, notebook.get("nbformat_minor", 0))
@@ -82,7 +83,8 @@ def _validate(notebook: object, major: int, minor: int) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        error = next(iter(iter_validate(notebook, version=major, version_minor=minor)), None)
+        errors = iter_validate(notebook, version=major, version_minor=minor)  # type: ignore[no-untyped-call]
+        error = next(iter(errors), None)
     if error is not None:
         raise ConvertError(_problem(error))
 
@@ -225,7 +227,7 @@ def title_of(notebook: Any, path: Path) -> str:
     """The first `# heading` of its Markdown, or a title made from the file's name."""
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
+            for line in str(cell.source).splitlines():  # a NotebookNode's fields are untyped
                 if line.startswith("# "):
                     return line.lstrip("# ").strip()
     return path.stem.replace("_", " ").replace("-", " ").capitalize()

@@ -28,6 +28,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import math
 import os
 import re
 import socket
@@ -40,6 +41,7 @@ from contextlib import AbstractContextManager
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 
 RELOAD_SCRIPT = Path(__file__).resolve().parents[1] / "static" / "dev-reload.js"
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
@@ -99,7 +101,7 @@ class LiveReloadServer:
         self._thread: threading.Thread | None = None
         host = host.removeprefix("[").removesuffix("]")  # [::1], as in a URL, is ::1
         self.httpd = (_Server6 if ":" in host else _Server)((host, port), Handler)
-        self.httpd.live = self  # type: ignore[attr-defined]
+        self.httpd.live = self
         self.hosts = HostCheck(self.address[0], allowed_hosts)
 
     @property
@@ -265,9 +267,19 @@ def network_warning(url: str) -> str:
     )
 
 
+def _path_max(folder: Path) -> float:
+    """The longest path, in bytes, the system opens under `folder` (4096 on Linux); infinity
+    where it does not say (os.pathconf is POSIX's)."""
+    try:
+        return os.pathconf(folder, "PC_PATH_MAX")
+    except (AttributeError, OSError, ValueError):
+        return math.inf
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = BACKLOG
     daemon_threads = True
+    live: LiveReloadServer  # set once made: the handlers reach the folder and epoch through it
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A traceback for a fault of ours; a client that went away is not one."""
@@ -302,16 +314,13 @@ class Handler(SimpleHTTPRequestHandler):
         ".mjs": "text/javascript",
     }
 
-    @property
-    def live(self) -> LiveReloadServer:
-        return self.server.live  # type: ignore[attr-defined]
-
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, request: socket.socket, client_address: tuple[str | int, ...], server: _Server) -> None:
+        # before the base's __init__, which handles the whole request
+        self.live = server.live
         # the directory is looked up per request: the folder is swapped by rebuilds
-        kwargs["directory"] = str(args[2].live.root)
-        super().__init__(*args, **kwargs)
+        super().__init__(request, client_address, server, directory=str(server.live.root))
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def parse_request(self) -> bool:
@@ -341,14 +350,21 @@ class Handler(SimpleHTTPRequestHandler):
         root = Path(self.directory).resolve()
         outside = str(root / "__outside_the_site__")
         try:
-            translated = Path(super().translate_path(path)).resolve()
+            candidate = super().translate_path(path)
+            if len(os.fsencode(candidate)) >= _path_max(root):
+                # the system refuses such a path whole; resolving it would walk each of its
+                # parts (a 60 KB request line of "a/a/...": seconds of CPU per request)
+                return outside
+            translated = Path(candidate).resolve()
         except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
             return outside
-        if translated != root and root not in translated.parents:
+        # is_relative_to compares parts once, where `root in translated.parents` built a path
+        # for every parent: quadratic in the depth
+        if not translated.is_relative_to(root):
             return outside
         return str(translated)
 
-    def send_head(self):
+    def send_head(self) -> io.BytesIO | BinaryIO | None:
         target = self.path.split("?", 1)[0].split("#", 1)[0]  # as the base's translate_path
         try:
             decoded = urllib.parse.unquote_to_bytes(target).decode("utf-8")
@@ -423,7 +439,7 @@ class Handler(SimpleHTTPRequestHandler):
         self._extra_headers = []
         super().end_headers()
 
-    def _html(self, path: Path):
+    def _html(self, path: Path) -> io.BytesIO:
         """An HTML page with the live-reload script added, at the epoch it was served."""
         text = path.read_text(encoding="utf-8")
         tag = (

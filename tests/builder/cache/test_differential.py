@@ -8,15 +8,19 @@ build is made of the edited files, not taken from the original's: an edit that m
 changes tracebacks and warnings, which name lines.
 
 Edits: none (the cold build, and a warm one served whole from the cache); a `# edit`
-comment line added at the top of a cell (every cell of the state corpora; the first, middle
-and last of the others); six lines of prose added above an essay's first cell; an essay
+comment line added at the top of a cell (the first, middle and last of each essay; every
+other cell of the state corpora too, in the slow tier); six lines of prose added above an essay's first cell; an essay
 copied to another file name; an exported cell changed, which an essay imports only
 through a helper module; a file created outside the essays folder that a failed cell read.
 Cells marked data-verify="skip" (timings) are left out, as `essays build --verify` does.
 
-Size, default tier (about 45 s here): 10 corpora, 12 essays, 37 cells, 79 cases (a cold
-and a warm build of each corpus, and 59 edits), each case one incremental and one clean
-build. tests/fixtures/differential/ holds the state corpora: state/ (random and numpy
+Size: 10 corpora, 12 essays, 37 cells, 79 cases (a cold and a warm build of each corpus,
+and 59 edits), each case one incremental and one clean build; the cold and warm cases share
+one clean build of the unedited files, made with the corpus's cold build. The default tier
+(`make check`) has every kind of edit on the corpora made for this test, the state corpora
+and no-assets: 34 cases. The slow tier adds the other fixtures' corpora (golden, browser),
+whose outputs test_golden checks in the default tier, and a comment in each of the state
+corpora's 6 other cells. tests/fixtures/differential/ holds the state corpora: state/ (random and numpy
 generators, numpy print options, warnings filters, decimal context, sys.path), errors/
 (data-expect-error tracebacks, a function defined early raising later, state a failing cell
 leaves behind, a file outside the essays folder), exports/ (a helper module beside the
@@ -105,8 +109,9 @@ class Corpus:
     name: str
     folder: Path
     only: tuple[str, ...] = ()  # these essays and nothing else of the folder; () the whole folder
-    every_cell: bool = False  # a comment in every cell, not only the first, middle and last
+    every_cell: bool = False  # a comment in every cell (the slow tier), not only the first, middle and last
     extra: tuple[Edit, ...] = ()
+    slow: bool = False  # every case in the slow tier: a fixture made for another test, for breadth
 
     def copy_to(self, essays: Path) -> None:
         if not self.only:
@@ -122,16 +127,26 @@ class Corpus:
 
     def edits(self) -> list[Edit]:
         """The cold and warm builds; a comment in the first, middle and last cell of each
-        essay (or every cell); prose above each essay's first cell; each essay copied, but
-        one that exports (its copy would export the same module twice); then the extras."""
+        essay; prose above each essay's first cell; each essay copied, but one that exports
+        (its copy would export the same module twice); then the extras."""
         edits = [Edit("cold"), Edit("warm")]
         for name, n in self.cell_counts().items():
-            chosen = range(n) if self.every_cell else sorted({0, n // 2, n - 1})
-            edits += [Edit("comment", name, k) for k in chosen if n]
+            edits += [Edit("comment", name, k) for k in sorted({0, n // 2, n - 1}) if n]
             edits += [Edit("prose", name, 0)] if n else []
             if "data-export" not in (self.folder / name).read_text(encoding="utf-8"):
                 edits.append(Edit("copy", name))
         return [*edits, *self.extra]
+
+    def other_cells(self) -> list[Edit]:
+        """For a corpus of every_cell: a comment in each cell that edits() leaves out."""
+        if not self.every_cell:
+            return []
+        return [
+            Edit("comment", name, k)
+            for name, n in self.cell_counts().items()
+            for k in range(n)
+            if k not in {0, n // 2, n - 1}
+        ]
 
 
 DIFFERENTIAL = FIXTURES / "differential"
@@ -150,19 +165,28 @@ CORPORA = [
         every_cell=True,
         extra=(Edit("change", "01-exports.md", old="return 3 * x", new="return 5 * x"),),
     ),
-    *(Corpus(f"golden-{p.stem}", GOLDEN, only=(p.name,)) for p in sorted(GOLDEN.glob("*.md"))),
+    *(Corpus(f"golden-{p.stem}", GOLDEN, only=(p.name,), slow=True) for p in sorted(GOLDEN.glob("*.md"))),
     NO_ASSETS,
     # the page fixtures that stand alone: no assets, no other essay's module, no GPU
-    *(Corpus(f"browser-{n[3:-3]}", FIXTURES / "browser", only=(n,)) for n in ("01-page.md", "04-packages.md")),
+    *(
+        Corpus(f"browser-{n[3:-3]}", FIXTURES / "browser", only=(n,), slow=True)
+        for n in ("01-page.md", "04-packages.md")
+    ),
 ]
 
 
 def cases(corpora: list[Corpus]) -> list[pytest.ParameterSet]:
+    """Each corpus's edits. A slow corpus's, and the comments in every other cell, are
+    marked slow: they repeat kinds of edit the default tier has, on more essays and cells,
+    and `make check` must stay quick."""
     found = []
     for corpus in corpora:
-        for edit in corpus.edits():
-            case = f"{corpus.name}:{edit.id}"
-            found.append(pytest.param(corpus, edit, id=case))
+        marks = [pytest.mark.slow] if corpus.slow else []
+        found += [pytest.param(corpus, edit, id=f"{corpus.name}:{edit.id}", marks=marks) for edit in corpus.edits()]
+        found += [
+            pytest.param(corpus, edit, id=f"{corpus.name}:{edit.id}", marks=pytest.mark.slow)
+            for edit in corpus.other_cells()
+        ]
     return found
 
 
@@ -170,8 +194,9 @@ def cases(corpora: list[Corpus]) -> list[pytest.ParameterSet]:
 
 
 class Workspace:
-    """One corpus, built cold once; each case starts again from that build, at the same
-    paths (a snapshot may hold a path, and a path is not what these cases change)."""
+    """One corpus, built cold once, with the cache and clean; each case starts again from
+    those builds, at the same paths (a snapshot may hold a path, and a path is not what these
+    cases change)."""
 
     def __init__(self, root: Path, corpus: Corpus) -> None:
         self.root = root
@@ -179,6 +204,8 @@ class Workspace:
         self.saved = root / "saved"
         corpus.copy_to(self.essays)
         self.build("site", use_cache=True)  # the cold build every case resumes from
+        # the unedited files built clean: what the cold and the warm build must both publish
+        self.build("clean-site", use_cache=False)
         shutil.copytree(root / "work", self.saved)
 
     def reset(self) -> None:
@@ -275,14 +302,19 @@ def workspace_for(workspaces: dict[str, Workspace], corpus: Corpus, factory: pyt
 
 
 def check(workspace: Workspace, *edits: Edit) -> None:
-    """Make the edits, build incrementally, build the same files clean, compare the sites."""
-    if [e.kind for e in edits] == ["cold"]:
+    """Make the edits, build incrementally, build the same files clean, compare the sites.
+    The files of the cold and warm cases are the corpus's own, already built clean."""
+    kinds = [e.kind for e in edits]
+    if kinds == ["cold"]:
         incremental = workspace.root / "work" / "site"  # the saved cold build's site
     else:
         for edit in edits:
             edit.apply(workspace.essays)  # "warm" changes nothing: every cell from the cache
         incremental = workspace.build("site", use_cache=True)
-    clean = workspace.build("clean-site", use_cache=False)
+    if kinds in (["cold"], ["warm"]):
+        clean = workspace.root / "work" / "clean-site"  # the saved clean build's site
+    else:
+        clean = workspace.build("clean-site", use_cache=False)
     found = differences(incremental, clean, skipped_cells(workspace.essays))
     assert not found, "\n".join(found)
 
