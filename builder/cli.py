@@ -201,7 +201,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     reporter = Reporter(enabled=sys.stdout.isatty())
     late = False
     # on a thread of its own: a Ctrl+C lands in this thread's wait, never inside the build
-    run = StoppableBuild(lambda gate: build(config, swap_lock=gate, reporter=reporter))
+    run = StoppableBuild(lambda gate, cancel: build(config, swap_lock=gate, reporter=reporter, cancel=cancel))
     try:
         try:
             run.start()
