@@ -25,7 +25,7 @@ from runtime.kernel import CellRun, Kernel
 
 from . import procs
 from .capture import CaptureError
-from .protocol import Done, Progress, Request, Restore, Restored, Run, SnapshotInfo, Stop
+from .protocol import Done, Failure, FailureKind, Progress, Request, Restore, Restored, Run, SnapshotInfo, Stop
 
 if TYPE_CHECKING:
     from builder.cache.depends import Recorder
@@ -164,8 +164,10 @@ def _run(
     return done
 
 
-def _restore(kernel: Kernel, message: Restore, places: Places) -> str | None:
+def _restore(kernel: Kernel, message: Restore, places: Places) -> Failure | None:
+    """Replace the kernel's namespace by the snapshot; why it could not be, or None."""
     from builder.cache import snapshot
+    from builder.cache.store import Corrupt
 
     for cell in message.cells:
         places.add(cell.index, cell.line, cell.source)
@@ -173,8 +175,10 @@ def _restore(kernel: Kernel, message: Restore, places: Places) -> str | None:
         kernel.remember_source(cell.source, message.filename, cell.line)
     try:
         namespace = snapshot.load(Path(message.snapshot), Path(message.blobs), places)
-    except Exception as exc:  # a corrupt or missing entry means "no snapshot", never a crash
-        return f"{type(exc).__name__}: {exc}"
+    except Corrupt as exc:  # the builder counts these for its warning about the cache
+        return Failure.of(FailureKind.CORRUPT_SNAPSHOT, exc)
+    except Exception as exc:  # a missing entry or state that cannot be restored: "no snapshot", never a crash
+        return Failure.of(FailureKind.SNAPSHOT_FAILED, exc)
     namespace["__builtins__"] = kernel.namespace["__builtins__"]
     kernel.namespace = namespace
     return None

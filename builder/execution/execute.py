@@ -19,6 +19,7 @@ from runtime.analysis import read_names
 from runtime.display import Output
 
 from .cancel import CancelToken
+from .protocol import FailureKind
 from .worker import ProgressFn, Worker
 
 
@@ -167,8 +168,8 @@ class EssayRun:
         if not cache.usable_snapshot(self.keys[before], result, self.reads[index]):
             return False
         why = worker.restore(cache.snapshot(self.keys[before]), cache.blobs, self.filename, self.cells[:index])
-        if why is not None and why.startswith("Corrupt"):
-            cache.found_corrupt(why.removeprefix("Corrupt: "))
+        if why is not None and why.kind is FailureKind.CORRUPT_SNAPSHOT:
+            cache.found_corrupt(why.message)
         return why is None
 
     def _resume_point(self, first_miss: int) -> int:

@@ -25,7 +25,7 @@ from runtime.kernel import scrub_paths
 
 from . import procs
 from .cancel import CancelToken
-from .protocol import Done, Placed, Progress, Restore, Restored, Run, Stop
+from .protocol import Done, Failure, FailureKind, Placed, Progress, Restore, Restored, Run, Stop
 
 if TYPE_CHECKING:
     from builder.pipeline.parse import Cell
@@ -75,7 +75,7 @@ class Worker:
         self.conn = Connection(ours.detach())
         self.cancel.adopt(self)  # Cancelled, the worker killed, if the build stopped meanwhile
 
-    def restore(self, path: Path, blobs: Path, filename: str = "", cells: list[Cell] | None = None) -> str | None:
+    def restore(self, path: Path, blobs: Path, filename: str = "", cells: list[Cell] | None = None) -> Failure | None:
         """Load a snapshot, taken after `cells`, into the worker's kernel; returns why it
         failed, or None."""
         placed = [Placed(c.index, c.line, c.source) for c in cells or []]
@@ -84,7 +84,9 @@ class Worker:
             reply: Restored = self.conn.recv()
             return reply.error
         except (EOFError, OSError) as exc:
-            return f"the worker exited while loading the snapshot ({exc})"
+            return Failure(
+                FailureKind.WORKER_EXITED, type(exc).__name__, f"the worker exited while loading the snapshot ({exc})"
+            )
 
     def run(
         self,
