@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from typing import TYPE_CHECKING
 
+from .errors import Interrupted
 from .execution.cancel import CancelToken
 from .interrupt import held, requested, settle
 
@@ -25,7 +26,7 @@ POLL = 0.05  # seconds between the main thread's looks at the build thread
 STOP_GRACE = 15.0  # seconds a stopped build may take to wind down
 
 
-class Stopped(Exception):
+class Stopped(Interrupted):
     """The build reached its swap after Ctrl+C: the new site is discarded."""
 
 

@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from builder.errors import Interrupted
+
 CANCEL_POLL = 0.02  # seconds between sweeps while a stopped build winds down
 
 
-class Cancelled(Exception):
+class Cancelled(Interrupted):
     """The build is being stopped (Ctrl+C): no worker may start to rebuild state."""
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from builder.build import build
 from builder.config import Config
+from builder.errors import EssaysError, Interrupted
 from builder.execution.cancel import CancelToken
 
 from .livereload import LiveReloadServer, host_port, network_warning
@@ -37,7 +38,7 @@ STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".pyc")
 
 
-class BuildCancelled(Exception):
+class BuildCancelled(Interrupted):
     """The server began to stop while a build ran: its site must not be swapped in."""
 
 
@@ -297,11 +298,11 @@ def serve(
     reporter: Reporter | None = None,
     allowed_hosts: Sequence[str] = (),
 ) -> int:
+    """Serve until Ctrl+C or SIGTERM; 0 then. EssaysError (exit 1) when it cannot listen."""
     try:
         server = DevServer(config, host, port, reporter, allowed_hosts=allowed_hosts)
     except OSError as exc:
-        print(f"essays: cannot listen on {host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        raise EssaysError(f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}") from exc
 
     def on_term(signum, frame) -> None:
         raise KeyboardInterrupt
