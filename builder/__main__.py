@@ -16,8 +16,9 @@ def run() -> None:
 
         code = main()
     except KeyboardInterrupt:
-        print(f"\n{interrupted(sys.argv[1:])}", file=sys.stderr)
-        code = 130
+        from .errors import Interrupted, exit_status
+
+        code = exit_status(Interrupted(interrupted(sys.argv[1:])))
     sys.exit(code)
 
 

@@ -16,8 +16,8 @@ from runtime.analysis import imported_modules
 from .cache.entries import Cache
 from .cache.verify import Verification, adopt_clean, compare
 from .config import Config
+from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
-from .execution.worker import cancel_all
 from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
 from .paths import PathError, check_paths, clean_leftovers, restore_previous, shown
 from .pipeline.links import resolve_links
@@ -30,11 +30,19 @@ from .progress import Reporter
 from .records import BuildResult, EssayBuild
 
 
-def build(config: Config, swap_lock: ContextManager | None = None, reporter: Reporter | None = None) -> BuildResult:
+def build(
+    config: Config,
+    swap_lock: ContextManager | None = None,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
+) -> BuildResult:
     """Build the whole site. Raises only for problems with the build itself: PathError
     (before any cell runs) for a folder it must not use, OSError when the site cannot be
     written. Problems in essays are recorded in the result and never stop the others.
-    A `progress.Reporter` shows progress in the terminal; without one the build is silent."""
+    A `progress.Reporter` shows progress in the terminal; without one the build is silent.
+    `cancel`: this build's token, for whoever may stop it (Ctrl+C, the dev server); its
+    `cancel()` ends this build's workers only."""
+    cancel = cancel if cancel is not None else CancelToken()
     start = time.monotonic()
     config = config.resolved()
     check_paths(config)
@@ -50,9 +58,9 @@ def build(config: Config, swap_lock: ContextManager | None = None, reporter: Rep
     try:
         with scratch(MODULES_PREFIX) as folder:
             write_modules(modules, folder)
-            execute_all(builds, config, reporter, warnings, folder)
+            execute_all(builds, config, reporter, warnings, folder, cancel)
             if config.verify:
-                verification = verify_clean(builds, config, reporter, warnings, folder)
+                verification = verify_clean(builds, config, reporter, warnings, folder, cancel)
         write_site(builds, config, writer, warnings, modules)
     except BaseException:
         writer.abort()
@@ -103,10 +111,12 @@ def execute_all(
     reporter: Reporter | None = None,
     warnings: list[str] | None = None,
     modules: Path | None = None,
+    cancel: CancelToken | None = None,
 ) -> None:
     """Each essay in its own worker process; several at once, one per core. What went
     wrong with the cache (it costs speed, never outputs) is added to `warnings`."""
     reporter = reporter or Reporter(enabled=False)
+    cancel = cancel if cancel is not None else CancelToken()
     runnable = [b for b in builds if b.essay is not None]
     jobs = config.jobs or min(len(runnable), os.cpu_count() or 1) or 1
     cache = Cache(config.cache_root, config.source) if config.use_cache else None
@@ -117,7 +127,9 @@ def execute_all(
         assert essay is not None
         reporter.essay_started(essay)
         progress = lambda cell, i, n: reporter.cell_progress(essay, cell, i, n)  # noqa: E731
-        b.results = execute_essay(essay, config.cell_timeout, progress=progress, cache=cache, modules=modules)
+        b.results = execute_essay(
+            essay, config.cell_timeout, progress=progress, cache=cache, modules=modules, cancel=cancel
+        )
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
 
@@ -130,7 +142,7 @@ def execute_all(
         except BaseException:
             # Ctrl+C: the running cells end now, not when they finish
             pool.shutdown(wait=False, cancel_futures=True)
-            cancel_all(lambda: all(f.done() for f in futures))
+            cancel.cancel(lambda: all(f.done() for f in futures))
             raise
         pool.shutdown()
     if cache is not None:
@@ -141,13 +153,18 @@ def execute_all(
 
 
 def verify_clean(
-    builds: list[EssayBuild], config: Config, reporter: Reporter | None, warnings: list[str], modules: Path
+    builds: list[EssayBuild],
+    config: Config,
+    reporter: Reporter | None,
+    warnings: list[str],
+    modules: Path,
+    cancel: CancelToken | None = None,
 ) -> Verification:
     """`--verify`: run every essay again with no cache and compare each cell's outputs with
     this build's. Before the site is written, so it is written once: where the two differ,
     it shows the clean run's results, and the stale cache entries are dropped."""
     clean = [EssayBuild(b.source, essay=b.essay, error=b.error) for b in builds]
-    execute_all(clean, replace(config, use_cache=False), reporter, modules=modules)
+    execute_all(clean, replace(config, use_cache=False), reporter, modules=modules, cancel=cancel)
     verification = compare(builds, clean)
     cache = Cache(config.cache_root, config.source) if config.use_cache else None
     adopt_clean(builds, clean, verification, cache)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config, timeout_seconds
+from .errors import BuildFailed, EssaysError, Interrupted, UsageError, exit_status
 from .interrupt import INTERRUPTED
 
 if TYPE_CHECKING:
@@ -20,12 +21,17 @@ if TYPE_CHECKING:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; its exit status. A command that fails raises an EssaysError, said
+    and mapped to its status here (errors.py), in one place."""
     parser = make_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except EssaysError as exc:
+        return exit_status(exc)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -193,7 +199,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from jinja2 import TemplateError
 
     from .build import build
-    from .paths import PathError, shown
+    from .paths import shown
     from .progress import Reporter
     from .stoppable import StoppableBuild
 
@@ -201,33 +207,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     reporter = Reporter(enabled=sys.stdout.isatty())
     late = False
     # on a thread of its own: a Ctrl+C lands in this thread's wait, never inside the build
-    run = StoppableBuild(lambda gate: build(config, swap_lock=gate, reporter=reporter))
+    run = StoppableBuild(lambda gate, cancel: build(config, swap_lock=gate, reporter=reporter, cancel=cancel))
     try:
         try:
             run.start()
             result = run.wait()
         except KeyboardInterrupt:
             if run.stop():
-                print(f"\n{INTERRUPTED['build']}", file=sys.stderr)
-                return 130
+                raise Interrupted(INTERRUPTED["build"]) from None
             late = True  # the new site was being swapped in: it is finished, whole
             result = run.wait()
-    except PathError as exc:
-        print(f"essays: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # the site could not be written: full, read-only, busy
+    except OSError as exc:  # the site could not be written: full, read-only, busy (a PathError says itself)
         where = exc.filename or config.output
-        print(
-            f"essays: cannot write the site to {shown(config.output)} ({shown(where)}: "
-            f"{exc.strerror or exc}); the previous site was kept",
-            file=sys.stderr,
-        )
-        return 1
+        raise BuildFailed(
+            f"cannot write the site to {shown(config.output)} ({shown(where)}: "
+            f"{exc.strerror or exc}); the previous site was kept"
+        ) from exc
     except TemplateError as exc:
         filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)  # TemplateSyntaxError has them
         where = f"{filename}:{lineno}: " if filename else ""
-        print(f"essays: template error: {where}{exc.message}; the previous site was kept", file=sys.stderr)
-        return 1
+        raise BuildFailed(f"template error: {where}{exc.message}; the previous site was kept") from exc
     if late:
         print("\nessays: interrupted as the new site was being swapped in: it is in place, whole", file=sys.stderr)
     return report_build(result, config)
@@ -270,16 +269,12 @@ def plural(n: int, word: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .paths import PathError, check_paths
+    from .paths import check_paths
     from .progress import Reporter
     from .serve.watch import serve
 
     config = config_from(args)
-    try:
-        check_paths(config)  # before the server starts: the same refusals as `build`
-    except PathError as exc:
-        print(f"essays: {exc}", file=sys.stderr)
-        return 2
+    check_paths(config)  # before the server starts: the same refusals as `build` (PathError, exit 2)
     return serve(
         config,
         host=args.host,
@@ -295,11 +290,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     try:
         target = convert(args.notebook, args.output)
     except FileExistsError as exc:
-        print(f"essays: {exc.filename} already exists: choose another name with -o", file=sys.stderr)
-        return 1
+        raise EssaysError(f"{exc.filename} already exists: choose another name with -o") from exc
     except (OSError, ValueError) as exc:  # unreadable, not a valid notebook, a cell an essay cannot hold
-        print(f"essays: cannot convert {args.notebook}: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"cannot convert {args.notebook}: {exc}") from exc
     print(f"created {target}")
     return 0
 
@@ -348,21 +341,18 @@ def cmd_new(args: argparse.Namespace) -> int:
     try:
         source.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        print(f"essays: cannot make the essays folder {source}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"cannot make the essays folder {source}: {exc.strerror or exc}") from exc
     slug = slugify(args.title)
     numbers = [int(m.group(1)) for p in source.glob("*.md") if (m := re.match(r"(\d+)-", p.name))]
     path = source / f"{max(numbers, default=0) + 1:02d}-{slug}.md"
     if path.exists():
-        print(f"essays: {path} already exists", file=sys.stderr)
-        return 1
+        raise EssaysError(f"{path} already exists")
     # a JSON string is a valid YAML scalar, whatever quotes or colons the title holds
     text = NEW_ESSAY.format(title=args.title, title_yaml=json.dumps(args.title, ensure_ascii=False))
     try:
         with open(path, "x", encoding="utf-8") as f:  # "x": never overwrite an essay that appeared meanwhile
             f.write(text)
     except OSError as exc:
-        print(f"essays: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        raise EssaysError(f"cannot write {path}: {exc.strerror or exc}") from exc
     print(f"created {path}")
     return 0

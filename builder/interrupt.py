@@ -21,8 +21,8 @@ import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# what Ctrl+C leaves, said in one line, by command
-INTERRUPTED = {"build": "essays: interrupted; the previous site was kept"}
+# what Ctrl+C leaves, said in one line (after "essays: ") by command: errors.Interrupted's message
+INTERRUPTED = {"build": "interrupted; the previous site was kept"}
 _requested: list[int] = []  # the SIGINT that came, once install()'s handler caught it
 
 
@@ -32,7 +32,7 @@ def command(argv: list[str]) -> str:
 
 def interrupted(argv: list[str]) -> str:
     """The line for a Ctrl+C that came before the command could handle it itself."""
-    return INTERRUPTED.get(command(argv), "essays: interrupted")
+    return INTERRUPTED.get(command(argv), "interrupted")
 
 
 def install() -> None:

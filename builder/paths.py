@@ -18,6 +18,7 @@ from pathlib import Path
 from runtime.analysis import imported_modules
 
 from .config import Config
+from .errors import UsageError
 from .leftovers import alive, owner
 
 # Every site the builder writes holds this file; only a folder with it is ever replaced.
@@ -27,8 +28,8 @@ MARKER_TEXT = "This folder is a site written by `essays build`; the next build r
 LEGACY_MARK = Path("_static") / "runtime" / "manifest.json"
 
 
-class PathError(Exception):
-    """A path the build must not use; the message is one line for the terminal."""
+class PathError(UsageError):
+    """A path the build must not use; the message is one line for the terminal (exit 2)."""
 
 
 def shown(path: Path | str) -> str:

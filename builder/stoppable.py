@@ -15,6 +15,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from typing import TYPE_CHECKING
 
+from .errors import Interrupted
+from .execution.cancel import CancelToken
 from .interrupt import held, requested, settle
 
 if TYPE_CHECKING:
@@ -24,18 +26,19 @@ POLL = 0.05  # seconds between the main thread's looks at the build thread
 STOP_GRACE = 15.0  # seconds a stopped build may take to wind down
 
 
-class Stopped(Exception):
+class Stopped(Interrupted):
     """The build reached its swap after Ctrl+C: the new site is discarded."""
 
 
 class StoppableBuild:
-    """Runs `work(gate)` on a thread of its own, where `gate` is the swap lock to give the
-    writer. `wait()` returns the build's result or raises what it raised; a
-    KeyboardInterrupt out of `start()` or `wait()` comes from the main thread's sleep, and
-    `stop()` then ends the build."""
+    """Runs `work(gate, cancel)` on a thread of its own, where `gate` is the swap lock to
+    give the writer and `cancel` the build's token (build()'s `cancel`). `wait()` returns
+    the build's result or raises what it raised; a KeyboardInterrupt out of `start()` or
+    `wait()` comes from the main thread's sleep, and `stop()` then ends the build."""
 
-    def __init__(self, work: Callable[[ContextManager[object]], BuildResult]) -> None:
+    def __init__(self, work: Callable[[ContextManager[object], CancelToken], BuildResult]) -> None:
         self._work = work
+        self.cancel = CancelToken()  # this build's workers, and no other's
         self._lock = threading.Lock()
         self._stopping = False
         self._swapping = False
@@ -45,7 +48,7 @@ class StoppableBuild:
 
     def _run(self) -> None:
         try:
-            self._result = self._work(self)
+            self._result = self._work(self, self.cancel)
         except BaseException as exc:  # handed to the main thread, which reports it
             self._error = exc
 
@@ -90,11 +93,9 @@ class StoppableBuild:
         """End the build now. True when it stopped before its swap (the previous site
         stays); False when the swap had begun, so the build is left to finish and `wait()`
         gives its result."""
-        from .execution.worker import cancel_all
-
         with self._lock:
             self._stopping = True
             if self._swapping:
                 return False
-        cancel_all(lambda: not self._thread.is_alive(), STOP_GRACE)
+        self.cancel.cancel(lambda: not self._thread.is_alive(), STOP_GRACE)
         return True

@@ -66,10 +66,12 @@ class Capture:
 @dataclass
 class CellRun:
     """What running a cell gave: its output records, and whether it succeeded (it raised
-    nothing and every output could be made)."""
+    nothing and every output could be made). `interrupted`: a KeyboardInterrupt ended it,
+    set where the kernel caught it (the page's Stop raises one in the running cell)."""
 
     outputs: list[Output]
     ok: bool
+    interrupted: bool = False
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Kernel:
         self._figures_shown: set[int] = set()  # ids of matplotlib figures shown as values
         # the essays folder: every cell starts there, and tracebacks name files relative to it
         self.root = os.getcwd()
+        self._interrupted = False  # the running cell caught a KeyboardInterrupt (CellRun.interrupted)
 
     # -- compiling ---------------------------------------------------------------------
 
@@ -154,6 +157,7 @@ class Kernel:
         outputs: list[Output] = []
         ok = True
         total = max(1, iterations)
+        self._interrupted = False
         cwd = os.getcwd()
         try:
             with self.capture() as capture:
@@ -168,7 +172,7 @@ class Kernel:
         finally:
             if os.getcwd() != cwd:  # a cell's os.chdir does not carry into the next cell
                 os.chdir(cwd)
-        return CellRun(outputs, ok and not any(o.kind == "error" for o in outputs))
+        return CellRun(outputs, ok and not any(o.kind == "error" for o in outputs), self._interrupted)
 
     def run_compiled(
         self, compiled: Compiled, capture: Captures | None = None, final: bool = True
@@ -196,6 +200,7 @@ class Kernel:
                 value = eval(compiled.tail, ns)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell never ends the host
             error = Output("error", text=format_error(exc, self.root))
+            self._interrupted |= isinstance(exc, KeyboardInterrupt)
 
         if not final and error is None:
             return [], True
@@ -245,6 +250,7 @@ class Kernel:
         try:
             return to_output(value, label)
         except BaseException as exc:
+            self._interrupted |= isinstance(exc, KeyboardInterrupt)  # a Stop while the value was formatted
             return Output("error", label=label, text="this value could not be shown:\n" + format_error(exc, self.root))
 
 

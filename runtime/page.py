@@ -44,11 +44,9 @@ def run(source: str, label: str) -> str:
     Tracebacks name the cell (`File "cell 3", line 2`) with the line numbers of the code as
     the reader sees it in the editor, which may differ from the essay file after edits.
     `interrupted`: the cell ended in a KeyboardInterrupt, which is how the page's Stop ends
-    a running cell.
+    a running cell; the kernel says so where it caught it (CellRun.interrupted), so a
+    cell that merely prints or raises an error ending in that word is a failure, not a Stop.
     """
     ran = kernel().execute(source, filename=label, line=1, iterations=1)
-    last = ran.outputs[-1] if ran.outputs else None
-    interrupted = (
-        not ran.ok and last is not None and last.kind == "error" and last.text.rstrip().endswith("KeyboardInterrupt")
-    )
+    interrupted = not ran.ok and ran.interrupted
     return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok, "interrupted": interrupted})

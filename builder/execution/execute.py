@@ -18,6 +18,8 @@ from builder.records import CellResult
 from runtime.analysis import read_names
 from runtime.display import Output
 
+from .cancel import CancelToken
+from .protocol import FailureKind
 from .worker import ProgressFn, Worker
 
 
@@ -33,11 +35,13 @@ def execute_essay(
     progress: ProgressFn | None = None,
     cache: Cache | None = None,
     modules: Path | None = None,
+    cancel: CancelToken | None = None,
 ) -> list[CellResult]:
     """Run an essay's cells in order in a fresh worker process, taking from the cache
     every cell it can and starting from the latest snapshot before the first that changed.
-    `modules`: the folder of the essays' exported modules, put on the worker's path."""
-    return EssayRun(essay, default_timeout, progress, cache, modules).run()
+    `modules`: the folder of the essays' exported modules, put on the worker's path;
+    `cancel`: the build's token, which stops its workers (Cancelled out of here)."""
+    return EssayRun(essay, default_timeout, progress, cache, modules, cancel).run()
 
 
 class EssayRun:
@@ -50,8 +54,10 @@ class EssayRun:
         progress: ProgressFn | None,
         cache: Cache | None,
         modules: Path | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.modules = modules
+        self.cancel = cancel if cancel is not None else CancelToken()
         self.cells = essay.cells
         self.default_timeout = default_timeout
         self.progress = progress
@@ -74,7 +80,7 @@ class EssayRun:
         first_miss = self._take_cached()
         if first_miss == len(self.cells):
             return self.results  # nothing changed: no process is started at all
-        self.worker = Worker(self.cwd, self.modules)
+        self.worker = self._new_worker()
         try:
             start = self._resume_point(first_miss)
             why = None
@@ -162,8 +168,8 @@ class EssayRun:
         if not cache.usable_snapshot(self.keys[before], result, self.reads[index]):
             return False
         why = worker.restore(cache.snapshot(self.keys[before]), cache.blobs, self.filename, self.cells[:index])
-        if why is not None and why.startswith("Corrupt"):
-            cache.found_corrupt(why.removeprefix("Corrupt: "))
+        if why is not None and why.kind is FailureKind.CORRUPT_SNAPSHOT:
+            cache.found_corrupt(why.message)
         return why is None
 
     def _resume_point(self, first_miss: int) -> int:
@@ -179,8 +185,11 @@ class EssayRun:
                 # a snapshot that failed to load may have set part of the interpreter's
                 # state: the next one, or the run from the top, starts in a clean process
                 self.worker.close()
-                self.worker = Worker(self.cwd, self.modules)
+                self.worker = self._new_worker()
         return 0
+
+    def _new_worker(self) -> Worker:
+        return Worker(self.cwd, self.modules, self.cancel)
 
     def _result(self, index: int) -> CellResult | None:
         return self.results[index] if index < len(self.results) else None
@@ -188,7 +197,7 @@ class EssayRun:
     def _rebuild(self, failed: int, cells: list[Cell]) -> tuple[Worker, str]:
         """A new worker with the state from before the failed cell: from its snapshot when
         the cache has one, otherwise by running again the cells that had succeeded."""
-        worker = Worker(self.cwd, self.modules)
+        worker = self._new_worker()
         if failed > 0 and self._restore(worker, failed):
             return worker, f"the essay's state was restored from the snapshot taken after cell {failed}"
         if not cells:
@@ -198,7 +207,7 @@ class EssayRun:
             if result.status != "ok":
                 if not worker.alive():
                     worker.close()
-                    worker = Worker(self.cwd, self.modules)
+                    worker = self._new_worker()
                 return worker, (
                     f"the essay's earlier state was lost: re-running the cell at line {cell.line} "
                     f"failed ({result.status}), so the cells below run without it"

@@ -7,6 +7,7 @@ stays light: the standard library and runtime.display's Output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from builder.cache.depends import Depends
 from runtime.display import Output
@@ -87,11 +88,36 @@ class Done:
     depends: Depends | None = None  # what it read or wrote beyond its key
 
 
+class FailureKind(Enum):
+    """What went wrong, decided where the exception was in hand, so the other side reads a
+    field rather than a message's words."""
+
+    CORRUPT_SNAPSHOT = "corrupt-snapshot"  # a cache file that does not match its digest (store.Corrupt)
+    SNAPSHOT_FAILED = "snapshot-failed"  # any other reason a snapshot did not load: missing, state
+    WORKER_EXITED = "worker-exited"  # the process died before it answered (the builder's side says it)
+
+
+@dataclass
+class Failure:
+    """Why something failed, as data: its kind, the exception's class name, its message."""
+
+    kind: FailureKind
+    error_type: str
+    message: str
+
+    @classmethod
+    def of(cls, kind: FailureKind, exc: BaseException) -> Failure:
+        return cls(kind, type(exc).__name__, str(exc))
+
+    def __str__(self) -> str:
+        return f"{self.error_type}: {self.message}"
+
+
 @dataclass
 class Restored:
     """A snapshot was loaded (error None) or could not be (error says why)."""
 
-    error: str | None
+    error: Failure | None
 
 
 Request = Run | Restore | Stop

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from builder.build import build
 from builder.config import Config
-from builder.execution.worker import cancel_all, kill_all
+from builder.errors import EssaysError, Interrupted
+from builder.execution.cancel import CancelToken
 
 from .livereload import LiveReloadServer, host_port, network_warning
 
@@ -37,7 +38,7 @@ STOP_GRACE = 15.0  # seconds stop() waits for an interrupted build to wind down
 IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".pyc")
 
 
-class BuildCancelled(Exception):
+class BuildCancelled(Interrupted):
     """The server began to stop while a build ran: its site must not be swapped in."""
 
 
@@ -94,6 +95,8 @@ class DevServer:
             lambda: self.config.output, host, port, lock=self.swap_lock, allowed_hosts=allowed_hosts
         )
         self._builder: threading.Thread | None = None
+        # the running build's own token: stop() ends its workers (and no other build's)
+        self._cancel: CancelToken | None = None
         self._observer: Any = None  # watchdog's Observer, imported when watching starts
         self._watched_abs: list[Path] = []
         # where builds write: events there are the build's own, never a reason to rebuild
@@ -132,10 +135,12 @@ class DevServer:
 
     # -- building ------------------------------------------------------------------------
 
-    def rebuild(self) -> None:
+    def rebuild(self, cancel: CancelToken | None = None) -> None:
+        """One build, swapped in and reloaded; `cancel`: its token (the build loop's, so
+        that stop() can end it)."""
         started = time.monotonic()
         try:
-            result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter)
+            result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter, cancel=cancel)
             # the overlay names essays that could not be read (their last good page stays);
             # a failing cell shows on its page, so the terminal alone lists those too
             errors = [str(e.error) for e in result.essays if e.error is not None]
@@ -194,8 +199,11 @@ class DevServer:
                 self._dirty = False
                 self._changes.clear()
                 self.building = True
+                # made under the lock that stop() takes to read it: a build that starts is
+                # either seen by stop() or never starts
+                self._cancel = cancel = CancelToken()
             try:
-                self.rebuild()
+                self.rebuild(cancel)
             finally:
                 with self.state:
                     self.building = False
@@ -267,18 +275,20 @@ class DevServer:
             if self._stopped:
                 return
             self._stopped = self.stopping = True
+            cancel = self._cancel
             self.state.notify_all()
         if self._observer is not None:
             self._observer.stop()
         # A build in progress ends now, not when its cells do: the same stop as Ctrl+C in
         # `essays build` (no worker may start to recover an essay's state meanwhile).
         builder = self._builder
-        if builder is not None and builder.is_alive():
-            cancel_all(lambda: not builder.is_alive(), STOP_GRACE)
+        if cancel is not None and builder is not None and builder.is_alive():
+            cancel.cancel(lambda: not builder.is_alive(), STOP_GRACE)
         self.server.shutdown()  # the event streams end; pages wait for a server to reconnect to
         if self._observer is not None:
             self._observer.join(timeout=5)
-        kill_all()
+        if cancel is not None:
+            cancel.cancel()  # a build that outlived the grace: what it still holds ends now
 
 
 def serve(
@@ -288,11 +298,11 @@ def serve(
     reporter: Reporter | None = None,
     allowed_hosts: Sequence[str] = (),
 ) -> int:
+    """Serve until Ctrl+C or SIGTERM; 0 then. EssaysError (exit 1) when it cannot listen."""
     try:
         server = DevServer(config, host, port, reporter, allowed_hosts=allowed_hosts)
     except OSError as exc:
-        print(f"essays: cannot listen on {host_port(host, port)}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        raise EssaysError(f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}") from exc
 
     def on_term(signum, frame) -> None:
         raise KeyboardInterrupt

@@ -71,7 +71,7 @@ def test_importing_the_tool_loads_no_heavy_package():
     """ "Heavy imports are lazy" (ruff's banned-module-level-imports checks each module;
     this checks the whole import graph of the command and the pipeline)."""
     code = (
-        "import sys, builder.cli, builder.build, builder.serve.watch, builder.execution.worker\n"
+        "import sys, builder.cli, builder.build, builder.serve.watch, builder.execution.worker, builder.execution.child\n"
         "heavy = {'numpy', 'wgpu', 'plotly', 'cloudpickle', 'rich', 'pandas', 'matplotlib'}\n"
         "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))"
     )
@@ -81,15 +81,18 @@ def test_importing_the_tool_loads_no_heavy_package():
 
 
 def test_the_worker_process_imports_none_of_the_pipeline():
-    """The worker (`python -m builder.execution.worker`) imports the execution and cache
+    """The worker (`python -m builder.execution.child`) imports the execution and cache
     modules it runs, never the pipeline's Markdown, templates or the dev server: the package
-    `__init__` files import nothing."""
+    `__init__` files import nothing. Nor the builder's side of the process: the handle that
+    starts and stops workers, the cancel tokens, the records the handle returns."""
     code = (
-        "import sys, builder.execution.worker\n"
+        "import sys, builder.execution.child\n"
         "light = {'markdown_it', 'mdit_py_plugins', 'yaml', 'jinja2', 'pygments', 'watchdog', 'nbformat', 'rich'}\n"
         "loaded = {name.split('.')[0] for name in sys.modules}\n"
         "ours = {name for name in sys.modules if name.startswith('builder.')}\n"
-        "print(sorted(light & loaded), sorted(n for n in ours if n.startswith(('builder.pipeline', 'builder.serve', 'builder.convert'))))"
+        "parent = ('builder.pipeline', 'builder.serve', 'builder.convert', 'builder.execution.worker',\n"
+        "          'builder.execution.execute', 'builder.execution.cancel', 'builder.records', 'builder.build')\n"
+        "print(sorted(light & loaded), sorted(n for n in ours if n.startswith(parent)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=MINIMAL_ENV, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -571,7 +571,7 @@ def test_a_crash_publishes_no_private_path_and_the_terminal_says_what_happened(p
     out = essays("build", cwd=project.root)
     page = project.page("01-a.html")
     assert "about to crash" in page and "Fatal Python error" in page
-    assert "File &quot;builder/execution/worker.py&quot;" in page, page  # the dump still names where it was
+    assert "File &quot;builder/execution/child.py&quot;" in page, page  # the dump still names where it was
     for folder in private_folders(project):
         assert folder not in page, folder
     assert "01-a.md:2: cell 1: crashed: Segmentation fault (SIGSEGV)" in out.stderr, out.stderr

@@ -153,3 +153,23 @@ def test_errors_name_no_folder_of_the_authors(tmp_path, monkeypatch):
     out = k.execute("class Bad:\n    def _repr_html_(self):\n        raise ValueError('no html')\nbad = Bad()").outputs
     assert 'File "runtime/display.py"' in out[-1].text
     assert os.path.dirname(os.path.dirname(kernel.__file__)) not in out[-1].text
+
+
+def test_a_keyboard_interrupt_is_marked_where_the_kernel_catches_it():
+    k = Kernel()
+    ran = k.execute("x = 1\nraise KeyboardInterrupt")
+    assert not ran.ok and ran.interrupted
+    assert k.execute("y = 2").interrupted is False  # the next cell starts unmarked
+
+
+def test_an_error_whose_text_ends_in_the_word_is_not_an_interruption():
+    ran = Kernel().execute("raise ValueError('KeyboardInterrupt')")
+    assert not ran.ok and not ran.interrupted
+    assert ran.outputs[-1].text.endswith("KeyboardInterrupt")  # what the old text test was fooled by
+
+
+def test_an_interrupt_while_a_value_is_formatted_is_marked_too():
+    ran = Kernel().execute(
+        "class Slow:\n    def __repr__(self):\n        raise KeyboardInterrupt\nSlow()",
+    )
+    assert not ran.ok and ran.interrupted

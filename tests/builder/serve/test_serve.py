@@ -235,7 +235,7 @@ def test_binds_loopback_unless_told_otherwise(project):
 
 
 def workers_of(essays: Path) -> list[int]:
-    """Live `builder.execution.worker` processes running an essay of this folder."""
+    """Live `builder.execution.child` processes running an essay of this folder."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -244,7 +244,7 @@ def workers_of(essays: Path) -> list[int]:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"builder.execution.worker" in argv and str(essays.resolve()).encode() in argv:
+        if b"builder.execution.child" in argv and str(essays.resolve()).encode() in argv:
             found.append(int(proc.name))
     return found
 
