@@ -8,20 +8,21 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
-from dataclasses import replace
 from pathlib import Path
 
 from runtime.analysis import imported_modules
 
 from .cache.entries import Cache
+from .cache.keys import content_keys
 from .cache.verify import Verification, adopt_clean, compare
 from .config import Config
+from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
 from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
 from .paths import PathError, check_paths, clean_leftovers, restore_previous, shown
 from .pipeline.links import resolve_links
-from .pipeline.modules import Module, chain_with_modules, collect, write_modules
+from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.parse import EssayError, parse_essay, title_from_name
 from .pipeline.render import NavEntry, environment, figures, render_essay, render_failed, render_index
 from .pipeline.static_files import copy_assets, page_config, write_static
@@ -46,34 +47,42 @@ def build(
     start = time.monotonic()
     config = config.resolved()
     check_paths(config)
+    # everything the build has to say, in the order it is found: passed to every step
+    diagnostics = Diagnostics()
     restored = restore_previous(config.output)  # before clean_leftovers: never delete the only copy
+    if restored is not None:
+        diagnostics.warn(f"the previous site was put back from {shown(restored)}, where a killed build had left it")
     clean_leftovers(config.output)
     sweep_scratch()
-    builds = [parse_one(path) for path in discover(config.source)]
-    modules, warnings, broken = link_essays(builds)
+    builds = [parse_one(path, diagnostics) for path in discover(config.source)]
+    modules = link_essays(builds, diagnostics)
     # the site folder is made before any cell runs: an output that cannot be written is
     # said at once, not after minutes of cells
     writer = SiteWriter(config.output, swap_lock)
     verification = None
     try:
+        # opened once: every key of this build has the same salt, whichever step asks
+        cache = Cache(config.cache_root, config.source) if config.use_cache else None
         with scratch(MODULES_PREFIX) as folder:
             write_modules(modules, folder)
-            execute_all(builds, config, reporter, warnings, folder, cancel)
+            execute_all(builds, config, cache, reporter, folder, cancel)
             if config.verify:
-                verification = verify_clean(builds, config, reporter, warnings, folder, cancel)
-        write_site(builds, config, writer, warnings, modules)
+                verification = verify_clean(builds, config, cache, reporter, folder, cancel)
+        if cache is not None:
+            cache.report(diagnostics)
+        for b in builds:  # after --verify, which may replace an essay's results
+            diagnostics.extend(b.diagnostics())
+        write_site(builds, config, writer, diagnostics, modules)
     except BaseException:
         writer.abort()
         raise
-    if restored is not None:
-        warnings.insert(0, f"the previous site was put back from {shown(restored)}, where a killed build had left it")
-    result = BuildResult(builds, time.monotonic() - start, warnings, broken, verification)
+    result = BuildResult(builds, time.monotonic() - start, diagnostics, verification)
     result.generated = sorted(config.source / path for b in builds for path in b.written())
     if config.report is not None:
         try:
-            write_report(result, config.report)
+            write_report(result, config.report, config.strict)
         except OSError as exc:  # the site is already in place: the report's failure is only a warning
-            result.warnings.append(f"the report could not be written to {shown(config.report)}: {exc.strerror or exc}")
+            diagnostics.warn(f"the report could not be written to {shown(config.report)}: {exc.strerror or exc}")
     return result
 
 
@@ -86,40 +95,41 @@ def discover(source: Path) -> list[Path]:
     return sorted(p for p in source.glob("*.md") if p.is_file())
 
 
-def parse_one(path: Path) -> EssayBuild:
+def parse_one(path: Path, diagnostics: Diagnostics) -> EssayBuild:
+    """An essay that cannot be read is recorded as such (its error becomes a diagnostic once
+    the build knows what every essay did: EssayBuild.diagnostics)."""
     try:
-        return EssayBuild(path, essay=parse_essay(path))
+        return EssayBuild(path, essay=parse_essay(path, diagnostics))
     except EssayError as exc:
         return EssayBuild(path, error=exc)
 
 
-def link_essays(builds: list[EssayBuild]) -> tuple[dict[str, Module], list[str], list[str]]:
-    """What ties the essays together: their modules (and cell keys that cover the modules
-    each cell imports) and the links between them. Returns the modules, warnings, and the
-    broken links."""
+def link_essays(builds: list[EssayBuild], diagnostics: Diagnostics) -> dict[str, Module]:
+    """What ties the essays together: their modules, each cell's content key (which covers
+    the modules it imports) and the links between them. Returns the modules."""
     essays = [b.essay for b in builds if b.essay is not None]
-    modules, warnings = collect(essays)
-    warnings[:0] = [w for essay in essays for w in essay.warnings]
-    for essay in essays:
-        chain_with_modules(essay, modules)
-    return modules, warnings, resolve_links(essays)
+    modules = collect(essays, diagnostics)
+    for b in builds:
+        if b.essay is not None:
+            b.keys = content_keys(b.essay.cells, imported_digests(b.essay, modules))
+    resolve_links(essays, diagnostics)
+    return modules
 
 
 def execute_all(
     builds: list[EssayBuild],
     config: Config,
+    cache: Cache | None = None,
     reporter: Reporter | None = None,
-    warnings: list[str] | None = None,
     modules: Path | None = None,
     cancel: CancelToken | None = None,
 ) -> None:
-    """Each essay in its own worker process; several at once, one per core. What went
-    wrong with the cache (it costs speed, never outputs) is added to `warnings`."""
+    """Each essay in its own worker process; several at once, one per core. `cache`: None
+    runs every cell."""
     reporter = reporter or Reporter(enabled=False)
     cancel = cancel if cancel is not None else CancelToken()
     runnable = [b for b in builds if b.essay is not None]
     jobs = config.jobs or min(len(runnable), os.cpu_count() or 1) or 1
-    cache = Cache(config.cache_root, config.source) if config.use_cache else None
 
     def run(b: EssayBuild) -> None:
         started = time.monotonic()
@@ -128,7 +138,13 @@ def execute_all(
         reporter.essay_started(essay)
         progress = lambda cell, i, n: reporter.cell_progress(essay, cell, i, n)  # noqa: E731
         b.results = execute_essay(
-            essay, config.cell_timeout, progress=progress, cache=cache, modules=modules, cancel=cancel
+            essay,
+            config.cell_timeout,
+            progress=progress,
+            cache=cache,
+            modules=modules,
+            keys=b.keys,
+            cancel=cancel,
         )
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
@@ -146,50 +162,45 @@ def execute_all(
             raise
         pool.shutdown()
     if cache is not None:
-        cache.prune({cache.key(c) for b in runnable if b.essay for c in b.essay.cells}, config.cache_limit)
+        cache.prune({cache.key(k) for b in runnable for k in b.keys}, config.cache_limit)
         cache.record_generated({path for b in runnable for path in b.written()})
-        if warnings is not None:
-            warnings.extend(cache.warnings())
 
 
 def verify_clean(
     builds: list[EssayBuild],
     config: Config,
+    cache: Cache | None,
     reporter: Reporter | None,
-    warnings: list[str],
     modules: Path,
     cancel: CancelToken | None = None,
 ) -> Verification:
     """`--verify`: run every essay again with no cache and compare each cell's outputs with
     this build's. Before the site is written, so it is written once: where the two differ,
     it shows the clean run's results, and the stale cache entries are dropped."""
-    clean = [EssayBuild(b.source, essay=b.essay, error=b.error) for b in builds]
-    execute_all(clean, replace(config, use_cache=False), reporter, modules=modules, cancel=cancel)
+    clean = [EssayBuild(b.source, essay=b.essay, error=b.error, keys=b.keys) for b in builds]
+    execute_all(clean, config, None, reporter, modules=modules, cancel=cancel)
     verification = compare(builds, clean)
-    cache = Cache(config.cache_root, config.source) if config.use_cache else None
     adopt_clean(builds, clean, verification, cache)
-    if cache is not None:
-        warnings.extend(cache.warnings())
     return verification
 
 
 def write_site(
-    builds: list[EssayBuild], config: Config, writer: SiteWriter, warnings: list[str], modules: dict[str, Module]
+    builds: list[EssayBuild], config: Config, writer: SiteWriter, diagnostics: Diagnostics, modules: dict[str, Module]
 ) -> None:
     """Render and write every page, then swap the site in; adds warnings about what the
     site lacks."""
     env = environment(config.templates)
     nav = [nav_entry(b) for b in builds]
     link_series(builds, nav, modules)
-    warnings.extend(unpublished_outputs(builds))
+    unpublished_outputs(builds, diagnostics)
     imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
-    assets = copy_assets(writer, config.source, warnings, imported)
-    warnings.extend(write_static(writer, config, assets, {m.name: m.text for m in modules.values()}))
+    assets = copy_assets(writer, config.source, diagnostics, imported)
+    write_static(writer, config, assets, {m.name: m.text for m in modules.values()}, diagnostics)
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:
             settings = page_config(config, b.essay.slug, figures(b.results))
-            writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings))
+            writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings, b.keys))
         elif (config.output / b.page).is_file():
             # keep the last good page of an essay that no longer parses
             writer.copy_file(config.output / b.page, b.page)
@@ -198,20 +209,21 @@ def write_site(
     writer.commit()
 
 
-def unpublished_outputs(builds: list[EssayBuild]) -> list[str]:
+def unpublished_outputs(builds: list[EssayBuild], diagnostics: Diagnostics) -> None:
     """Files the cells wrote at the top of the essays folder. Only folders are published
     (a top-level file may be a token a cell saved), so say why the site lacks a figure."""
-    lines = []
     for b in builds:
         cells = b.essay.cells if b.essay else []
         for cell, result in zip(cells, b.results, strict=False):
             for name in sorted(result.depends.writes if result.depends else ()):
                 if os.sep not in name and not name.startswith("."):
-                    lines.append(
-                        f"{shown(b.source)}:{cell.line}: cell {cell.index + 1} wrote {name} beside the essays, "
-                        f"where nothing is published: write it into a folder (figures/{name}) to publish it"
+                    diagnostics.warn(
+                        f"cell {cell.index + 1} wrote {name} beside the essays, where nothing is published: "
+                        f"write it into a folder (figures/{name}) to publish it",
+                        b.source,
+                        cell.line,
+                        kind="output",
                     )
-    return lines
 
 
 def nav_entry(b: EssayBuild) -> NavEntry:
@@ -233,7 +245,8 @@ def link_series(builds: list[EssayBuild], nav: list[NavEntry], modules: dict[str
         entry.builds_on = [by_path[s] for s in sources if s in by_path]
 
 
-def write_report(result: BuildResult, path: Path) -> None:
+def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
+    """The JSON report: each essay and cell, and the diagnostics as `strict` judges them."""
     report = {
         "seconds": round(result.seconds, 4),
         "essays": [
@@ -259,6 +272,7 @@ def write_report(result: BuildResult, path: Path) -> None:
             }
             for b in result.essays
         ],
+        "diagnostics": result.diagnostics.for_strict(strict).to_list(),
         **({"verify": result.verification.to_dict()} if result.verification else {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

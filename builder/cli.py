@@ -236,19 +236,20 @@ def report_build(result: BuildResult, config: Config) -> int:
     """The build's warnings, problems and summary; its exit status."""
     from .paths import shown
 
-    for line in result.warnings + ([] if config.strict else result.broken_links):
-        print(f"essays: warning: {line}", file=sys.stderr)
+    diagnostics = result.diagnostics.for_strict(config.strict)
+    for warning in diagnostics.warnings():
+        print(f"essays: warning: {warning}", file=sys.stderr)
     for line in result.outside():
         print(f"essays: note: {line}", file=sys.stderr)
     cells = sum(len(e.results) for e in result.essays)
     print(
         f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s"
     )
-    failures = result.failures + (result.broken_links if config.strict else [])
+    failures = diagnostics.errors()
     if failures:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
-        for line in failures:
-            print(f"  {line}", file=sys.stderr)
+        for failure in failures:
+            print(f"  {failure}", file=sys.stderr)
     verified = print_verification(result.verification)
     return 1 if (failures and config.strict) or not verified else 0
 

@@ -14,12 +14,16 @@ import glob
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runtime.analysis import imported_modules
 
 from .config import Config
 from .errors import UsageError
 from .leftovers import alive, owner
+
+if TYPE_CHECKING:  # diagnostics.py imports this module
+    from .diagnostics import Diagnostics
 
 # Every site the builder writes holds this file; only a folder with it is ever replaced.
 SITE_MARKER = ".essays-site"
@@ -178,12 +182,17 @@ def remove_site(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def source_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
+def source_files(source: Path) -> list[Path]:
     """Everything beside the essays that a cell could read, and so what the cache key
     covers: not the essays themselves, templates, hidden files or caches. A symlink that
-    leads outside the essays folder is left out (`data/passwd -> /etc/passwd`) and added
-    to `refused`."""
+    leads outside the essays folder is left out (`data/passwd -> /etc/passwd`)."""
+    return _walk(source)[0]
+
+
+def _walk(source: Path) -> tuple[list[Path], list[Path]]:
+    """source_files, and the symlinks it left out for leading outside the essays folder."""
     files = []
+    refused = []
     root = source.resolve()
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
@@ -194,21 +203,24 @@ def source_files(source: Path, refused: list[Path] | None = None) -> list[Path]:
         if len(rel.parts) == 1 and path.suffix == ".md":
             continue
         if path.is_symlink() and root not in path.resolve().parents:
-            if refused is not None:
-                refused.append(path)
+            refused.append(path)
             continue
         files.append(path)
-    return files
+    return files, refused
 
 
-def asset_files(source: Path, refused: list[Path] | None = None, imported: set[str] | None = None) -> list[Path]:
+def asset_files(source: Path, imported: set[str] | None = None, diagnostics: Diagnostics | None = None) -> list[Path]:
     """What the site publishes beside the pages: the files in the folders beside the essays
     (essays/data/names.txt), and the helper modules at the top of the essays folder that
     cells import (`imported`: top-level module names), with those they import in turn, so
     a reader's run of such a cell finds them in the page too. Any other file at the top
     (credentials.txt, notes, a module no cell imports) is the author's own: cells may read
-    it at build time, but it is never published."""
-    files = source_files(source, refused)
+    it at build time, but it is never published. A symlink leading outside the essays
+    folder is not published either, and a warning in `diagnostics` says so."""
+    files, refused = _walk(source)
+    for path in refused:
+        if diagnostics is not None:
+            diagnostics.warn(f"{shown(path)} links outside the essays folder (to {path.resolve()}): not published")
     top = {p.stem: p for p in files if len(p.relative_to(source).parts) == 1 and p.suffix == ".py"}
     wanted: set[str] = set()
     todo = [name for name in imported or set() if name in top]

@@ -1,7 +1,8 @@
 """The build's records: what executing a cell, an essay and the whole site produced.
 
 One module that the executor, the cache, the renderer, the progress display and the report
-all import, so none of them imports another to learn a type. Plain dataclasses.
+all import, so none of them imports another to learn a type. Plain dataclasses; a cell's
+result is frozen (a later stage that adds to it makes a new one with dataclasses.replace).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .paths import shown
 
 if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser for it
     from .cache.verify import Verification
+    from .diagnostics import Diagnostic, Diagnostics
     from .pipeline.parse import Cell, Essay, EssayError
 
 # "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
@@ -26,7 +28,7 @@ CellStatus = Literal["ok", "error", "timeout", "skipped"]
 EssayStatus = Literal["ok", "error", "invalid"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class CellResult:
     status: CellStatus
     outputs: list[Output] = field(default_factory=list)
@@ -52,6 +54,8 @@ class EssayBuild:
     error: EssayError | None = None
     results: list[CellResult] = field(default_factory=list)
     seconds: float = 0.0
+    # each cell's content key (cache/keys.py), set once the modules the cells import are known
+    keys: tuple[str, ...] = ()
 
     @property
     def page(self) -> str:
@@ -78,9 +82,18 @@ class EssayBuild:
 
     def problems(self) -> list[str]:
         """`file:line: cell N: why` for each cell that went wrong."""
+        return [str(d) for d in self.diagnostics()]
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """An error for the essay file that could not be read, or one for each cell that
+        went wrong."""
+        from .diagnostics import Diagnostic
+
+        if self.error is not None:
+            return [Diagnostic(self.source, self.error.line, "error", self.error.message, "essay")]
         cells = self.essay.cells if self.essay else []
         return [
-            f"{shown(self.source)}:{c.line}: cell {c.index + 1}: {p}"
+            Diagnostic(self.source, c.line, "error", f"cell {c.index + 1}: {p}", "cell")
             for c, r in zip(cells, self.results, strict=False)  # results stop short when a build is cut
             if (p := cell_problem(c, r))
         ]
@@ -104,8 +117,8 @@ def cell_problem(cell: Cell, result: CellResult) -> str | None:
 class BuildResult:
     essays: list[EssayBuild]
     seconds: float
-    warnings: list[str] = field(default_factory=list)
-    broken_links: list[str] = field(default_factory=list)  # warnings, or failures with --strict
+    # everything the build has to say, warnings and errors, in one list (diagnostics.py)
+    diagnostics: Diagnostics
     verification: Verification | None = None  # with --verify: how the cells compared with a clean build
     generated: list[Path] = field(default_factory=list)  # files the cells wrote into the essays folder
 
@@ -115,11 +128,11 @@ class BuildResult:
         return [line for e in self.essays for line in e.outside()]
 
     @property
+    def warnings(self) -> list[str]:
+        """The warnings as the terminal prints them (without --strict's promotion)."""
+        return [str(d) for d in self.diagnostics.warnings()]
+
+    @property
     def failures(self) -> list[str]:
-        """One line per problem, naming the file and line."""
-        lines = []
-        for e in self.essays:
-            if e.error is not None:
-                lines.append(str(e.error))
-            lines.extend(e.problems())
-        return lines
+        """One line per problem, naming the file and line (without --strict's promotion)."""
+        return [str(d) for d in self.diagnostics.errors()]

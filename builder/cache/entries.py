@@ -1,9 +1,10 @@
 """The per-cell cache: outputs and namespace snapshots under .essays-cache/.
 
 A cell's cache key hashes its content key (its source and attributes, chained with the cell
-before it: see pipeline/parse.py), the contents of the essay folder's asset files, and the
-runtime's own source. So an edit of prose changes no key; an edit of cell k changes the
-keys of k and every cell after it; an edit of data/names.txt changes them all.
+before it, and the modules it imports), the contents of the essay folder's asset files, and
+the runtime's own source: keys.py computes them. So an edit of prose changes no key; an
+edit of cell k changes the keys of k and every cell after it; an edit of data/names.txt
+changes them all.
 
 Entries are written atomically (temporary file, then rename), so two builds at once never
 leave half an entry; an entry that does not load is treated as missing. Every entry,
@@ -16,62 +17,38 @@ speed only: cells run, pages are right, and one warning says why.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
-import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.paths import shown, source_files
-from builder.pipeline.parse import Cell
 from builder.records import CellResult
 from runtime.display import Output
-from runtime.gpu_backend import shader_folder
 
+from . import keys
 from .depends import Depends
 from .places import Places, relocate_text
 from .store import TEMP_PREFIX, Corrupt, atomic_write, read_packed, write_packed
 
-RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
-FORMAT = 6  # bump when the layout of an entry changes (6: snapshots name builder.cache.snapshot)
+if TYPE_CHECKING:
+    from builder.diagnostics import Diagnostics
+
 GRACE = 600  # seconds: an unreferenced file younger than this may be a running build's
-
-
-def files_digest(paths: list[Path], base: Path) -> str:
-    return named_digest({path.relative_to(base).as_posix(): path for path in paths})
-
-
-def named_digest(files: dict[str, Path | Traversable]) -> str:
-    """A digest of files' names and contents, in the order of their names."""
-    digest = hashlib.blake2b(digest_size=16)
-    for name, path in sorted(files.items()):
-        digest.update(name.encode() + b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def runtime_digest() -> str:
-    """The kernel and display code are part of every output: a change to them is a change
-    to every cell, and so is a change to the shaders. The Python version is too (repr,
-    tracebacks)."""
-    files: dict[str, Path | Traversable] = {path.name: path for path in RUNTIME.glob("*.py")}
-    files.update({f"shaders/{p.name}": p for p in shader_folder().iterdir() if p.name.endswith(".wgsl")})
-    digest = named_digest(files)
-    return f"{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
 
 
 @dataclass
 class Cache:
     root: Path  # .essays-cache
     source: Path  # the essays folder, whose assets are part of every key
+    # what every key shares (keys.salt), read once when the cache is opened: the files this
+    # build's cells then write do not move the keys of a build under way
+    salt: str = field(init=False)
     # why the cache cannot be written, once known: then no cell is snapshotted or stored
     unwritable: str | None = field(default=None, init=False)
     _corrupt: list[str] = field(default_factory=list, init=False, repr=False)
@@ -91,29 +68,27 @@ class Cache:
         with self._lock:
             self._corrupt.append(what)
 
-    def warnings(self) -> list[str]:
-        lines = []
+    def report(self, diagnostics: Diagnostics) -> None:
+        """What went wrong with the cache (it costs speed, never outputs), as warnings."""
         if self.unwritable is not None:
-            lines.append(
+            diagnostics.warn(
                 f"the cache in {shown(self.root)} cannot be written ({self.unwritable}): every cell ran "
                 "and the pages are right, but the next build cannot reuse this one's work"
             )
         if self._corrupt:
             n = len(self._corrupt)
-            lines.append(
+            diagnostics.warn(
                 f"{n} corrupt cache {'entry was' if n == 1 else 'entries were'} ignored and "
                 f"the cells ran again (first: {self._corrupt[0]})"
             )
-        return lines
 
-    @cached_property
-    def salt(self) -> str:
+    def __post_init__(self) -> None:
         # files the cells wrote are outputs, not inputs: a figure saved with a date in it
         # must not change every key, and so run every cell, on the next build
         made = self.generated()
         # every file a cell can read, published or not (a top-level helper.py is not)
         assets = [p for p in source_files(self.source) if p.relative_to(self.source).as_posix() not in made]
-        return f"{FORMAT}:{runtime_digest()}:{files_digest(assets, self.source)}"
+        self.salt = keys.salt(keys.runtime_digest(), keys.files_digest(assets, self.source))
 
     @property
     def _generated_list(self) -> Path:
@@ -138,8 +113,9 @@ class Cache:
     def blobs(self) -> Path:
         return self.root / "blobs"
 
-    def key(self, cell: Cell) -> str:
-        return hashlib.blake2b(f"{self.salt}:{cell.key}".encode(), digest_size=16).hexdigest()
+    def key(self, content: str) -> str:
+        """The key a cell is stored under, from its content key (keys.content_keys)."""
+        return keys.cache_key(self.salt, content)
 
     def _entry(self, key: str) -> Path:
         return self.root / "cells" / key[:2] / f"{key}.pickle"
@@ -167,9 +143,14 @@ class Cache:
             if places is not None and data["places"] is not None:
                 outputs = relocate(outputs, Places.from_json(data["places"]), places)
             result = CellResult(
-                data["status"], outputs, data["seconds"], cached=True, lost=data["lost"], blobs=data["blobs"]
+                data["status"],
+                outputs,
+                data["seconds"],
+                cached=True,
+                lost=data["lost"],
+                blobs=data["blobs"],
+                depends=Depends(**data["depends"]) if data["depends"] is not None else None,
             )
-            result.depends = Depends(**data["depends"]) if data["depends"] is not None else None
         except FileNotFoundError:
             return None
         except Corrupt as exc:

@@ -140,6 +140,6 @@ def adopt_clean(
             continue
         mine.results, mine.seconds = theirs.results, theirs.seconds
         if cache is not None:
-            cache.forget([cache.key(c) for c in mine.essay.cells])
+            cache.forget([cache.key(k) for k in mine.keys])
     if differed:
         verification.published = "clean"

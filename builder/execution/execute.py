@@ -8,10 +8,13 @@ otherwise by running again the cells that had succeeded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from builder.cache.depends import Checker
 from builder.cache.entries import Cache
+from builder.cache.keys import content_keys
 from builder.cache.places import Places
 from builder.pipeline.parse import Cell, Essay
 from builder.records import CellResult
@@ -35,13 +38,17 @@ def execute_essay(
     progress: ProgressFn | None = None,
     cache: Cache | None = None,
     modules: Path | None = None,
+    *,
+    keys: Sequence[str] | None = None,
     cancel: CancelToken | None = None,
 ) -> list[CellResult]:
     """Run an essay's cells in order in a fresh worker process, taking from the cache
     every cell it can and starting from the latest snapshot before the first that changed.
-    `modules`: the folder of the essays' exported modules, put on the worker's path;
-    `cancel`: the build's token, which stops its workers (Cancelled out of here)."""
-    return EssayRun(essay, default_timeout, progress, cache, modules, cancel).run()
+    `modules`: the folder of the essays' exported modules, put on the worker's path.
+    `keys`: the cells' content keys (cache/keys.py); None: the essay's alone, as for an
+    essay that imports no other's module. `cancel`: the build's token, which stops its
+    workers (Cancelled out of here)."""
+    return EssayRun(essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel).run()
 
 
 class EssayRun:
@@ -54,6 +61,8 @@ class EssayRun:
         progress: ProgressFn | None,
         cache: Cache | None,
         modules: Path | None = None,
+        *,
+        keys: Sequence[str] | None = None,
         cancel: CancelToken | None = None,
     ) -> None:
         self.modules = modules
@@ -62,7 +71,8 @@ class EssayRun:
         self.default_timeout = default_timeout
         self.progress = progress
         self.cache = cache
-        self.keys = [cache.key(c) for c in self.cells] if cache else []
+        content = keys if keys is not None else content_keys(self.cells)
+        self.keys = [cache.key(k) for k in content] if cache else []
         self.cwd = essay.path.resolve().parent
         self.filename = display_name(essay.path)
         self.results: list[CellResult] = []
@@ -91,16 +101,22 @@ class EssayRun:
             done_ok = [c for c, r in zip(self.cells[:start], self.results, strict=True) if r.status == "ok"]
             for cell in self.cells[start:]:
                 result = self._run_cell(cell)
+                # what the report and the page add to the cell's own result: its record is
+                # replaced, the one the cache stored stays as the cell made it
+                note = result.note
                 if why and cell.index < first_miss:
-                    result.note = "; ".join(n for n in (why, result.note) if n)
+                    note = "; ".join(n for n in (why, note) if n)
                 if self.stale and cell.index == first_miss:
-                    result.note = "; ".join(n for n in (self.stale, result.note) if n)
+                    note = "; ".join(n for n in (self.stale, note) if n)
+                outputs = result.outputs
                 if result.status == "ok":
                     done_ok.append(cell)
                 if not self.worker.alive() or result.status == "timeout":
                     self.worker.close()
-                    self.worker, note = self._rebuild(cell.index, done_ok)
-                    result.outputs.append(Output("note", text=note))
+                    self.worker, rebuilt = self._rebuild(cell.index, done_ok)
+                    outputs = [*outputs, Output("note", text=rebuilt)]
+                if note != result.note or outputs is not result.outputs:
+                    self.results[-1] = replace(result, note=note, outputs=outputs)
         finally:
             if self.worker is not None:
                 self.worker.close()
@@ -144,7 +160,7 @@ class EssayRun:
             cache.write_failed(result.cache_error)
         previous = self.results[-1].lost if self.results else None
         if result.lost and previous is not None and set(result.lost) <= set(previous) and result.note:
-            result.note = None  # said once, where the name was left out first
+            result = replace(result, note=None)  # said once, where the name was left out first
         self.results.append(result)
         if cache and self._cacheable(cell, result) and self.worker.alive():
             cache.store(self.keys[cell.index], result, self.places[cell.index])

@@ -137,9 +137,8 @@ class Worker:
         last = self._last_output()
         if last:
             text += f"; its last output:\n{last}"
-        result = CellResult("error", [Output("error", text=text)], seconds)
-        result.summary = procs.exit_summary(code)  # not the dump's last line
-        return result
+        # summary: the exit, not the dump's last line
+        return CellResult("error", [Output("error", text=text)], seconds, summary=procs.exit_summary(code))
 
     def _published(self, result: CellResult) -> CellResult:
         """The one place the builder makes a cell's error texts fit to publish: a crash's
@@ -209,18 +208,27 @@ class Worker:
 def _result(done: Done, seconds: float) -> CellResult:
     """A cell's result from the worker's reply; `seconds` without the snapshot's time."""
     saving = done.snapshot_seconds
-    result = CellResult("ok" if done.ok else "error", done.outputs, seconds - (saving or 0.0))
-    result.snapshot_seconds = saving or 0.0
-    result.cache_error = done.cache_error
-    result.depends = done.depends
+    lost: list[str] | None = None
+    blobs: list[str] = []
+    note = None
     if saving is not None:
         info = done.snapshot
-        result.lost = sorted(info.lost) if info is not None else None
-        result.blobs = info.blobs if info is not None else []
+        lost = sorted(info.lost) if info is not None else None
+        blobs = info.blobs if info is not None else []
         if info is None:
-            result.note = f"no snapshot after this cell: {done.no_snapshot or 'the namespace does not pickle'}"
+            note = f"no snapshot after this cell: {done.no_snapshot or 'the namespace does not pickle'}"
         elif info.lost:
-            result.note = "not in the snapshot after this cell: " + "; ".join(
+            note = "not in the snapshot after this cell: " + "; ".join(
                 f"'{name}' ({why})" for name, why in sorted(info.lost.items())
             )
-    return result
+    return CellResult(
+        "ok" if done.ok else "error",
+        done.outputs,
+        seconds - (saving or 0.0),
+        note=note,
+        lost=lost,
+        snapshot_seconds=saving or 0.0,
+        blobs=blobs,
+        cache_error=done.cache_error,
+        depends=done.depends,
+    )

@@ -1,6 +1,7 @@
 """Links between essays: `[softmax](01-bigram.md#8-softmax)` becomes a link to the built page
 and its anchor, checked. A link to an essay or an anchor that does not exist is reported
-with the file and line (a warning; an error with --strict).
+with the file and line: a diagnostic of kind "link", a warning that --strict makes an error
+(builder/diagnostics.py).
 
 Anchors are the headings' ids (markdown-it's anchors plugin) and the cells' DOM ids.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from markdown_it.token import Token
 
+from builder.diagnostics import Diagnostics
 from builder.paths import shown
 
 from .parse import Essay, Prose
@@ -41,31 +43,33 @@ def _links(essay: Essay) -> Iterator[tuple[Token, int]]:
                     yield child, line
 
 
-def resolve_links(essays: list[Essay]) -> list[str]:
-    """Point links to other essays at their pages; return one line per broken link."""
+def resolve_links(essays: list[Essay], diagnostics: Diagnostics) -> None:
+    """Point links to other essays at their pages; add a diagnostic for each broken link."""
     by_name = {e.path.name: e for e in essays}
     known = {e.path.name: anchors(e) for e in essays}
-    problems = []
     for essay in essays:
         for token, line in _links(essay):
             href = str(token.attrs.get("href", ""))
             parts = urllib.parse.urlsplit(href)
             if parts.scheme or parts.netloc or href.startswith("/"):
                 continue  # another site, or an absolute path: not ours to check
-            where = f"{shown(essay.path)}:{line}"
             if not parts.path:  # "#anchor" in the same essay
                 if parts.fragment and parts.fragment not in known[essay.path.name]:
-                    problems.append(f"{where}: no anchor #{parts.fragment} in this essay")
+                    diagnostics.warn(f"no anchor #{parts.fragment} in this essay", essay.path, line, kind="link")
                 continue
             if not parts.path.endswith(".md"):
                 continue
             name = posixpath.normpath(urllib.parse.unquote(parts.path))
             target = by_name.get(name) if "/" not in name else None
             if target is None:
-                problems.append(f"{where}: the link to {parts.path} names no essay in {shown(essay.path.parent)}")
+                diagnostics.warn(
+                    f"the link to {parts.path} names no essay in {shown(essay.path.parent)}",
+                    essay.path,
+                    line,
+                    kind="link",
+                )
                 continue
             if parts.fragment and parts.fragment not in known[name]:
-                problems.append(f"{where}: {name} has no anchor #{parts.fragment}")
+                diagnostics.warn(f"{name} has no anchor #{parts.fragment}", essay.path, line, kind="link")
             page = urllib.parse.quote(Path(name).with_suffix(".html").name)  # as NavEntry.href
             token.attrs["href"] = page + (f"#{parts.fragment}" if parts.fragment else "")
-    return problems

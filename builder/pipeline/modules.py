@@ -16,10 +16,10 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.paths import shown
+from builder.diagnostics import Diagnostics
 from runtime.analysis import global_reads, imported_modules
 
-from .parse import Cell, Essay, chain_keys
+from .parse import Cell, Essay
 
 HEADER = "# The exported cells of {source}, written by `essays build`: edit the essay, not this file.\n"
 
@@ -42,39 +42,40 @@ def module_text(essay: Essay, cells: list[Cell]) -> str:
     return "".join(lines)
 
 
-def collect(essays: list[Essay]) -> tuple[dict[str, Module], list[str]]:
-    """Every essay's module (only essays that export something have one), and warnings."""
+def collect(essays: list[Essay], diagnostics: Diagnostics) -> dict[str, Module]:
+    """Every essay's module (only essays that export something have one); what is wrong
+    with them goes to `diagnostics`."""
+    from builder.paths import shown
+
     modules: dict[str, Module] = {}
-    warnings: list[str] = []
     for essay in essays:
         exported = [c for c in essay.cells if c.export]
         if not exported:
             continue
         name = essay.module
-        where = f"{shown(essay.path)}:{exported[0].tag_line}"
+
+        def warn(message: str, essay: Essay = essay, line: int = exported[0].tag_line) -> None:
+            diagnostics.warn(message, essay.path, line, kind="module")
+
         if not name.isidentifier():
-            warnings.append(
-                f"{where}: the module name {name!r} is not a Python name: set `module:` in the front matter"
-            )
+            warn(f"the module name {name!r} is not a Python name: set `module:` in the front matter")
             continue
         if name in modules:
             other = shown(modules[name].essay.path)
-            warnings.append(
-                f"{where}: the module {name!r} is already exported by {other}: set `module:` to another name"
-            )
+            warn(f"the module {name!r} is already exported by {other}: set `module:` to another name")
             continue
         if _installed(name):
-            warnings.append(
-                f"{where}: the module name {name!r} would hide an installed module of that name: "
+            warn(
+                f"the module name {name!r} would hide an installed module of that name: "
                 "set `module:` in the front matter"
             )
             continue
-        warnings.extend(_self_contained(essay, exported))
+        _self_contained(essay, exported, diagnostics)
         imports = {m for c in exported for m in imported_modules(c.source)}
         modules[name] = Module(name, essay, module_text(essay, exported), imports)
     for module in modules.values():
         module.digest = _digest(module, modules, set())
-    return modules, warnings
+    return modules
 
 
 def _installed(name: str) -> bool:
@@ -85,9 +86,8 @@ def _installed(name: str) -> bool:
         return False
 
 
-def _self_contained(essay: Essay, cells: list[Cell]) -> list[str]:
+def _self_contained(essay: Essay, cells: list[Cell], diagnostics: Diagnostics) -> None:
     known = set(dir(builtins)) | {"__name__", "__file__", "__doc__"}
-    warnings = []
     for cell in cells:
         found = global_reads(cell.source)
         if found is None:
@@ -96,13 +96,15 @@ def _self_contained(essay: Essay, cells: list[Cell]) -> list[str]:
         missing = sorted(reads - known - binds)
         if missing:
             names = ", ".join(f"`{n}`" for n in missing)
-            warnings.append(
-                f"{shown(essay.path)}:{cell.line}: this exported cell reads {names}, which no earlier exported "
+            diagnostics.warn(
+                f"this exported cell reads {names}, which no earlier exported "
                 "cell defines or imports; the module runs in its own namespace, so define or import "
-                f"{'it' if len(missing) == 1 else 'them'} in an exported cell"
+                f"{'it' if len(missing) == 1 else 'them'} in an exported cell",
+                essay.path,
+                cell.line,
+                kind="module",
             )
         known |= binds
-    return warnings
 
 
 def _digest(module: Module, modules: dict[str, Module], seen: set[str]) -> str:
@@ -116,16 +118,15 @@ def _digest(module: Module, modules: dict[str, Module], seen: set[str]) -> str:
     return digest.hexdigest()[:20]
 
 
-def chain_with_modules(essay: Essay, modules: dict[str, Module]) -> None:
-    """Cell keys that also cover the other essays' modules each cell imports: editing an
-    exported cell re-runs the cells that import it (and those after them), nothing else."""
+def imported_digests(essay: Essay, modules: dict[str, Module]) -> list[dict[str, str]]:
+    """For each cell, the other essays' modules it imports, name -> digest: what its cache
+    key covers besides the essay (cache/keys.py), so editing an exported cell re-runs the
+    cells that import it (and those after them), nothing else."""
     own = essay.module
-
-    def imports(cell: Cell) -> str:
-        used = sorted(m for m in imported_modules(cell.source) if m in modules and m != own)
-        return ",".join(f"{m}={modules[m].digest}" for m in used)
-
-    chain_keys(essay.cells, imports)
+    return [
+        {m: modules[m].digest for m in imported_modules(cell.source) if m in modules and m != own}
+        for cell in essay.cells
+    ]
 
 
 def write_modules(modules: dict[str, Module], folder: Path) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from markdown_it.token import Token
@@ -22,6 +21,9 @@ from builder.config import timeout_seconds
 
 from .cell_rule import CLOSE
 from .markdown import markdown
+
+if TYPE_CHECKING:
+    from builder.diagnostics import Diagnostics
 
 FRONT_MATTER_OPEN = re.compile(r"---[ \t]*\r?\n")
 
@@ -45,22 +47,20 @@ class Prose:
     line: int  # first source line, 1-based
 
 
-@dataclass
+@dataclass(frozen=True)
 class Cell:
     source: str
     line: int  # line of the first line of code, 1-based
     tag_line: int  # line of the <script> tag
     attrs: dict[str, str]
     index: int  # 0-based position among the essay's cells
-    key: str = ""  # content hash chained with the previous cell's key
+    # the element's id in the page: the author's `id`, or one made from the cell's content
+    # (see dom_ids). Not a cache key: builder/cache/keys.py makes those
+    dom_id: str = ""
 
     @property
     def anchor(self) -> str | None:
         return self.attrs.get("id")
-
-    @property
-    def dom_id(self) -> str:
-        return self.anchor or f"cell-{self.key[:10]}"
 
     @property
     def iterations(self) -> int:
@@ -95,7 +95,6 @@ class Essay:
     meta: dict[str, Any]
     blocks: list[Prose | Cell]
     env: dict = field(default_factory=dict, repr=False)  # markdown-it env (footnotes, refs)
-    warnings: list[str] = field(default_factory=list)  # `file:line: why`, for what still renders
 
     @property
     def slug(self) -> str:
@@ -134,12 +133,14 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def parse_essay(path: Path) -> Essay:
-    """Read and parse one essay file; raises EssayError on bad input."""
-    return parse_text(read_text(path), path)
+def parse_essay(path: Path, diagnostics: Diagnostics | None = None) -> Essay:
+    """Read and parse one essay file; raises EssayError on bad input. What still renders
+    but is wrong (a formula that does not parse) goes to `diagnostics`; None: the caller
+    only wants the cells."""
+    return parse_text(read_text(path), path, diagnostics)
 
 
-def parse_text(text: str, path: Path) -> Essay:
+def parse_text(text: str, path: Path, diagnostics: Diagnostics | None = None) -> Essay:
     env: dict = {}
     tokens = markdown().parse(text, env)
     meta: dict[str, Any] = {}
@@ -165,9 +166,10 @@ def parse_text(text: str, path: Path) -> Essay:
         blocks.append(Prose(pending, start))
     if not meta and FRONT_MATTER_OPEN.match(text) and not any(t.type == "front_matter" for t in tokens):
         raise EssayError(path, 1, "the front matter that starts here is never closed: end it with a line of ---")
-    chain_keys([b for b in blocks if isinstance(b, Cell)])
+    blocks = with_dom_ids(blocks)
     title = str(meta.get("title") or _first_heading(tokens) or title_from_name(path))
-    return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env, warnings=_typeset_math(tokens, path))
+    _typeset_math(tokens, path, diagnostics)
+    return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env)
 
 
 # ----- pieces ----------------------------------------------------------------------------
@@ -250,29 +252,30 @@ def _check_attrs(attrs: dict[str, str], path: Path, line: int) -> None:
         raise EssayError(path, line, f'data-verify takes one value, "skip", not "{v}"')
 
 
-def chain_keys(cells: list[Cell], imports: Callable[[Cell], str] | None = None) -> None:
-    """A cell's key hashes its source and attributes with the key of the cell before it,
-    so it changes whenever anything it could depend on in the essay changes. `imports`
-    gives what else a cell depends on: the digests of the other essays' modules it imports."""
+def with_dom_ids(blocks: list[Prose | Cell]) -> list[Prose | Cell]:
+    """The blocks, each cell with its DOM id: the author's `id`, or `cell-` and a hash of
+    its source and attributes chained with the hash of the cell before it: unique in the
+    page, and steady while nothing above its cell changes. The ids depend on this essay
+    alone: another essay's module changing moves none of them."""
     previous = ""
-    for cell in cells:
-        digest = hashlib.sha256()
-        parts = [previous, cell.source, sorted(cell.attrs.items())]
-        if imports is not None and (extra := imports(cell)):
-            parts.append(extra)  # only when there is one: other keys stay as they were
-        digest.update(json.dumps(parts).encode())
-        cell.key = previous = digest.hexdigest()[:20]
+    out: list[Prose | Cell] = []
+    for block in blocks:
+        if isinstance(block, Cell):
+            parts = [previous, block.source, sorted(block.attrs.items())]
+            previous = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
+            out.append(replace(block, dom_id=block.anchor or f"cell-{previous[:10]}"))
+        else:
+            out.append(block)
+    return out
 
 
-def _typeset_math(tokens: list[Token], path: Path) -> list[str]:
+def _typeset_math(tokens: list[Token], path: Path, diagnostics: Diagnostics | None) -> None:
     """Typeset every formula once, now: one that does not parse is a warning naming its line
     (and shows as its source in the page)."""
-    from builder.paths import shown
     from runtime.typeset import MathError
 
     from .markdown import typeset
 
-    warnings = []
     for tok in tokens:
         line = (tok.map[0] if tok.map else 0) + 1
         for child in [tok, *(tok.children or [])]:
@@ -283,8 +286,9 @@ def _typeset_math(tokens: list[Token], path: Path) -> list[str]:
             try:
                 typeset(child)
             except MathError as exc:
-                warnings.append(f"{shown(path)}:{line}: the formula `{child.content.strip()}` does not parse ({exc})")
-    return warnings
+                if diagnostics is not None:
+                    message = f"the formula `{child.content.strip()}` does not parse ({exc})"
+                    diagnostics.warn(message, path, line, kind="math")
 
 
 def _first_heading(tokens: list[Token]) -> str | None:

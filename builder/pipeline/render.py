@@ -8,6 +8,7 @@ page, so an unedited cell's output is the same markup in both hosts.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,11 +73,14 @@ def prose_html(block: Prose, env: dict) -> Markup:
     return Markup(md.renderer.render(block.tokens, md.options, env))
 
 
-def cell_html(env: Environment, cell: Cell, result: CellResult | None) -> Markup:
+def cell_html(env: Environment, cell: Cell, result: CellResult | None, key: str = "") -> Markup:
+    """`key`: the cell's content key (cache/keys.py), which the page reads to find an edit
+    saved by an earlier version of page.js."""
     template = env.get_template("cell.html")
     return Markup(
         template.render(
             cell=cell,
+            key=key,
             code=Markup(highlight(cell.source, "python")),
             output=Markup(outputs_html(result.outputs)) if result else Markup(""),
             status=result.status if result else "skipped",
@@ -95,10 +99,14 @@ def render_essay(
     results: list[CellResult],
     nav: list[NavEntry],
     page_config: dict,
+    keys: Sequence[str] = (),
 ) -> str:
+    """`keys`: the cells' content keys, in order."""
     by_index = dict(enumerate(results))
     blocks = [
-        prose_html(b, essay.env) if isinstance(b, Prose) else cell_html(env, b, by_index.get(b.index))
+        prose_html(b, essay.env)
+        if isinstance(b, Prose)
+        else cell_html(env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else "")
         for b in essay.blocks
     ]
     position = next(i for i, n in enumerate(nav) if n.page == essay.page)

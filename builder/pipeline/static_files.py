@@ -10,6 +10,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from builder.config import Config
+from builder.diagnostics import Diagnostics
 from builder.paths import asset_files
 from runtime.gpu_backend import shader_folder
 
@@ -63,17 +64,15 @@ def _copy(writer: SiteWriter, source: Traversable, rel: str) -> None:
     writer.write_bytes(rel, source.read_bytes())
 
 
-def copy_assets(writer: SiteWriter, source: Path, warnings: list[str], imported: set[str] | None = None) -> list[str]:
+def copy_assets(
+    writer: SiteWriter, source: Path, diagnostics: Diagnostics, imported: set[str] | None = None
+) -> list[str]:
     """Assets go into the site at the same relative place, so `open("data/x.txt")` works in
     the page as it does at build time; `imported`: the modules the cells import (their
-    helper modules beside the essays are published). Returns their site paths."""
-    from builder.paths import shown
-
+    helper modules beside the essays are published). Returns their site paths; what is left
+    out goes to `diagnostics`."""
     written = []
-    refused: list[Path] = []
-    files = asset_files(source, refused, imported)
-    for path in refused:
-        warnings.append(f"{shown(path)} links outside the essays folder (to {path.resolve()}): not published")
+    files = asset_files(source, imported, diagnostics)
     for path in files:
         rel = path.relative_to(source).as_posix()
         writer.copy_file(path, rel)
@@ -88,11 +87,12 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def write_static(writer: SiteWriter, config: Config, assets: list[str], modules: dict[str, str]) -> list[str]:
-    """Write _static/. Returns warnings for what could not be included."""
+def write_static(
+    writer: SiteWriter, config: Config, assets: list[str], modules: dict[str, str], diagnostics: Diagnostics
+) -> None:
+    """Write _static/; what could not be included is a warning in `diagnostics`."""
     from .highlight import stylesheet
 
-    warnings = []
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
     for name in PAGE_SCRIPTS:
@@ -103,11 +103,11 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str], modules:
     if EDITOR_BUNDLE.is_file():
         _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
     else:
-        warnings.append("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
+        diagnostics.warn("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
     if VIZ_BUNDLE.is_file():
         writer.copy_file(VIZ_BUNDLE, f"{STATIC}/viz.js")
     else:
-        warnings.append(
+        diagnostics.warn(
             "@viz-js/viz is not installed (run `make install`): diagrams edited in the page cannot be drawn"
         )
     if config.pyodide_url is None:
@@ -115,9 +115,8 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str], modules:
             for name in PYODIDE_FILES:
                 writer.copy_file(PYODIDE_DIR / name, f"{STATIC}/pyodide/{name}")
         else:
-            warnings.append("Pyodide is not installed (run `make install`): readers cannot run cells in the page")
+            diagnostics.warn("Pyodide is not installed (run `make install`): readers cannot run cells in the page")
     write_runtime(writer, assets, modules)
-    return warnings
 
 
 def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]) -> None:

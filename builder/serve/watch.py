@@ -141,10 +141,12 @@ class DevServer:
         started = time.monotonic()
         try:
             result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter, cancel=cancel)
-            # the overlay names essays that could not be read (their last good page stays);
-            # a failing cell shows on its page, so the terminal alone lists those too
-            errors = [str(e.error) for e in result.essays if e.error is not None]
-            problems = result.failures + result.broken_links
+            # the terminal lists what `essays build --strict` would refuse; the overlay names
+            # the essays that could not be read (their last good page stays): a failing cell
+            # shows on its own page
+            diagnostics = result.diagnostics.for_strict()
+            problems = [str(d) for d in diagnostics.errors()]
+            errors = [str(d) for d in diagnostics.of_kind("essay")]
             with self.state:
                 self._generated = {Path(os.path.abspath(p)) for p in result.generated}
                 if self._dirty and self._changes <= self._generated:

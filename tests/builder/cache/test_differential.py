@@ -49,6 +49,7 @@ from support import FIXTURES, ROOT
 
 from builder.build import build
 from builder.cache.entries import Cache
+from builder.cache.keys import content_keys
 from builder.config import Config
 from builder.pipeline.parse import parse_essay
 from builder.records import CellResult
@@ -329,8 +330,8 @@ def test_the_comparison_catches_a_stale_cell(workspaces, tmp_path_factory):
     another output, as a cache missing some state would serve it, is named."""
     workspace = workspace_for(workspaces, NO_ASSETS, tmp_path_factory)
     cache = Cache(workspace.cache, workspace.essays)
-    [cell] = parse_essay(workspace.essays / "01-plain.md").cells  # it imports no module: keys as built
-    cache.store(cache.key(cell), CellResult("ok", [Output("value", "'elsewhere'", label="where")]))
+    [key] = content_keys(parse_essay(workspace.essays / "01-plain.md").cells)  # it imports no module
+    cache.store(cache.key(key), CellResult("ok", [Output("value", "'elsewhere'", label="where")]))
     found = differences(workspace.build("site", True), workspace.build("clean-site", False), set())
     assert found[0] == "01-plain.html#cell 1: output differs from a clean build"
     assert found[2].startswith("-") and "<pre>&#x27;elsewhere&#x27;</pre>" in found[2]  # the incremental side

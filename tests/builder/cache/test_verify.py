@@ -8,6 +8,7 @@ import pytest
 import support
 
 from builder.cache.entries import Cache
+from builder.cache.keys import content_keys
 from builder.cache.verify import NOTHING, compare, first_difference
 from builder.pipeline.parse import EssayError, parse_text
 from builder.records import CellResult, EssayBuild
@@ -150,7 +151,7 @@ def test_a_tampered_cache_entry_is_caught_and_replaced(project):
     project.write("01-outside.md", OUTSIDE)
     project.build()
     cache = Cache(project.root / ".essays-cache", project.essays)
-    last = parse_text(OUTSIDE, project.essays / "01-outside.md").cells[2]  # no module imports: keys as built
+    last = content_keys(parse_text(OUTSIDE, project.essays / "01-outside.md").cells)[2]  # no module imports
     cache.store(cache.key(last), CellResult("ok", [Output("value", "41", label="total")]))
     project.build()
     assert "total:</span><pre>41</pre>" in project.page("01-outside.html")  # the cache serves it

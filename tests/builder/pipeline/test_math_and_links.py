@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 from support import essays
 
+from builder.diagnostics import Diagnostics
 from builder.pipeline.parse import parse_text
 from builder.pipeline.render import prose_html
 from runtime.typeset import MathError, to_mathml
 
 
 def html_of(text: str) -> tuple[str, list[str]]:
-    essay = parse_text(text, Path("01-m.md"))
-    return "".join(prose_html(b, essay.env) for b in essay.blocks), essay.warnings
+    diagnostics = Diagnostics()
+    essay = parse_text(text, Path("01-m.md"), diagnostics)
+    return "".join(prose_html(b, essay.env) for b in essay.blocks), [str(d) for d in diagnostics]
 
 
 def test_inline_and_display_math_become_mathml():

@@ -8,6 +8,7 @@ import json
 import pytest
 from support import cell_outputs, essays
 
+from builder.diagnostics import Diagnostics
 from builder.pipeline.modules import collect, module_text
 from builder.pipeline.parse import parse_text
 
@@ -107,9 +108,10 @@ def test_an_exported_cell_that_is_not_self_contained_is_a_warning():
         "# A\n\n<script>\nimport math\n</script>\n\n<script data-export>\ndef f(x):\n    y = x + 1\n    return math.sqrt(y)\n</script>\n",
         __import__("pathlib").Path("01-a.md"),
     )
-    modules, warnings = collect([essay])
+    diagnostics = Diagnostics()
+    modules = collect([essay], diagnostics)
     assert "a" in modules
-    (warning,) = warnings
+    (warning,) = [str(d) for d in diagnostics.warnings()]
     assert warning.startswith("01-a.md:8: this exported cell reads `math`")  # not x or y: they are local
 
 
@@ -117,12 +119,13 @@ def test_module_names_that_would_hide_others_are_refused():
     essay = parse_text(
         "---\nmodule: json\n---\n<script data-export>\nx = 1\n</script>\n", __import__("pathlib").Path("01-a.md")
     )
-    modules, warnings = collect([essay])
-    assert modules == {} and "would hide an installed module" in warnings[0]
+    diagnostics = Diagnostics()
+    modules = collect([essay], diagnostics)
+    assert modules == {} and "would hide an installed module" in str(diagnostics.warnings()[0])
     named = parse_text(
         "---\nmodule: tools\n---\n<script data-export>\nx = 1\n</script>\n", __import__("pathlib").Path("01-a.md")
     )
-    assert list(collect([named])[0]) == ["tools"]
+    assert list(collect([named], Diagnostics())) == ["tools"]
 
 
 def test_the_index_reads_as_a_series(project):
@@ -146,5 +149,6 @@ def test_a_module_made_at_run_time_does_not_stop_the_build(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "first", types.ModuleType("first"))  # its __spec__ is None
     essay = parse_text(FIRST, __import__("pathlib").Path("01-first.md"))
-    modules, warnings = collect([essay])
-    assert list(modules) == ["first"] and warnings == []
+    diagnostics = Diagnostics()
+    modules = collect([essay], diagnostics)
+    assert list(modules) == ["first"] and not diagnostics

@@ -57,13 +57,22 @@ def test_one_line_cell():
     assert c.source == "x = 41 + 1\n" and c.line == 1
 
 
-def test_keys_chain_through_previous_cells():
+def test_dom_ids_chain_through_previous_cells():
     a = cells("<script>\nx = 1\n</script>\n\n<script>\ny = 2\n</script>\n")
     b = cells("<script>\nx = 9\n</script>\n\n<script>\ny = 2\n</script>\n")
     c = cells("Different prose.\n\n<script>\nx = 1\n</script>\n\nMore.\n\n<script>\ny = 2\n</script>\n")
-    assert a[1].key != b[1].key  # an earlier cell changed
-    assert [x.key for x in a] == [x.key for x in c]  # prose does not count
-    assert a[0].dom_id == f"cell-{a[0].key[:10]}"
+    assert a[1].dom_id != b[1].dom_id  # an earlier cell changed
+    assert [x.dom_id for x in a] == [x.dom_id for x in c]  # prose does not count
+    assert a[0].dom_id.startswith("cell-") and len(a[0].dom_id) == len("cell-") + 10
+    assert a[0].dom_id != a[1].dom_id
+
+
+def test_cells_are_frozen():
+    import dataclasses
+
+    (cell,) = cells("<script>\nx = 1\n</script>\n")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cell.source = "x = 2\n"  # type: ignore[misc]
 
 
 def test_title_from_front_matter_then_heading_then_file_name():
