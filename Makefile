@@ -12,7 +12,7 @@ PORT ?= 8000
 
 # The page's scripts: the modules under runtime/js/ and the build script that bundles them.
 PAGE_JS := $(filter-out runtime/js/dist/%,$(wildcard runtime/js/*.js runtime/js/*/*.js)) runtime/js/build.mjs
-PAGE_BUNDLES := runtime/js/dist/page.js runtime/js/dist/kernel-worker.js runtime/js/dist/editor.js
+PAGE_BUNDLES := $(addprefix runtime/js/dist/,page.js kernel-worker.js editor.js figures.js diagrams.js)
 
 install: $(VENV)/.installed $(if $(wildcard package.json),$(PAGE_BUNDLES))
 
@@ -26,8 +26,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# the page, its Python worker and the CodeMirror editor, bundled by esbuild at install time
-# (never committed; runtime/js/build.mjs), all three again whenever any source changes
+# the page, its Python worker, the CodeMirror editor and the two classic scripts, bundled or
+# minified by esbuild at install time (never committed; runtime/js/build.mjs), all of them
+# again whenever any source changes
 $(PAGE_BUNDLES) &: $(PAGE_JS) node_modules/.installed
 	npm run --silent build
 

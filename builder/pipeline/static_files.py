@@ -32,8 +32,9 @@ PAGE_PACKAGES = ("latex2mathml",)
 VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
 # The page's scripts. page.js (the main thread: editors, buttons, outputs) and kernel-worker.js
 # (Python, in a Web Worker of its own) are bundles of runtime/js/'s modules; figures.js
-# (charts) and diagrams.js (Graphviz diagrams a reader's edit made) import nothing and are
-# copied as written, so a site built without npm still draws the build's charts.
+# (charts) and diagrams.js (Graphviz diagrams a reader's edit made) import nothing: their
+# minified copies when built, else as written, so a site built without npm still draws the
+# build's charts.
 PAGE_BUNDLES = ("page.js", "kernel-worker.js")
 PAGE_SCRIPTS = ("figures.js", "diagrams.js")
 # plotly.js comes in official partial bundles of the same version. The cartesian one (npm
@@ -99,7 +100,8 @@ def write_static(writer: SiteWriter, config: Config, assets: list[str], modules:
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
     for name in PAGE_SCRIPTS:
-        _copy(writer, RUNTIME / "js" / name, f"{STATIC}/{name}")
+        minified = BUNDLES / name
+        _copy(writer, minified if minified.is_file() else RUNTIME / "js" / name, f"{STATIC}/{name}")
     if all((BUNDLES / name).is_file() for name in PAGE_BUNDLES):
         for name in PAGE_BUNDLES:
             _copy(writer, BUNDLES / name, f"{STATIC}/{name}")

@@ -6,9 +6,10 @@
 //                          module scripts are refused on a page opened from a file
 //   dist/kernel-worker.js  kernel-worker.js and worker/: started as a module worker
 //   dist/editor.js         CodeMirror (the global EssayEditor), loaded on first approach
+//   dist/figures.js, dist/diagrams.js   the two classic scripts, minified: they import
+//                          nothing, so a site built without npm copies them as written
 //
-// figures.js and diagrams.js import nothing and are copied as they are written, so a site
-// built without npm still draws its charts. messages.js holds types only: it adds no bytes.
+// messages.js holds types only: it adds no bytes.
 import * as esbuild from "esbuild";
 
 const common = { bundle: true, minify: true, logLevel: "warning" };
@@ -33,4 +34,13 @@ await Promise.all([
     globalName: "EssayEditor",
     outfile: "runtime/js/dist/editor.js",
   }),
+  // already IIFEs: minified only, not wrapped again
+  ...["figures.js", "diagrams.js"].map((name) =>
+    esbuild.build({
+      minify: true,
+      logLevel: "warning",
+      entryPoints: ["runtime/js/" + name],
+      outfile: "runtime/js/dist/" + name,
+    }),
+  ),
 ]);
