@@ -55,7 +55,8 @@ test-deps:
 	  fi; \
 	fi
 
-# The quality gate: ruff (lint and format), mypy, and ESLint and Prettier for the page's JS.
+# The quality gate: ruff (lint and format), mypy, and ESLint, Prettier and tsc (its JSDoc
+# types) for the page's JS.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

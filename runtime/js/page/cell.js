@@ -37,6 +37,15 @@ function button(text, label, onClick) {
 }
 
 /**
+ * A cell's original code, as the build wrote it.
+ * @param {ParentNode} section
+ * @returns {string}
+ */
+export function originalCode(section) {
+  return (required(section, ".cell-code").textContent || "").replace(/\n$/, "");
+}
+
+/**
  * @template {Element} E
  * @param {ParentNode} root
  * @param {string} selector
@@ -64,8 +73,7 @@ export class Cell {
     this.label = "cell " + (this.index + 1);
     /** @type {HTMLPreElement} the build's highlighted code, until the editor takes its place */
     this.code = required(section, ".cell-code");
-    /** @type {string} the build's code */
-    this.original = (this.code.textContent || "").replace(/\n$/, "");
+    this.original = originalCode(section);
     /** @type {HTMLElement} */
     this.output = required(section, "[data-output]");
     this.originalOutput = this.output.innerHTML;

@@ -2,7 +2,7 @@
 // The essay's cells together: runs are queued (a second click waits for the first), running
 // cell k first runs every cell above it that has not run in this page yet, and a run that
 // may change what the cells below would see marks their outputs stale.
-import { Cell } from "./cell.js";
+import { Cell, originalCode } from "./cell.js";
 import { loadEditorBundle } from "./editors.js";
 import { Kernel, Restarted } from "./kernel.js";
 import {
@@ -314,13 +314,4 @@ export class EssayPage {
     }
     return outcome;
   }
-}
-
-/**
- * A cell's original code, as the build wrote it (Cell.original).
- * @param {Element} section
- */
-function originalCode(section) {
-  const pre = section.querySelector(".cell-code");
-  return pre ? (pre.textContent || "").replace(/\n$/, "") : "";
 }
