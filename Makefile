@@ -10,7 +10,11 @@ PORT ?= 8000
 
 .PHONY: install site serve test test-deps bench clean lint check format
 
-install: $(VENV)/.installed $(if $(wildcard package.json),runtime/js/dist/editor.js)
+# The page's scripts: the modules under runtime/js/ and the build script that bundles them.
+PAGE_JS := $(filter-out runtime/js/dist/%,$(wildcard runtime/js/*.js runtime/js/*/*.js)) runtime/js/build.mjs
+PAGE_BUNDLES := $(addprefix runtime/js/dist/,page.js kernel-worker.js editor.js figures.js diagrams.js)
+
+install: $(VENV)/.installed $(if $(wildcard package.json),$(PAGE_BUNDLES))
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +26,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# the CodeMirror editor, bundled by esbuild at install time (never committed)
-runtime/js/dist/editor.js: runtime/js/editor.js node_modules/.installed
+# the page, its Python worker, the CodeMirror editor and the two classic scripts, bundled or
+# minified by esbuild at install time (never committed; runtime/js/build.mjs), all of them
+# again whenever any source changes
+$(PAGE_BUNDLES) &: $(PAGE_JS) node_modules/.installed
 	npm run --silent build
 
 site: install
@@ -49,7 +55,8 @@ test-deps:
 	  fi; \
 	fi
 
-# The quality gate: ruff (lint and format), mypy, and ESLint and Prettier for the page's JS.
+# The quality gate: ruff (lint and format), mypy, and ESLint, Prettier and tsc (its JSDoc
+# types) for the page's JS.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

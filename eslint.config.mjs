@@ -1,5 +1,5 @@
-// ESLint (flat config) for the JavaScript this project owns: the page scripts, the editor
-// module esbuild bundles, the dev-reload script, the naive benchmark and the Node kernel
+// ESLint (flat config) for the JavaScript this project owns: the page's modules esbuild
+// bundles, the scripts copied as they are, the dev-reload script, the naive benchmark and the Node kernel
 // test. Run through `npm run lint`, which also runs `prettier --check` (formatting is
 // Prettier's; ESLint's recommended rules do not concern themselves with it).
 import js from "@eslint/js";
@@ -20,29 +20,30 @@ export default [
   },
   js.configs.recommended,
   {
-    // classic browser scripts: each is one IIFE, loaded by a <script> tag
-    files: [
-      "runtime/js/page.js",
-      "runtime/js/figures.js",
-      "runtime/js/diagrams.js",
-      "builder/static/dev-reload.js",
-    ],
+    // classic browser scripts, copied as they are: each is one IIFE, loaded by a <script> tag
+    files: ["runtime/js/figures.js", "runtime/js/diagrams.js", "builder/static/dev-reload.js"],
     languageOptions: {
       sourceType: "script",
       globals: { ...globals.browser },
     },
   },
   {
-    // an ES module for the browser, bundled by esbuild (`npm run build`)
-    files: ["runtime/js/editor.js"],
+    // ES modules for the page's main thread, bundled by esbuild (`npm run build`); messages.js
+    // holds the types the page and the worker share
+    files: [
+      "runtime/js/page.js",
+      "runtime/js/page/*.js",
+      "runtime/js/editor.js",
+      "runtime/js/messages.js",
+    ],
     languageOptions: {
       sourceType: "module",
       globals: { ...globals.browser },
     },
   },
   {
-    // the page's Python kernel: a module worker (`new Worker(url, {type: "module"})`)
-    files: ["runtime/js/kernel-worker.js"],
+    // the page's Python kernel, bundled too: a module worker (`new Worker(url, {type: "module"})`)
+    files: ["runtime/js/kernel-worker.js", "runtime/js/worker/*.js"],
     languageOptions: {
       sourceType: "module",
       globals: { ...globals.worker },

@@ -91,7 +91,7 @@ def stop_latency(browser, url: str, runs: int) -> list[float]:
         page.wait_for_function("/running/.test(document.querySelector(\"[data-cell='0'] .cell-state\").textContent)")
         page.wait_for_timeout(300)
         times.append(page.evaluate(STOP, 0) / 1000)
-        page.wait_for_function("essayPage.cells[0].run.disabled === false")
+        page.wait_for_function("essayPage.cells[0].runButton.disabled === false")
     ctx.close()
     return times
 

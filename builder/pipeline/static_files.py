@@ -25,15 +25,19 @@ STATIC = "_static"
 # package.json), which only a checkout with `npm ci` has; without it, pages say so.
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 PYODIDE_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "pyodide"
-EDITOR_BUNDLE = RUNTIME / "js" / "dist" / "editor.js"  # built by esbuild at install time
+BUNDLES = RUNTIME / "js" / "dist"  # built by esbuild at install time (runtime/js/build.mjs)
+EDITOR_BUNDLE = BUNDLES / "editor.js"
 # pure-Python packages the page's kernel uses that Pyodide does not distribute: LaTeX to
 # MathML, so a `_repr_latex_` output is typeset in the page as at build time
 PAGE_PACKAGES = ("latex2mathml",)
 VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
-# The page's scripts: page.js (the main thread: editors, buttons, outputs), figures.js (charts),
-# diagrams.js (Graphviz diagrams a reader's edit made) and kernel-worker.js (Python, in a Web
-# Worker of its own).
-PAGE_SCRIPTS = ("figures.js", "page.js", "diagrams.js", "kernel-worker.js")
+# The page's scripts. page.js (the main thread: editors, buttons, outputs) and kernel-worker.js
+# (Python, in a Web Worker of its own) are bundles of runtime/js/'s modules; figures.js
+# (charts) and diagrams.js (Graphviz diagrams a reader's edit made) import nothing: their
+# minified copies when built, else as written, so a site built without npm still draws the
+# build's charts.
+PAGE_BUNDLES = ("page.js", "kernel-worker.js")
+PAGE_SCRIPTS = ("figures.js", "diagrams.js")
 # plotly.js comes in official partial bundles of the same version. The cartesian one (npm
 # `plotly.js-cartesian-dist-min`, pinned in package.json to the version the Python plotly
 # package ships) is a third of the full bundle's size and draws these trace types; a page whose
@@ -96,7 +100,15 @@ def write_static(
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
     for name in PAGE_SCRIPTS:
-        _copy(writer, RUNTIME / "js" / name, f"{STATIC}/{name}")
+        minified = BUNDLES / name
+        _copy(writer, minified if minified.is_file() else RUNTIME / "js" / name, f"{STATIC}/{name}")
+    if all((BUNDLES / name).is_file() for name in PAGE_BUNDLES):
+        for name in PAGE_BUNDLES:
+            _copy(writer, BUNDLES / name, f"{STATIC}/{name}")
+    else:
+        warnings.append(
+            "the page's scripts are not built (run `make install`): pages read whole, but readers cannot edit or run cells"
+        )
     writer.copy_file(plotly_js(), f"{STATIC}/{PLOTLY_FULL}")
     if CARTESIAN_FILE.is_file():
         writer.copy_file(CARTESIAN_FILE, f"{STATIC}/{PLOTLY_CARTESIAN}")

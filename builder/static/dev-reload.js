@@ -1,3 +1,4 @@
+// @ts-check
 // Live reload for `essays serve` (never part of a built site). The page knows the build
 // epoch it was served at; the server streams the current epoch and any build errors.
 (function () {
@@ -5,8 +6,10 @@
   const script = document.currentScript;
   const servedAt = Number(script && script.dataset.epoch);
   const servedBy = script && script.dataset.server; // a restarted server counts epochs anew
+  /** @type {HTMLDivElement | null} */
   let overlay = null;
 
+  /** @param {string[]} errors */
   function showErrors(errors) {
     if (!overlay) {
       overlay = document.createElement("div");

@@ -1,3 +1,4 @@
+// @ts-check
 // Graphviz diagrams in the page. The build draws every diagram as SVG; a diagram a reader's
 // edit produced arrives as its DOT source (an .output-dot with data-dot), and this script
 // draws it with @viz-js/viz, a WebAssembly Graphviz served from the site (no network),
@@ -6,7 +7,11 @@
   "use strict";
 
   const script = document.currentScript;
-  const vizUrl = new URL("viz.js", script ? script.src : document.baseURI).href;
+  const vizUrl = new URL(
+    "viz.js",
+    script instanceof HTMLScriptElement ? script.src : document.baseURI,
+  ).href;
+  /** @type {Promise<{renderSVGElement(source: string): SVGSVGElement}> | null} */
   let viz = null;
 
   function instance() {
@@ -19,8 +24,9 @@
     return viz;
   }
 
+  /** @param {Element} element */
   async function draw(element) {
-    const source = element.getAttribute("data-dot");
+    const source = element.getAttribute("data-dot") || "";
     element.removeAttribute("data-dot");
     const target = element.querySelector(".diagram") || element;
     try {
@@ -30,13 +36,14 @@
       const message = document.createElement("p");
       message.className = "diagram-error";
       message.textContent =
-        "The diagram could not be drawn: " + (error && error.message ? error.message : error);
+        "The diagram could not be drawn: " + (error instanceof Error ? error.message : error);
       target.append(message);
     }
   }
 
+  /** @param {Node} root */
   function drawAll(root) {
-    if (root.nodeType !== 1) return;
+    if (!(root instanceof Element)) return;
     if (root.matches(".output-dot[data-dot]")) draw(root);
     root.querySelectorAll(".output-dot[data-dot]").forEach(draw);
   }

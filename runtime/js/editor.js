@@ -1,5 +1,6 @@
+// @ts-check
 // The cell editor: CodeMirror 6 with Python, bundled by esbuild at install time into
-// runtime/js/dist/editor.js (global EssayEditor). page.js is the only caller.
+// runtime/js/dist/editor.js (global EssayEditor). page/editors.js is the only caller.
 import { EditorView, basicSetup } from "codemirror";
 import { python } from "@codemirror/lang-python";
 import { keymap } from "@codemirror/view";
@@ -7,10 +8,23 @@ import { Prec } from "@codemirror/state";
 import { indentUnit } from "@codemirror/language";
 import { indentWithTab } from "@codemirror/commands";
 
-// Make an editor in `parent` holding `doc`. `onRun` is called for Shift+Enter, `onChange`
-// after every edit, `onFocus` the first time the reader focuses it.
-// `describedBy`: the id of the keyboard help the editor's content is described by.
-export function createEditor(parent, doc, { onRun, onChange, onFocus, label, describedBy } = {}) {
+/**
+ * What the editor tells its cell, and how it is named for assistive technology.
+ * @typedef {object} EditorHandlers
+ * @property {() => void} onRun Shift+Enter
+ * @property {(code: string) => void} onChange after every edit
+ * @property {() => void} onFocus each time the reader focuses it
+ * @property {string} label the editor's accessible name
+ * @property {string} [describedBy] the id of the keyboard help the editor is described by
+ */
+
+/**
+ * Make an editor in `parent` holding `doc`.
+ * @param {HTMLElement} parent
+ * @param {string} doc
+ * @param {EditorHandlers} handlers
+ */
+export function createEditor(parent, doc, { onRun, onChange, onFocus, label, describedBy }) {
   return new EditorView({
     doc,
     parent,
@@ -21,7 +35,7 @@ export function createEditor(parent, doc, { onRun, onChange, onFocus, label, des
           {
             key: "Shift-Enter",
             run: () => {
-              onRun && onRun();
+              onRun();
               return true;
             },
           },
@@ -37,17 +51,22 @@ export function createEditor(parent, doc, { onRun, onChange, onFocus, label, des
         ...(describedBy ? { "aria-describedby": describedBy } : {}),
       }),
       EditorView.updateListener.of((update) => {
-        if (update.docChanged && onChange) onChange(update.state.doc.toString());
-        if (update.focusChanged && update.view.hasFocus && onFocus) onFocus();
+        if (update.docChanged) onChange(update.state.doc.toString());
+        if (update.focusChanged && update.view.hasFocus) onFocus();
       }),
     ],
   });
 }
 
+/** @param {EditorView} view */
 export function getCode(view) {
   return view.state.doc.toString();
 }
 
+/**
+ * @param {EditorView} view
+ * @param {string} text
+ */
 export function setCode(view, text) {
   view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
 }

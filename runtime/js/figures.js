@@ -1,3 +1,4 @@
+// @ts-check
 // Draws the Plotly figures a page was built with. Progressive enhancement: without
 // JavaScript the page still reads, and each chart says it needs JavaScript.
 //
@@ -8,6 +9,15 @@
 // chart that needs more (a reader's edit) brings the full one.
 (function () {
   "use strict";
+
+  /**
+   * A figure as plotly's JSON has it; only what this script reads is typed.
+   * @typedef {{type?: string}} Trace
+   * @typedef {{x?: number | string, y?: number | string, xref?: string, yref?: string, text?: string}} Annotation
+   * @typedef {{annotations?: Annotation[], margin?: {l?: number, r?: number, t?: number, b?: number}}} Layout
+   * @typedef {{data?: Trace[], layout?: Layout}} Figure
+   * @typedef {NonNullable<Window["Plotly"]>} Plotly
+   */
 
   // Which plotly.js bundles the site has (builder/pipeline/static_files.py's page_config): `small`
   // draws the trace types in `covers`, `full` draws them all. Without a config, the full one.
@@ -21,8 +31,10 @@
     (configElement && JSON.parse(configElement.textContent).static) || "_static/",
     document.baseURI,
   );
-  let loaded = null; // {bundle, promise}: the plotly.js this page has, or is loading
+  /** @type {{bundle: string, promise: Promise<Plotly>} | null} the plotly.js this page has, or is loading */
+  let loaded = null;
 
+  /** @param {Figure} figure */
   function needsFull(figure) {
     if (!bundles.small) return true;
     return (figure.data || []).some(function (trace) {
@@ -30,6 +42,11 @@
     });
   }
 
+  /**
+   * @param {string} bundle
+   * @param {HTMLScriptElement | null} script the page's own, or null to add one
+   * @returns {Promise<Plotly>}
+   */
   function loadScript(bundle, script) {
     return new Promise(function (resolve, reject) {
       if (!script) {
@@ -40,7 +57,7 @@
         document.head.appendChild(script);
       }
       script.addEventListener("load", function () {
-        resolve(window.Plotly);
+        resolve(/** @type {Plotly} */ (window.Plotly));
       });
       script.addEventListener("error", function () {
         reject(new Error("could not load plotly.js (" + bundle + ")"));
@@ -51,8 +68,10 @@
 
   // The full bundle replaces the small one: charts drawn by the small one are cleared
   // first, then everything is drawn again by the full one.
+  /** @returns {Promise<Plotly>} */
   function upgrade() {
-    const previous = loaded.promise.catch(function () {});
+    /** @type {Promise<Plotly | void>} */
+    const previous = loaded ? loaded.promise.catch(function () {}) : Promise.resolve();
     const promise = previous.then(function (Old) {
       const drawn = Array.from(document.querySelectorAll("[data-figure].js-plotly-plot"));
       if (Old) drawn.forEach((container) => Old.purge(container));
@@ -73,10 +92,14 @@
   // A promise of a window.Plotly that draws `figure`: the page's own <script id="plotly-js">,
   // or one added now (a reader's run made the first chart on a page built without any, or
   // a chart of a trace type the page's small bundle lacks).
+  /**
+   * @param {Figure} [figure]
+   * @returns {Promise<Plotly>}
+   */
   function ready(figure) {
     const bundle = figure && needsFull(figure) ? bundles.full : bundles.small || bundles.full;
     if (!loaded) {
-      const script = document.getElementById("plotly-js");
+      const script = /** @type {HTMLScriptElement | null} */ (document.getElementById("plotly-js"));
       // the bundle the page's own charts need (the builder chose it), unless this one needs more
       const wanted = bundles.page && bundle !== bundles.full ? bundles.page : bundle;
       const has = script ? script.dataset.bundle || bundles.full : wanted;
@@ -96,7 +119,12 @@
   const CHAR_PX = 7; // about one character of Plotly's 12 px default font
   const LINE_PX = 15;
 
+  /**
+   * @param {string} text
+   * @param {number} width characters
+   */
   function wrap(text, width) {
+    /** @type {string[]} */
     const lines = [];
     let line = "";
     String(text)
@@ -111,8 +139,14 @@
     return lines;
   }
 
+  /**
+   * @param {Layout} layout
+   * @param {number} widthPx
+   * @returns {Layout}
+   */
   function fitTitles(layout, widthPx) {
-    const titles = (layout.annotations || []).filter(function (a) {
+    const all = layout.annotations || [];
+    const titles = all.filter(function (a) {
       return a && a.xref === "paper" && a.yref === "paper" && Number(a.y) >= 1 && a.text;
     });
     if (titles.length < 2) return layout;
@@ -120,8 +154,9 @@
     const paperPx = Math.max(1, widthPx - margin.l - margin.r);
     const xs = titles.map((a) => Number(a.x) || 0).sort((a, b) => a - b);
     let extra = 0;
-    const annotations = layout.annotations.map(function (a) {
-      if (titles.indexOf(a) < 0 || /<br/i.test(a.text)) return a;
+    const annotations = all.map(function (a) {
+      const text = String(a.text);
+      if (titles.indexOf(a) < 0 || /<br/i.test(text)) return a;
       // the room a title has: the distance to the nearest other title's centre
       const x = Number(a.x) || 0;
       const gap = Math.min.apply(
@@ -129,8 +164,8 @@
         xs.filter((other, i) => other !== x || xs.indexOf(x) !== i).map((o) => Math.abs(o - x)),
       );
       const chars = Math.max(6, Math.floor((gap * paperPx) / CHAR_PX) - 1);
-      if (String(a.text).length <= chars) return a;
-      const lines = wrap(a.text, chars);
+      if (text.length <= chars) return a;
+      const lines = wrap(text, chars);
       extra = Math.max(extra, lines.length - 1);
       return Object.assign({}, a, { text: lines.join("<br>") });
     });
@@ -139,11 +174,13 @@
     return Object.assign({}, layout, { annotations: annotations, margin: margin });
   }
 
+  /** @param {Element} container */
   function draw(container) {
     const holder = container.closest(".output-figure");
     const json = holder && holder.querySelector("script[data-figure-json]");
     if (!json) return Promise.resolve();
-    const figure = JSON.parse(json.textContent);
+    /** @type {Figure} */
+    const figure = JSON.parse(json.textContent || "{}");
     return ready(figure).then(function (Plotly) {
       const layout = fitTitles(
         Object.assign({ autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } }, figure.layout),
@@ -159,12 +196,14 @@
     });
   }
 
+  /** @param {ParentNode} [root] */
   function drawAll(root) {
     const figures = Array.from((root || document).querySelectorAll("[data-figure]"));
     return Promise.all(figures.map(draw));
   }
 
   // The page's own charts: each is drawn when it comes within a screen of being seen.
+  /** @param {ParentNode} [root] */
   function drawWhenNear(root) {
     const figures = Array.from((root || document).querySelectorAll("[data-figure]"));
     if (!figures.length) return;

@@ -1,0 +1,111 @@
+// @ts-check
+// The messages between the page (page.js) and its Python worker (kernel-worker.js), as
+// types. Both sides import this module for its typedefs only: it holds no code, so neither
+// bundle grows. Every message is a plain object discriminated by its `type`; tsc checks that
+// each side sends what the other matches on.
+//
+// Page -> worker: a request, with an `id` the answer repeats.
+// Worker -> page: the answer to one request (`done` or `error`), or, while Pyodide loads,
+// news with no id (`status`, `progress`).
+//
+// Stop is not a message: where the page is cross-origin isolated, `interrupt` (init) is an
+// Int32Array on a SharedArrayBuffer that Pyodide polls; the page writes 2 (SIGINT) into it
+// and the running cell raises KeyboardInterrupt. Elsewhere the page ends the worker.
+
+/**
+ * Load Pyodide, write the runtime, shaders, modules and assets into its file system, and
+ * call runtime.page.setup().
+ * @typedef {object} InitRequest
+ * @property {"init"} type
+ * @property {number} id
+ * @property {string} indexURL where pyodide.mjs and its files are
+ * @property {string | null} packageBaseUrl where packages such as numpy come from (null: Pyodide's CDN)
+ * @property {string} staticBase the site's _static/ folder
+ * @property {string} assetBase the folder the essays' assets are published under
+ * @property {Int32Array | null} interrupt the SIGINT buffer, or null where Stop restarts the worker
+ */
+
+/**
+ * Run one iteration of a cell.
+ * @typedef {object} RunRequest
+ * @property {"run"} type
+ * @property {number} id
+ * @property {string} code
+ * @property {string} label the cell's name in tracebacks ("cell 3")
+ * @property {boolean} packages load the code's imports from Pyodide's package server first
+ */
+
+/**
+ * runPython, a synchronous entry (tests, the console).
+ * @typedef {object} EvalRequest
+ * @property {"eval"} type
+ * @property {number} id
+ * @property {string} code
+ */
+
+/** @typedef {InitRequest | RunRequest | EvalRequest} Request */
+/** @typedef {Request["type"]} RequestType */
+
+/**
+ * A package a cell imports that could not be loaded.
+ * @typedef {object} PackageFailure
+ * @property {string | null} name its name in pyodide-lock.json (null: Pyodide failed on something unnamed)
+ * @property {string} url the address tried
+ * @property {string} reason Pyodide's message
+ */
+
+/** @typedef {{interruptible: boolean}} InitResult */
+
+/**
+ * One iteration's outcome: runtime.page.run()'s JSON, and the packages that failed (then
+ * nothing ran, and `html` is null).
+ * @typedef {object} RunResult
+ * @property {string | null} html the outputs, as the build renders them
+ * @property {boolean} ok
+ * @property {boolean} interrupted
+ * @property {PackageFailure[]} failed
+ */
+
+/**
+ * What each request's `done` answer carries.
+ * @typedef {object} Results
+ * @property {InitResult} init
+ * @property {RunResult} run
+ * @property {unknown} eval a Python object's str(); a number, string or None as JavaScript has it
+ */
+
+/**
+ * @template {RequestType} T
+ * @typedef {Omit<Extract<Request, {type: T}>, "type" | "id">} RequestFields
+ */
+
+/**
+ * @typedef {object} StatusMessage
+ * @property {"status"} type
+ * @property {string} text what the worker is doing while it loads
+ */
+
+/**
+ * @typedef {object} ProgressMessage
+ * @property {"progress"} type
+ * @property {number} loaded bytes of Pyodide's big files so far
+ * @property {number} total their announced size (0 when unknown)
+ */
+
+/**
+ * @typedef {object} DoneMessage
+ * @property {"done"} type
+ * @property {number} id
+ * @property {Results[RequestType]} value
+ */
+
+/**
+ * @typedef {object} ErrorMessage
+ * @property {"error"} type
+ * @property {number} id
+ * @property {string} message
+ */
+
+/** @typedef {StatusMessage | ProgressMessage | DoneMessage | ErrorMessage} Reply */
+
+export {};

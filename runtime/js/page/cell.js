@@ -1,0 +1,288 @@
+// @ts-check
+// One code cell of the page: its state (the build's code and output, the reader's edit, a
+// run under way) and its DOM (the toolbar, the editor, the output). What reaches beyond the
+// cell (running, stopping, the cells above and below) is its host's: page/runs.js.
+import { PendingEditor, makeEditor } from "./editors.js";
+import { STALE_EDITED, note } from "./notes.js";
+import { hash } from "./storage.js";
+
+/** @typedef {import("./editors.js").Editor} Editor */
+/** @typedef {import("./editors.js").EditorHandlers} EditorHandlers */
+/** @typedef {import("./storage.js").SavedEdits} SavedEdits */
+
+/**
+ * What a cell asks of the page around it.
+ * @typedef {object} CellHost
+ * @property {(cell: Cell) => unknown} run queue a run of the cell (and of the cells above that must run first)
+ * @property {(cell: Cell) => void} stopFrom stop the cell, and the cells above it that wait to run
+ * @property {(cell: Cell) => void} focusAfter move the focus on, after a Shift+Enter
+ * @property {() => Promise<unknown>} ensureKernel start Python's download (an edit does)
+ * @property {() => Promise<void>} loadEditor load the editor for every cell
+ * @property {(root: ParentNode) => Promise<unknown>} drawFigures draw the charts in an output
+ * @property {SavedEdits} saved
+ */
+
+/**
+ * @param {string} text
+ * @param {string} label
+ * @param {() => void} onClick
+ */
+function button(text, label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/**
+ * A cell's original code, as the build wrote it.
+ * @param {ParentNode} section
+ * @returns {string}
+ */
+export function originalCode(section) {
+  return (required(section, ".cell-code").textContent || "").replace(/\n$/, "");
+}
+
+/**
+ * @template {Element} E
+ * @param {ParentNode} root
+ * @param {string} selector
+ * @returns {E}
+ */
+function required(root, selector) {
+  const element = root.querySelector(selector);
+  if (!element) throw new Error("a cell without " + selector);
+  return /** @type {E} */ (element);
+}
+
+export class Cell {
+  /**
+   * Turn the build's `<section class="cell">` into an editable, runnable cell.
+   * @param {HTMLElement} section
+   * @param {CellHost} host
+   * @param {number} same how many cells above have the same original code
+   */
+  constructor(section, host, same) {
+    this.host = host;
+    this.section = section;
+    this.index = Number(section.dataset.cell);
+    /** the cell's chained key at build time (edits were once saved under it) */
+    this.key = section.dataset.key || "";
+    this.label = "cell " + (this.index + 1);
+    /** @type {HTMLPreElement} the build's highlighted code, until the editor takes its place */
+    this.code = required(section, ".cell-code");
+    this.original = originalCode(section);
+    /** @type {HTMLElement} */
+    this.output = required(section, "[data-output]");
+    this.originalOutput = this.output.innerHTML;
+    this.defaultIterations = Number(section.dataset.iterations || 1);
+    this.builtOk = section.classList.contains("cell-ok");
+    this.codeId = hash(this.original) + (same ? "-" + same : "");
+
+    // what runs do to it
+    /** the code the output shown came from */
+    this.outputCode = this.original;
+    /** moves on each Reset, so a run's late answer is not shown over it */
+    this.generation = 0;
+    /** it ran in this page's Python (so a run below need not run it first) */
+    this.ran = false;
+    /** a Stop asks the run to end */
+    this.stop = false;
+    this.running = false;
+    /** queued behind another run */
+    this.waiting = false;
+    /** its last run could not load the packages it imports */
+    this.packageFailure = false;
+    /** @type {HTMLElement | null} */
+    this.staleNote = null;
+
+    this.runButton = button("▶ Run", "Run", () => host.run(this));
+    this.stopButton = button("■ Stop", "Stop", () => host.stopFrom(this));
+    this.stopButton.hidden = true;
+    this.resetButton = button("↺ Reset", "Reset", () => this.reset());
+    /** @type {HTMLInputElement | null} the "× N" count of an iterated cell */
+    this.iterationsInput = section.dataset.iterations ? this.#iterationsInput() : null;
+    this.progress = document.createElement("progress");
+    this.progress.className = "cell-progress";
+    this.progress.setAttribute("aria-label", "Progress");
+    this.progress.hidden = true;
+    /** what the cell is doing, or how its last run ended */
+    this.stateText = document.createElement("span");
+    this.stateText.className = "cell-state";
+    this.stateText.setAttribute("aria-live", "polite");
+    this.editedMark = document.createElement("span");
+    this.editedMark.className = "cell-edited";
+    this.editedMark.textContent = "edited";
+    this.editedMark.hidden = true;
+    // keyboard help, read with the editor and shown while it has focus: Tab indents there
+    this.hint = document.createElement("p");
+    this.hint.className = "cell-hint";
+    this.hint.id = "cell-hint-" + this.index;
+    this.hint.textContent =
+      "Tab indents. To leave the editor press Escape, then Tab. Shift+Enter runs the cell.";
+    this.#layOut();
+
+    const saved = host.saved;
+    const kept = saved.get(saved.key(this.codeId, "iterations"));
+    if (this.iterationsInput && kept && Number(kept) >= 1) this.iterationsInput.value = kept;
+    const edit = saved.get(saved.key(this.codeId)) ?? saved.get(saved.prefix + this.key);
+    /** @type {EditorHandlers} */
+    this.handlers = {
+      onRun: () => {
+        host.run(this);
+        host.focusAfter(this);
+      },
+      onChange: (code) => this.#changed(code),
+      onFocus: () => {},
+      label: "Python code of " + this.label,
+      describedBy: this.hint.id,
+    };
+    /** @type {Editor} */
+    this.editor = new PendingEditor(
+      edit !== null ? edit : this.original,
+      (code) => this.#changed(code),
+      () => host.loadEditor().then(() => this.editor.focus()),
+    );
+    if (edit !== null && edit !== this.original) {
+      this.#markEdited(edit); // an edit from an earlier visit: shown in an editor, no Python yet
+      this.setStale(STALE_EDITED);
+      host.loadEditor();
+    }
+  }
+
+  // The toolbar above the code: Run, Stop, the count, Reset, "edited", progress, state.
+  #layOut() {
+    const bar = document.createElement("div");
+    bar.className = "cell-toolbar";
+    bar.append(this.runButton, this.stopButton);
+    if (this.iterationsInput) {
+      const label = document.createElement("label");
+      label.className = "iterations";
+      label.append("× ", this.iterationsInput);
+      bar.append(label);
+    }
+    bar.append(this.resetButton, this.editedMark, this.progress, this.stateText);
+    this.section.insertBefore(bar, this.code);
+    // the highlighted code stands in for the editor until it loads: focusable, and named
+    this.code.tabIndex = 0;
+    this.code.setAttribute("aria-label", "Python code of " + this.label);
+    this.section.insertBefore(this.hint, this.code);
+  }
+
+  #iterationsInput() {
+    const input = document.createElement("input");
+    input.type = "number";
+    input.min = "1";
+    input.value = String(this.defaultIterations);
+    input.step = "1";
+    input.required = true;
+    input.setAttribute("aria-label", "Iterations");
+    input.addEventListener("input", () => {
+      const n = this.iterations();
+      input.setAttribute("aria-invalid", String(n === null));
+      if (n === null) return;
+      const saved = this.host.saved;
+      if (n === this.defaultIterations) saved.remove(saved.key(this.codeId, "iterations"));
+      else saved.set(saved.key(this.codeId, "iterations"), String(n));
+    });
+    return input;
+  }
+
+  /**
+   * @param {string} code
+   * @returns {boolean} whether the code differs from the build's
+   */
+  #markEdited(code) {
+    const changed = code !== this.original;
+    this.editedMark.hidden = !changed;
+    this.section.classList.toggle("cell-is-edited", changed);
+    return changed;
+  }
+
+  /** @param {string} code */
+  #changed(code) {
+    const saved = this.host.saved;
+    if (this.#markEdited(code)) saved.set(saved.key(this.codeId), code);
+    else saved.remove(saved.key(this.codeId));
+    if (!this.running) this.setStale(code !== this.outputCode ? STALE_EDITED : null);
+    this.host.ensureKernel().catch(() => {}); // the first edit starts Python's download; a focus does not
+  }
+
+  /** The "× N" count: a whole number of 1 or more, or null when the reader's entry is not one. */
+  iterations() {
+    if (!this.iterationsInput) return 1;
+    const text = this.iterationsInput.value.trim();
+    const n = Number(text);
+    return text !== "" && Number.isInteger(n) && n >= 1 ? n : null;
+  }
+
+  /** Whether a run of it now runs more than once (an invalid count runs the build's). */
+  get iterated() {
+    return (this.iterations() || this.defaultIterations) > 1;
+  }
+
+  /** Swap the stand-in for the editor that loaded (CodeMirror, or a textarea). */
+  upgradeEditor() {
+    if (!(this.editor instanceof PendingEditor)) return;
+    const doc = this.editor.get();
+    const holder = document.createElement("div");
+    holder.className = "cell-editor";
+    const hadFocus = this.code.contains(document.activeElement);
+    this.code.replaceWith(holder);
+    this.editor = makeEditor(holder, doc, this.handlers);
+    if (hadFocus) this.editor.focus();
+  }
+
+  /**
+   * An output that may not follow from the code above it or in it says so until it is
+   * replaced: after an edit (or an edit kept from an earlier visit), and below a cell whose
+   * run may have changed what the cells below would see.
+   * @param {string | null} why the note to show; null: the output is current
+   */
+  setStale(why) {
+    if (this.staleNote) this.staleNote.remove();
+    this.staleNote = null;
+    this.output.classList.toggle("cell-output-stale", Boolean(why));
+    if (why && this.output.childNodes.length) {
+      this.staleNote = note(why, "stale");
+      this.output.prepend(this.staleNote);
+    }
+  }
+
+  /**
+   * Replace the output with new HTML. A chart at the same place as before keeps its
+   * element, so Plotly.react updates it in place instead of drawing a new one each run.
+   * @param {string} html
+   */
+  showOutput(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const old = this.output.querySelectorAll(".output-figure .figure");
+    template.content.querySelectorAll(".output-figure .figure").forEach((figure, i) => {
+      if (old[i]) figure.replaceWith(old[i]);
+    });
+    this.output.replaceChildren(template.content);
+    return this.host.drawFigures(this.output);
+  }
+
+  /** Stop the cell if it runs (or waits to), then bring back the build's code and output. */
+  reset() {
+    if (this.running || this.waiting) this.host.stopFrom(this);
+    this.generation++;
+    this.editor.set(this.original);
+    const saved = this.host.saved;
+    saved.remove(saved.key(this.codeId));
+    saved.remove(saved.key(this.codeId, "iterations"));
+    this.output.innerHTML = this.originalOutput;
+    this.outputCode = this.original;
+    this.setStale(null);
+    this.stateText.textContent = this.running ? "stopping…" : "";
+    if (this.iterationsInput) {
+      this.iterationsInput.value = String(this.defaultIterations);
+      this.iterationsInput.setAttribute("aria-invalid", "false");
+    }
+    this.host.drawFigures(this.output);
+  }
+}
