@@ -145,8 +145,22 @@ def _set_local(saved: dict[str, str]) -> None:
 _ATOMS = frozenset({int, float, complex, bool, str, bytes, type(None)})
 
 
+def _file_state(file: Any) -> str:
+    """What a file object in a module's globals stands for: which file, how opened, and
+    whether (and where) it is open. Files do not pickle, but `with open(...) as f:` at the
+    top of a module leaves a closed one behind, whose state a cell cannot change; an open
+    one is compared by its position, so a cell that read from it refuses the snapshot."""
+    if file.closed:
+        return f"closed {file!r}"
+    try:
+        return f"open {file!r} at {file.tell()}"
+    except (OSError, ValueError):  # a pipe or socket: where it stands cannot be known
+        raise ValueError(f"the open stream {file!r} cannot be compared") from None
+
+
 def _state_digest(namespace: dict[str, Any]) -> str:
     import hashlib
+    import io
     import pickle
     import types
 
@@ -171,6 +185,8 @@ def _state_digest(namespace: dict[str, Any]) -> str:
             for key, item in value.items():
                 feed(key, depth + 1)
                 feed(item, depth + 1)
+        elif isinstance(value, io.IOBase):
+            digest.update(_file_state(value).encode())
         else:
             digest.update(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 

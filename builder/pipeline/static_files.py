@@ -106,7 +106,7 @@ def write_static(
         for name in PAGE_BUNDLES:
             _copy(writer, BUNDLES / name, f"{STATIC}/{name}")
     else:
-        warnings.append(
+        diagnostics.warn(
             "the page's scripts are not built (run `make install`): pages read whole, but readers cannot edit or run cells"
         )
     writer.copy_file(plotly_js(), f"{STATIC}/{PLOTLY_FULL}")

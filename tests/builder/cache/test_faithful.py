@@ -308,3 +308,29 @@ def test_a_helper_modules_changed_globals_make_the_build_run_from_the_top(projec
     assert "count: 1" in published(project, project.site, "01-h.html")
     assert published(project, project.site, "01-h.html") == clean(project, "01-h.html")
     assert "no usable snapshot" in (result.essays[0].results[0].note or "")
+
+
+def test_a_module_that_read_a_file_at_import_keeps_its_snapshots(project):
+    """`with open(...) as f:` at the top of an exported cell leaves a closed file in the
+    module: it does not pickle, yet it must not cost the essays that import it their
+    snapshots (every edit would run them from the top)."""
+    project.write("words.txt", "ada\nbob\n", dedent=False)
+    project.write(
+        "01-words.md",
+        '# Words\n\n<script data-export>\nwith open("words.txt", encoding="utf-8") as _file:\n'
+        "    words = _file.read().split()\n</script>\n",
+        dedent=False,
+    )
+    path = project.write(
+        "02-use.md",
+        "# Use\n\n<script>\nfrom words import words\ncount = len(words)\n</script>\n\n"
+        "<script>\nlast = words[-1]\n</script>\n",
+        dedent=False,
+    )
+    project.build()
+    path.write_text(path.read_text().replace("last = ", "# edited\nlast = "), encoding="utf-8")
+    report = project.root / "report.json"
+    result = project.build(report=report)
+    use = next(e for e in json.loads(report.read_text())["essays"] if e["source"].endswith("02-use.md"))
+    assert [c["cached"] for c in use["cells"]] == [True, False], [r.note for e in result.essays for r in e.results]
+    assert published(project, project.site, "02-use.html") == clean(project, "02-use.html")
