@@ -81,9 +81,9 @@ def test_a_bias_before_batch_norm_gets_no_gradient(bn):
     T = bn.Tensor
     w, b = T(rng.standard_normal((3, 4)), requires_grad=True), T(rng.standard_normal(4), requires_grad=True)
     x = T(rng.standard_normal((10, 3)))
-    loss = (bn.batch_norm(x @ w + b, T(np.ones(4)), T(np.zeros(4)))[0].tanh() @ T(rng.standard_normal((4, 3)))).cross_entropy(
-        rng.integers(0, 3, 10)
-    )
+    loss = (
+        bn.batch_norm(x @ w + b, T(np.ones(4)), T(np.zeros(4)))[0].tanh() @ T(rng.standard_normal((4, 3)))
+    ).cross_entropy(rng.integers(0, 3, 10))
     loss.backward()
     assert np.abs(b.grad).max() < 1e-14 < np.abs(w.grad).max()
 
