@@ -171,3 +171,83 @@ def test_the_essay_links_to_what_it_imports():
     assert "from autograd import" in text and "from mlp import" in text
     assert "03-mlp.md#4-the-network" in text
     assert re.search(r"^## 6\. Layers$", text, re.M)
+
+
+@pytest.mark.slow
+def test_standardising_the_naive_start(ns):
+    text = ESSAY.read_text(encoding="utf-8")
+    assert round(ns["spread"]["before"], 1) in (5.5, 5.6) and "√30 ≈ 5.5" in text  # "near √30"
+    assert ns["spread"]["after"] == pytest.approx(1.0, abs=0.01)
+    assert ns["saturated"]["before"] > 0.5 and "most tanh outputs" in text
+    assert ns["saturated"]["after"] < 0.01 and "almost none are saturated" in text
+
+
+@pytest.mark.slow
+def test_the_operations_and_the_bias(ns):
+    assert max(ns["operation_errors"].values()) < 1e-7
+    gradients = ns["largest_gradient"]
+    assert gradients["b1"] < 1e-15 and "10⁻¹⁶" in ESSAY.read_text(encoding="utf-8")
+    assert min(gradients["W1"], gradients["beta"]) / gradients["b1"] > 1e14  # "fifteen orders"
+    assert ns["coupling"] > 0.1  # the same context, visibly different activations
+
+
+@pytest.mark.slow
+def test_training_with_running_statistics(ns):
+    text = ESSAY.read_text(encoding="utf-8")
+    assert ns["steps_done"] == 40_000 and len(ns["history"]["dev"]) == 40
+    assert ns["initial_loss"] == pytest.approx(np.log(27), abs=0.02)
+    assert round(100 / 64, 1) == 1.6 and "1.6% too small" in text
+    losses = ns["losses"]
+    assert ns["history"]["dev"][-1] == losses["dev, running"]
+    assert abs(losses["dev, calibrated"] - losses["dev, running"]) < 0.001
+    gap = ns["statistics_gap"]
+    assert max(gap["mean"], gap["standard deviation"]) < 0.05 * gap["typical standard deviation"]
+    assert round(gap["typical standard deviation"], 1) == 1.6 and "about 1.6" in text
+    assert losses["train, running"] < losses["dev, running"] < losses["train, running"] + 0.1
+
+
+@pytest.mark.slow
+def test_inside_the_deep_network(ns):
+    text = ESSAY.read_text(encoding="utf-8")
+    assert ns["n_parameters"] == 47_024 and round(47_024 / 11_897) == 4
+    table = ns["activation_table"]
+    spreads = {name: [float(row.split()[1].rstrip(",")) for row in rows] for name, rows in table.items()}
+    saturation = {name: [float(row.split()[-1].rstrip("%")) for row in rows] for name, rows in table.items()}
+    gain_1 = spreads["no batch norm, gain 1"]
+    assert gain_1 == sorted(gain_1, reverse=True) and (gain_1[0], gain_1[-1]) == (0.62, 0.31)
+    assert "from\n0.62 in the first to 0.31 in the fifth" in text
+    assert all(abs(s - 0.65) <= 0.02 for s in spreads["no batch norm, gain 5/3"][2:])  # "settles near 0.65"
+    assert round(saturation["no batch norm, gain 5/3"][0] / 100, 1) == 0.2  # "a fifth of the time"
+    assert set(spreads["batch norm"]) == {0.64} and all(2.5 <= s <= 3.5 for s in saturation["batch norm"])
+    grads = ns["gradient_std"]
+    assert grads["no batch norm, gain 1"][0] == min(grads["no batch norm, gain 1"])
+    assert grads["batch norm"] == sorted(grads["batch norm"], reverse=True)  # growing towards the input
+    assert ns["gain_difference"] < 1e-4
+
+
+@pytest.mark.slow
+def test_the_update_to_data_ratios(ns):
+    text = ESSAY.read_text(encoding="utf-8")
+    ratios = ns["final_update_ratio"]
+    hidden, output = ratios[:-1], ratios[-1]
+    assert (min(hidden), max(hidden)) == (-2.6, -2.45) and "between −2.6 and −2.45" in text
+    assert round(output, 1) == -2.0 and round(100 * 10 ** np.mean(hidden), 1) == 0.3
+    first = [np.mean(r[:50]) for r in ns["update_ratios"]]
+    assert all(f > h for f, h in zip(first, hidden))  # "over the first few hundred steps the ratios fall"
+    to_data = ns["gradient_to_data"]
+    assert all(0.02 <= to_data[f"layer {k}"] <= 0.04 for k in range(1, 6)) and round(to_data["layer 6"], 1) == 0.1
+    assert ns["deep_steps"] == 4_000
+    assert ns["deep_dev_loss"] < ns["shallow_dev_loss_then"]
+
+
+@pytest.mark.slow
+def test_the_losses_the_prose_quotes(ns):
+    text = " ".join(ESSAY.read_text(encoding="utf-8").split())  # lines joined
+    losses = ns["losses"]
+    assert f"{losses['dev, running']:.3f}" == "2.149" and "development loss is 2.149 with the running" in text
+    assert f"{losses['dev, calibrated']:.3f}" == "2.148" and "2.148 with calibrated ones" in text
+    assert f"{losses['train, running']:.3f}" == "2.107" and "training loss is 2.107" in text
+    assert f"{losses['test, running']:.3f}" == "2.128" and "test loss 2.128" in text
+    # chapter 3's result, which this chapter compares with, as chapter 3 states it
+    assert "development loss is 2.14" in (ESSAYS / "03-mlp.md").read_text(encoding="utf-8")
+    assert "reached 2.14" in text
