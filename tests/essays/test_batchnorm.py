@@ -233,7 +233,7 @@ def test_the_update_to_data_ratios(ns):
     assert (min(hidden), max(hidden)) == (-2.6, -2.45) and "between −2.6 and −2.45" in text
     assert round(output, 1) == -2.0 and round(100 * 10 ** np.mean(hidden), 1) == 0.3
     first = [np.mean(r[:50]) for r in ns["update_ratios"]]
-    assert all(f > h for f, h in zip(first, hidden))  # "over the first few hundred steps the ratios fall"
+    assert all(f > r for f, r in zip(first, ratios, strict=True))  # "over the first few hundred steps the ratios fall"
     to_data = ns["gradient_to_data"]
     assert all(0.02 <= to_data[f"layer {k}"] <= 0.04 for k in range(1, 6)) and round(to_data["layer 6"], 1) == 0.1
     assert ns["deep_steps"] == 4_000
