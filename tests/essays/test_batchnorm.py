@@ -216,7 +216,7 @@ def test_inside_the_deep_network(ns):
     gain_1 = spreads["no batch norm, gain 1"]
     assert gain_1 == sorted(gain_1, reverse=True) and (gain_1[0], gain_1[-1]) == (0.62, 0.31)
     assert "from\n0.62 in the first to 0.31 in the fifth" in text
-    assert all(abs(s - 0.65) <= 0.02 for s in spreads["no batch norm, gain 5/3"][2:])  # "settles near 0.65"
+    assert all(abs(s - 0.65) < 0.025 for s in spreads["no batch norm, gain 5/3"][2:])  # "settles near 0.65"
     assert round(saturation["no batch norm, gain 5/3"][0] / 100, 1) == 0.2  # "a fifth of the time"
     assert set(spreads["batch norm"]) == {0.64} and all(2.5 <= s <= 3.5 for s in saturation["batch norm"])
     grads = ns["gradient_std"]
@@ -232,8 +232,9 @@ def test_the_update_to_data_ratios(ns):
     hidden, output = ratios[:-1], ratios[-1]
     assert (min(hidden), max(hidden)) == (-2.6, -2.45) and "between −2.6 and −2.45" in text
     assert round(output, 1) == -2.0 and round(100 * 10 ** np.mean(hidden), 1) == 0.3
-    first = [np.mean(r[:50]) for r in ns["update_ratios"]]
-    assert all(f > r for f, r in zip(first, ratios, strict=True))  # "over the first few hundred steps the ratios fall"
+    first = [float(np.mean(r[:10])) for r in ns["update_ratios"]]
+    assert all(abs(f + 3.2) <= 0.15 for f in first[:-1])  # "start near −3.2"
+    assert all(f < r for f, r in zip(first, ratios, strict=True))  # "climb ... then settle"
     to_data = ns["gradient_to_data"]
     assert all(0.02 <= to_data[f"layer {k}"] <= 0.04 for k in range(1, 6)) and round(to_data["layer 6"], 1) == 0.1
     assert ns["deep_steps"] == 4_000
