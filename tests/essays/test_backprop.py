@@ -53,7 +53,10 @@ def test_new_operations_backward_match_finite_differences(bp):
     check(lambda t: bp.sum_along(t, 1, keepdims=False), a)
     check(lambda t: bp.max_along(t, 0), a)
     check(lambda t: bp.pick(t, np.array([0, 2, 2]), np.array([1, 0, 0])), a)  # a repeated entry
-    check(lambda t: bp.mul(bp.sum_along(bp.pick(bp.log(t), np.arange(4), np.array([0, 1, 2, 0])), 0), -0.25), np.abs(a) + 0.5)
+    check(
+        lambda t: bp.mul(bp.sum_along(bp.pick(bp.log(t), np.arange(4), np.array([0, 1, 2, 0])), 0), -0.25),
+        np.abs(a) + 0.5,
+    )
 
 
 def test_max_along_sends_the_gradient_to_the_largest_entry_only(bp):
@@ -98,6 +101,7 @@ def test_hand_written_parameter_gradients_match_finite_differences(bp, batch):
             candidates = (np.unique(batch[0])[:, None] * width + np.arange(width)).ravel()
         picks = rng.choice(candidates, min(candidates.size, 25), replace=False)
         for i in picks:
+
             def loss_at(h, i=i, name=name):
                 moved = {k: v.copy() for k, v in params.items()}
                 moved[name].reshape(-1)[i] += h
@@ -139,6 +143,7 @@ def test_the_fused_batchnorm_backward_matches_finite_differences(bp):
     fused = bp.batchnorm_backward(weights, xhat, inv_std, gamma)
     numeric = np.zeros_like(a)
     for index in np.ndindex(a.shape):
+
         def weighted(h, index=index):
             moved = a.copy()
             moved[index] += h
@@ -169,7 +174,9 @@ def test_evaluate_with_the_batch_statistics_is_the_forward_pass(bp, batch):
     """Calibrated on the batch itself, evaluation is the training forward pass."""
     params = bp.make_parameters()
     stats = bp.calibrate(params, batch[0])
-    assert bp.evaluate(params, stats, *batch) == pytest.approx(float(bp.forward_steps(params, *batch)["loss"]), abs=1e-12)
+    assert bp.evaluate(params, stats, *batch) == pytest.approx(
+        float(bp.forward_steps(params, *batch)["loss"]), abs=1e-12
+    )
 
 
 def test_importing_the_module_prints_nothing(capsys):
@@ -203,3 +210,51 @@ def ns():
 @pytest.fixture(scope="module")
 def text():
     return ESSAY.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_check_table_covers_every_gradient(ns, text):
+    checked = ns["checked"]
+    assert len(checked) == 26 and "26 gradients" in text
+    assert set(checked) == set(ns["intermediates"]) | set(ns["parameter_names"])
+    assert ns["worst_difference"] == max(row["max |hand − autograd|"] for row in checked.values())
+    worst = max(checked, key=lambda name: checked[name]["max |hand − autograd|"])
+    assert worst == "probs" and 4 < checked["probs"]["largest |gradient|"] < 6  # "runs up to about 5"
+    ulp = np.spacing(checked["probs"]["largest |gradient|"])
+    assert ns["worst_difference"] <= 8 * ulp  # "a few units in the last place of a float64"
+    assert ns["forward_difference"] < 1e-13
+    assert max(ns["new_operation_errors"].values()) < 1e-8
+
+
+@pytest.mark.slow
+def test_the_gradients_that_are_zero_in_exact_arithmetic(ns):
+    checked = ns["checked"]
+    assert ns["largest_maxes_gradient"] < 1e-15 and ns["largest_b1_gradient"] < 1e-15
+    ordinary = [row["largest |gradient|"] for name, row in checked.items() if name not in ("maxes", "b1")]
+    assert min(ordinary) > 1e-5  # the two zeros stand out from every other gradient
+
+
+@pytest.mark.slow
+def test_the_fused_backward_passes_agree(ns):
+    assert ns["cross_entropy_difference"] < 1e-15 and ns["row_sums"] < 1e-15
+    assert ns["batchnorm_difference"] < 1e-15
+    assert ns["fused_difference"] < 1e-15
+
+
+@pytest.mark.slow
+def test_the_first_loss_quoted(ns, text):
+    assert f"{ns['first_loss']:.2f}" == "3.64" and "`first_loss`, is 3.64" in text
+    assert np.log(27) < ns["first_loss"] < np.log(27) + 0.5  # "above log 27 ≈ 3.30"
+
+
+@pytest.mark.slow
+def test_training_by_hand(ns, text):
+    assert ns["steps_done"] == ns["total_steps"] == 100_000 and "take 100,000" in text
+    history = ns["history"]
+    assert len(history["dev"]) == 10 and history["steps"][-1] == 100_000
+    assert abs(history["dev"][-1] - ns["dev_loss"]) < 0.005  # the chart calibrates on 20,000 contexts
+    assert history["dev"][-1] < history["dev"][0] and history["train"][-1] < history["train"][0]
+    assert ns["learning_rate_at"](74_999) == 0.1 and ns["learning_rate_at"](75_000) == 0.01
+    assert re.search(rf"development loss is {ns['dev_loss']:.2f}\b", text)
+    assert re.search(rf"training loss {ns['train_loss']:.2f}\b", text)
+    assert ns["train_loss"] < ns["dev_loss"] < 2.25
