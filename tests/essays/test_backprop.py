@@ -213,6 +213,7 @@ def text():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # whichever runs first runs every cell: about a minute idle, minutes when busy
 def test_the_check_table_covers_every_gradient(ns, text):
     checked = ns["checked"]
     assert len(checked) == 26 and "26 gradients" in text
@@ -227,6 +228,7 @@ def test_the_check_table_covers_every_gradient(ns, text):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_gradients_that_are_zero_in_exact_arithmetic(ns):
     checked = ns["checked"]
     assert ns["largest_maxes_gradient"] < 1e-15 and ns["largest_b1_gradient"] < 1e-15
@@ -235,6 +237,7 @@ def test_the_gradients_that_are_zero_in_exact_arithmetic(ns):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_fused_backward_passes_agree(ns):
     assert ns["cross_entropy_difference"] < 1e-15 and ns["row_sums"] < 1e-15
     assert ns["batchnorm_difference"] < 1e-15
@@ -242,12 +245,14 @@ def test_the_fused_backward_passes_agree(ns):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_first_loss_quoted(ns, text):
     assert f"{ns['first_loss']:.2f}" == "3.64" and "`first_loss`, is 3.64" in text
     assert np.log(27) < ns["first_loss"] < np.log(27) + 0.5  # "above log 27 ≈ 3.30"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_training_by_hand(ns, text):
     assert ns["steps_done"] == ns["total_steps"] == 100_000 and "take 100,000" in text
     history = ns["history"]
