@@ -227,7 +227,9 @@ def test_a_killed_builder_leaves_no_temporary_folders(project):
         wait_for(lambda: not alive(int(pids.read_text())), "the worker to die with its builder")
     finally:
         builder.kill()
-    # the worker saw its builder go and removed what no one else would
+    # the worker's guard saw its builder go and removes what no one else would, once the
+    # processes below it have ended (a moment after the kernel: it is polled, not assumed)
+    wait_for(lambda: scratch_folders(tmp) == [], f"the guard to remove {scratch_folders(tmp)}")
     assert scratch_folders(tmp) == []
 
 
