@@ -48,7 +48,10 @@ def to_mathml(latex: str, display: bool = False) -> str:
         mathml = convert(latex.strip(), display="block" if display else "inline")
     except Exception as exc:  # the converter's own errors are of many types
         raise MathError(f"{type(exc).__name__}: {exc}") from None
-    root = ET.fromstring(mathml)
+    try:
+        root = ET.fromstring(mathml)
+    except ET.ParseError as exc:  # the converter wrote what is not XML (an & of an aligned)
+        raise MathError(f"the converter could not typeset it ({exc})") from None
     for element in root.iter():
         tag = element.tag.removeprefix(NS)
         if tag in ("mi", "mo", "mtext") and (element.text or "").startswith("\\"):
