@@ -33,7 +33,7 @@ from .records import BuildResult, EssayBuild
 
 def build(
     config: Config,
-    swap_lock: ContextManager | None = None,
+    swap_lock: ContextManager[object] | None = None,
     reporter: Reporter | None = None,
     cancel: CancelToken | None = None,
 ) -> BuildResult:

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        return int(args.func(args))
     except EssaysError as exc:
         return exit_status(exc)
 

@@ -101,7 +101,7 @@ class Recorder:
 
     # -- events (called for everything the process does: cheap, and never raise) -----------
 
-    def _hook(self, event: str, args: tuple) -> None:
+    def _hook(self, event: str, args: tuple[Any, ...]) -> None:
         if not self.active:
             return
         try:

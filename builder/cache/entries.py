@@ -264,7 +264,7 @@ class Cache:
                         total -= size
                 except FileNotFoundError:
                     pass
-        return before - total
+        return int(before - total)
 
 
 def relocate(outputs: list[Output], old: Places, new: Places) -> list[Output]:

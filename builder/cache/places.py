@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -46,11 +47,11 @@ class Places:
         moved = to.line(*found)
         return line if moved is None else moved
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"filename": self.filename, "cells": [[i, *place] for i, place in sorted(self.cells.items())]}
 
     @classmethod
-    def from_json(cls, data: dict) -> Places:
+    def from_json(cls, data: dict[str, Any]) -> Places:
         return cls(data["filename"], {int(i): (int(line), int(n)) for i, line, n in data["cells"]})
 
 

@@ -72,7 +72,7 @@ _refused: dict[str, tuple[Any, str]] = {}
 _loading: Places | None = None
 
 
-def _code_reduce(code: types.CodeType, places: Places | None) -> tuple:
+def _code_reduce(code: types.CodeType, places: Places | None) -> tuple[Any, ...]:
     """A code object by value, remembering its file and, for code from a cell, its place
     relative to that cell: cloudpickle's own reduction names every file `<dynamic-code>`,
     so a traceback through a restored function would not name the essay's line."""
@@ -84,7 +84,7 @@ def _code_reduce(code: types.CodeType, places: Places | None) -> tuple:
     return _make_code, (args, where)
 
 
-def _make_code(args: tuple, where: tuple) -> types.CodeType:
+def _make_code(args: tuple[Any, ...], where: tuple[Any, ...]) -> types.CodeType:
     """A code object back, named for where its cell is in the build loading it."""
     code = types.CodeType(*args)
     if where[0] == "cell" and _loading is not None and (line := _loading.line(where[1], where[2])) is not None:
@@ -176,7 +176,7 @@ def _atoms_only(value: Any) -> bool:
 def _pickler_class() -> type:
     import cloudpickle
 
-    class Pickler(cloudpickle.Pickler):
+    class Pickler(cloudpickle.Pickler):  # type: ignore[misc]  # cloudpickle ships no types
         """cloudpickle, with big arrays as blobs; it notes whether anything was saved by
         value, and saves cells' functions without the namespace's values they read."""
 

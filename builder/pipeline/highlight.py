@@ -7,6 +7,7 @@ from html import escape
 
 from pygments import highlight as _pygments_highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -17,7 +18,7 @@ def formatter() -> HtmlFormatter:
 
 
 @lru_cache(maxsize=32)
-def _lexer(lang: str):
+def _lexer(lang: str) -> Lexer:
     return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
 
 
@@ -27,8 +28,8 @@ def highlight(code: str, lang: str = "python") -> str:
         lexer = _lexer(lang)
     except ClassNotFound:
         return escape(code)
-    return _pygments_highlight(code, lexer, formatter())
+    return str(_pygments_highlight(code, lexer, formatter()))
 
 
 def stylesheet() -> str:
-    return formatter().get_style_defs(".highlight")
+    return str(formatter().get_style_defs(".highlight"))

@@ -56,7 +56,7 @@ def typeset(token: Token) -> str:
         from runtime.typeset import to_mathml
 
         token.meta["mathml"] = to_mathml(token.content, display=token.type.startswith("math_block"))
-    return token.meta["mathml"]
+    return str(token.meta["mathml"])
 
 
 def _render_math(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:

@@ -94,7 +94,7 @@ class Essay:
     title: str
     meta: dict[str, Any]
     blocks: list[Prose | Cell]
-    env: dict = field(default_factory=dict, repr=False)  # markdown-it env (footnotes, refs)
+    env: dict[str, Any] = field(default_factory=dict, repr=False)  # markdown-it env (footnotes, refs)
 
     @property
     def slug(self) -> str:
@@ -141,7 +141,7 @@ def parse_essay(path: Path, diagnostics: Diagnostics | None = None) -> Essay:
 
 
 def parse_text(text: str, path: Path, diagnostics: Diagnostics | None = None) -> Essay:
-    env: dict = {}
+    env: dict[str, Any] = {}
     tokens = markdown().parse(text, env)
     meta: dict[str, Any] = {}
     blocks: list[Prose | Cell] = []

@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jinja2 import (
     BaseLoader,
@@ -67,7 +68,7 @@ def environment(template_dir: Path | None) -> Environment:
     )
 
 
-def prose_html(block: Prose, env: dict) -> Markup:
+def prose_html(block: Prose, env: dict[str, Any]) -> Markup:
     md = markdown()
     # Markup: markdown-it renders the author's own prose, where raw HTML is allowed
     return Markup(md.renderer.render(block.tokens, md.options, env))
@@ -98,7 +99,7 @@ def render_essay(
     essay: Essay,
     results: list[CellResult],
     nav: list[NavEntry],
-    page_config: dict,
+    page_config: dict[str, Any],
     keys: Sequence[str] = (),
 ) -> str:
     """`keys`: the cells' content keys, in order."""

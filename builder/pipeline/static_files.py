@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from builder.config import Config
 from builder.diagnostics import Diagnostics
@@ -189,7 +190,7 @@ def plotly_bundle(traces: set[str]) -> str:
     return PLOTLY_FULL
 
 
-def page_config(config: Config, slug: str, figures: Iterable[object] = ()) -> dict:
+def page_config(config: Config, slug: str, figures: Iterable[object] = ()) -> dict[str, Any]:
     """What page.js and figures.js need to know, embedded as JSON in each essay page.
     `plotly` names the bundle the page loads for its own figures (null: it has none), the
     small one and the trace types it covers, and the full one."""

@@ -27,7 +27,7 @@ def _sibling(output: Path, kind: str) -> Path:
 
 
 class SiteWriter:
-    def __init__(self, output: Path, swap_lock: ContextManager | None = None) -> None:
+    def __init__(self, output: Path, swap_lock: ContextManager[object] | None = None) -> None:
         self.output = output
         self.swap_lock = swap_lock or nullcontext()
         output.parent.mkdir(parents=True, exist_ok=True)

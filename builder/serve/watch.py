@@ -231,13 +231,13 @@ class DevServer:
         return [p for p in folders if p.is_dir()]
 
     def _watch(self) -> None:
-        from watchdog.events import FileSystemEventHandler
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
         server = self
 
         class OnChange(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:
+            def on_any_event(self, event: FileSystemEvent) -> None:
                 if event.event_type in ("opened", "closed_no_write"):
                     return
                 if event.is_directory and event.event_type == "modified":
@@ -306,7 +306,7 @@ def serve(
     except OSError as exc:
         raise EssaysError(f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}") from exc
 
-    def on_term(signum, frame) -> None:
+    def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)

@@ -12,6 +12,7 @@ import pytest
 from support import ROOT
 
 from builder.config import Config
+from builder.diagnostics import Diagnostics
 from builder.pipeline import static_files
 from builder.pipeline.writer import SiteWriter
 
@@ -26,7 +27,9 @@ def write(tmp_path: Path, bundles: Path) -> tuple[Path, list[str]]:
     original = static_files.BUNDLES
     static_files.BUNDLES = bundles
     try:
-        warnings = static_files.write_static(writer, config, [], {})
+        diagnostics = Diagnostics()
+        static_files.write_static(writer, config, [], {}, diagnostics)
+        warnings = [d.message for d in diagnostics]
     finally:
         static_files.BUNDLES = original
     return writer.root / static_files.STATIC, warnings
