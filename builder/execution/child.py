@@ -89,7 +89,10 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
 
     from .capture import FdCapture, Router
 
-    recorder = Recorder(cwd, modules, [folder, str(ROOT / "builder"), str(ROOT / "runtime")])
+    # the tool's own files are in every key (the runtime's digest covers the shaders, which a
+    # checkout keeps in a top-level shaders/ folder): reading them is no outside dependency
+    tool = [str(ROOT / name) for name in ("builder", "runtime", "shaders")]
+    recorder = Recorder(cwd, modules, [folder, *tool])
     recorder.install()
     interpreter.set_baseline([cwd, modules])  # snapshots record the interpreter's state relative to this
     router = Router()

@@ -334,3 +334,22 @@ def test_a_module_that_read_a_file_at_import_keeps_its_snapshots(project):
     use = next(e for e in json.loads(report.read_text())["essays"] if e["source"].endswith("02-use.md"))
     assert [c["cached"] for c in use["cells"]] == [True, False], [r.note for e in result.essays for r in e.results]
     assert published(project, project.site, "02-use.html") == clean(project, "02-use.html")
+
+
+def test_reading_the_runtimes_shaders_is_no_outside_dependency(project):
+    """A GPU cell reads the WGSL shaders; they are in every key (the runtime's digest), so
+    the build does not list them among the things outside the key."""
+    project.write(
+        "01-gpu.md",
+        """\
+        # GPU
+
+        <script>
+        from runtime.gpu_backend import shader_folder
+        source = (shader_folder() / "matmul.wgsl").read_text()
+        </script>
+        """,
+    )
+    result = project.build()
+    assert result.outside() == []
+    assert "source: '" in published(project, project.site, "01-gpu.html")
