@@ -133,6 +133,53 @@ def test_tensor_backward_matches_finite_differences(ag, name):
     assert ag.tensor_gradient_check(fn, *arrays) < 1e-6
 
 
+# numpy's @ on stacks of matrices and on vectors: every pair of shapes it accepts that later
+# chapters use (a batch of sequences times a weight matrix, batched products, and the 1-D
+# cases, where numpy treats a vector as a row on the left and a column on the right)
+MATMUL_SHAPES = {
+    "(4,3,5) @ (5,6)": ((4, 3, 5), (5, 6)),
+    "(2,4,3,5) @ (5,6)": ((2, 4, 3, 5), (5, 6)),
+    "(5,6) @ (4,6,7)": ((5, 6), (4, 6, 7)),
+    "(4,3,5) @ (4,5,6)": ((4, 3, 5), (4, 5, 6)),
+    "(1,3,5) @ (4,5,6): a batch axis of 1 broadcast": ((1, 3, 5), (4, 5, 6)),
+    "(2,1,3,5) @ (4,5,2): both broadcast": ((2, 1, 3, 5), (4, 5, 2)),
+    "(5,) @ (5,6)": ((5,), (5, 6)),
+    "(4,3,5) @ (5,)": ((4, 3, 5), (5,)),
+    "(5,) @ (4,5,6)": ((5,), (4, 5, 6)),
+    "(3,5) @ (5,)": ((3, 5), (5,)),
+    "(5,) @ (5,)": ((5,), (5,)),
+}
+
+
+@pytest.mark.parametrize("name", list(MATMUL_SHAPES))
+def test_batched_and_vector_matmul_match_finite_differences(ag, name):
+    rng = np.random.default_rng(19)
+    arrays = [rng.standard_normal(shape) for shape in MATMUL_SHAPES[name]]
+    a, b = (ag.Tensor(x, requires_grad=True) for x in arrays)
+    np.testing.assert_array_equal((a @ b).data, arrays[0] @ arrays[1])
+    tensor_fd(ag, lambda a, b: a @ b, arrays)
+    assert ag.tensor_gradient_check(lambda a, b: a @ b, *arrays) < 1e-6
+
+
+def test_a_shared_matrix_sums_the_gradients_of_the_batch(ag):
+    """(4,3,5) @ (5,6): W's gradient is the sum over the batch of each matrix's Aᵀ · dC, and
+    a batched layer with a bias and tanh after it still checks out."""
+    rng = np.random.default_rng(3)
+    x, w, bias = rng.standard_normal((4, 3, 5)), rng.standard_normal((5, 6)), rng.standard_normal(6)
+    W = ag.Tensor(w, requires_grad=True)
+    (ag.Tensor(x) @ W).backward(np.ones((4, 3, 6)))
+    np.testing.assert_allclose(W.grad, sum(x[i].T @ np.ones((3, 6)) for i in range(4)))
+    tensor_fd(ag, lambda x, w, c: (x @ w + c).tanh(), [x, w, bias])
+
+
+def test_matmul_keeps_float32_for_stacks(ag):
+    x = ag.Tensor(np.ones((2, 3, 4), dtype=np.float32), requires_grad=True)
+    w = ag.Tensor(np.ones((4, 5), dtype=np.float32), requires_grad=True)
+    (x @ w).backward(np.ones((2, 3, 5)))
+    assert x.grad.dtype == w.grad.dtype == np.float32
+    assert x.grad.shape == (2, 3, 4) and w.grad.shape == (4, 5)
+
+
 def test_cross_entropy_is_softmax_and_mean_nll(ag):
     z = RNG.standard_normal((6, 27)) * 3
     y = RNG.integers(0, 27, 6)
