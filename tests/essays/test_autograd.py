@@ -267,3 +267,16 @@ def test_the_essay_links_to_chapter_one_sections():
     }
     for link in links:
         assert link.split("#")[1] in headings
+
+
+def test_how_essays_work_says_where_chapter_two_imports_bigram():
+    """The guide says section 10 begins with `import bigram`: it does, and nothing earlier
+    in the chapter imports the module."""
+    cells = parse_essay(ESSAY).cells
+    text = ESSAY.read_text(encoding="utf-8").splitlines()
+    section_10 = next(n for n, line in enumerate(text, 1) if line.startswith("## 10."))
+    first = next(c for c in cells if c.line > section_10)
+    assert first.source.splitlines()[0] == "import bigram"
+    assert not any("import bigram" in c.source for c in cells if c.line < section_10)
+    guide = " ".join((ESSAYS / "how-essays-work.md").read_text(encoding="utf-8").split())
+    assert "the autograd chapter's tenth section, which trains that network again, begins with `import bigram`" in guide
