@@ -240,8 +240,17 @@ def test_numbers_the_prose_quotes(ns):
     assert ns["steps"] == 40 and ns["learning_rate"] == 50.0
     assert round(ns["last_loss"], 2) == 2.50
     assert 3 < ns["largest_weight"] < 4  # the prose shows it, and the difference beside it
-    text = ESSAY.read_text(encoding="utf-8")
+    text = " ".join(ESSAY.read_text(encoding="utf-8").split())
     assert "one part in a billion" in text and "about 0.49" in text and "about 2.50" in text
+    # section 10: the weights' size and difference, the loss at the 40th step and after it
+    assert f"{ns['largest_weight']:.2f}" == "3.46" and "up to about 3.46 in size" in text
+    assert f"{ns['weight_difference']:.2g}" == "3.6e-07" and "differ by at most 0.00000036" in text
+    assert ns["last_loss"] == 2.5004 and "The loss at the 40th step was 2.5004" in text
+    # the last cell evaluates the trained weights afresh: a lower loss than the 40th step's
+    assert round(float(ns["loss"].data), 4) == 2.4992 and "40 updates: 2.4992" in text
+    dot = ns["draw"](ns["loss"])._repr_dot_()
+    assert dot.count("shape=record") == 4 and dot.count("shape=ellipse") == 2
+    assert "six nodes, four tensors and two operations" in text
 
 
 @pytest.mark.slow
