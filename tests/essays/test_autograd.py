@@ -233,6 +233,7 @@ def test_hand_gradients_and_the_first_draft(ns):
 @pytest.mark.slow
 def test_numbers_the_prose_quotes(ns):
     assert ns["worst_error"] < 1e-9  # "better than one part in a billion"
+    assert f"{ns['worst_error']:.1e}" == "1.4e-10"  # "the largest difference is 1.4 × 10⁻¹⁰"
     assert ns["worst_tensor_error"] < 1e-9
     assert set(ns["errors"]) >= {"a + b", "a * b", "a ** 3", "a.exp()", "a.tanh()", "-a", "a - b", "a / b"}
     assert ns["tanh_slope"] == 0.49
@@ -242,6 +243,7 @@ def test_numbers_the_prose_quotes(ns):
     assert 3 < ns["largest_weight"] < 4  # the prose shows it, and the difference beside it
     text = " ".join(ESSAY.read_text(encoding="utf-8").split())
     assert "one part in a billion" in text and "about 0.49" in text and "about 2.50" in text
+    assert "(the largest difference is 1.4 × 10⁻¹⁰)" in text
     # section 10: the weights' size and difference, the loss at the 40th step and after it
     assert f"{ns['largest_weight']:.2f}" == "3.46" and "up to about 3.46 in size" in text
     assert f"{ns['weight_difference']:.2g}" == "3.6e-07" and "differ by at most 0.00000036" in text
