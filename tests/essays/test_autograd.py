@@ -133,6 +133,53 @@ def test_tensor_backward_matches_finite_differences(ag, name):
     assert ag.tensor_gradient_check(fn, *arrays) < 1e-6
 
 
+# numpy's @ on stacks of matrices and on vectors: every pair of shapes it accepts that later
+# chapters use (a batch of sequences times a weight matrix, batched products, and the 1-D
+# cases, where numpy treats a vector as a row on the left and a column on the right)
+MATMUL_SHAPES = {
+    "(4,3,5) @ (5,6)": ((4, 3, 5), (5, 6)),
+    "(2,4,3,5) @ (5,6)": ((2, 4, 3, 5), (5, 6)),
+    "(5,6) @ (4,6,7)": ((5, 6), (4, 6, 7)),
+    "(4,3,5) @ (4,5,6)": ((4, 3, 5), (4, 5, 6)),
+    "(1,3,5) @ (4,5,6): a batch axis of 1 broadcast": ((1, 3, 5), (4, 5, 6)),
+    "(2,1,3,5) @ (4,5,2): both broadcast": ((2, 1, 3, 5), (4, 5, 2)),
+    "(5,) @ (5,6)": ((5,), (5, 6)),
+    "(4,3,5) @ (5,)": ((4, 3, 5), (5,)),
+    "(5,) @ (4,5,6)": ((5,), (4, 5, 6)),
+    "(3,5) @ (5,)": ((3, 5), (5,)),
+    "(5,) @ (5,)": ((5,), (5,)),
+}
+
+
+@pytest.mark.parametrize("name", list(MATMUL_SHAPES))
+def test_batched_and_vector_matmul_match_finite_differences(ag, name):
+    rng = np.random.default_rng(19)
+    arrays = [rng.standard_normal(shape) for shape in MATMUL_SHAPES[name]]
+    a, b = (ag.Tensor(x, requires_grad=True) for x in arrays)
+    np.testing.assert_array_equal((a @ b).data, arrays[0] @ arrays[1])
+    tensor_fd(ag, lambda a, b: a @ b, arrays)
+    assert ag.tensor_gradient_check(lambda a, b: a @ b, *arrays) < 1e-6
+
+
+def test_a_shared_matrix_sums_the_gradients_of_the_batch(ag):
+    """(4,3,5) @ (5,6): W's gradient is the sum over the batch of each matrix's Aᵀ · dC, and
+    a batched layer with a bias and tanh after it still checks out."""
+    rng = np.random.default_rng(3)
+    x, w, bias = rng.standard_normal((4, 3, 5)), rng.standard_normal((5, 6)), rng.standard_normal(6)
+    W = ag.Tensor(w, requires_grad=True)
+    (ag.Tensor(x) @ W).backward(np.ones((4, 3, 6)))
+    np.testing.assert_allclose(W.grad, sum(x[i].T @ np.ones((3, 6)) for i in range(4)))
+    tensor_fd(ag, lambda x, w, c: (x @ w + c).tanh(), [x, w, bias])
+
+
+def test_matmul_keeps_float32_for_stacks(ag):
+    x = ag.Tensor(np.ones((2, 3, 4), dtype=np.float32), requires_grad=True)
+    w = ag.Tensor(np.ones((4, 5), dtype=np.float32), requires_grad=True)
+    (x @ w).backward(np.ones((2, 3, 5)))
+    assert x.grad.dtype == w.grad.dtype == np.float32
+    assert x.grad.shape == (2, 3, 4) and w.grad.shape == (4, 5)
+
+
 def test_cross_entropy_is_softmax_and_mean_nll(ag):
     z = RNG.standard_normal((6, 27)) * 3
     y = RNG.integers(0, 27, 6)
@@ -186,6 +233,7 @@ def test_hand_gradients_and_the_first_draft(ns):
 @pytest.mark.slow
 def test_numbers_the_prose_quotes(ns):
     assert ns["worst_error"] < 1e-9  # "better than one part in a billion"
+    assert f"{ns['worst_error']:.1e}" == "1.4e-10"  # "the largest difference is 1.4 × 10⁻¹⁰"
     assert ns["worst_tensor_error"] < 1e-9
     assert set(ns["errors"]) >= {"a + b", "a * b", "a ** 3", "a.exp()", "a.tanh()", "-a", "a - b", "a / b"}
     assert ns["tanh_slope"] == 0.49
@@ -193,8 +241,18 @@ def test_numbers_the_prose_quotes(ns):
     assert ns["steps"] == 40 and ns["learning_rate"] == 50.0
     assert round(ns["last_loss"], 2) == 2.50
     assert 3 < ns["largest_weight"] < 4  # the prose shows it, and the difference beside it
-    text = ESSAY.read_text(encoding="utf-8")
+    text = " ".join(ESSAY.read_text(encoding="utf-8").split())
     assert "one part in a billion" in text and "about 0.49" in text and "about 2.50" in text
+    assert "(the largest difference is 1.4 × 10⁻¹⁰)" in text
+    # section 10: the weights' size and difference, the loss at the 40th step and after it
+    assert f"{ns['largest_weight']:.2f}" == "3.46" and "up to about 3.46 in size" in text
+    assert f"{ns['weight_difference']:.2g}" == "3.6e-07" and "differ by at most 0.00000036" in text
+    assert ns["last_loss"] == 2.5004 and "The loss at the 40th step was 2.5004" in text
+    # the last cell evaluates the trained weights afresh: a lower loss than the 40th step's
+    assert round(float(ns["loss"].data), 4) == 2.4992 and "40 updates: 2.4992" in text
+    dot = ns["draw"](ns["loss"])._repr_dot_()
+    assert dot.count("shape=record") == 4 and dot.count("shape=ellipse") == 2
+    assert "six nodes, four tensors and two operations" in text
 
 
 @pytest.mark.slow
@@ -220,3 +278,16 @@ def test_the_essay_links_to_chapter_one_sections():
     }
     for link in links:
         assert link.split("#")[1] in headings
+
+
+def test_how_essays_work_says_where_chapter_two_imports_bigram():
+    """The guide says section 10 begins with `import bigram`: it does, and nothing earlier
+    in the chapter imports the module."""
+    cells = parse_essay(ESSAY).cells
+    text = ESSAY.read_text(encoding="utf-8").splitlines()
+    section_10 = next(n for n, line in enumerate(text, 1) if line.startswith("## 10."))
+    first = next(c for c in cells if c.line > section_10)
+    assert first.source.splitlines()[0] == "import bigram"
+    assert not any("import bigram" in c.source for c in cells if c.line < section_10)
+    guide = " ".join((ESSAYS / "how-essays-work.md").read_text(encoding="utf-8").split())
+    assert "the autograd chapter's tenth section, which trains that network again, begins with `import bigram`" in guide

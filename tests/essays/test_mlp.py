@@ -95,17 +95,37 @@ def test_the_split_is_seeded_80_10_10_by_name(ns):
 @pytest.mark.slow
 def test_numbers_the_prose_quotes(ns):
     text = ESSAY.read_text(encoding="utf-8")
+    prose = " ".join(text.split())  # sentences as one line each, however the file wraps them
     assert ns["n_parameters"] == 27 * 10 + 30 * 200 + 200 + 200 * 27 + 27 == 11_897
+    assert "That is 11,897 numbers" in prose
+    assert "27 rows of ten numbers" in prose and "has 200 tanh units" in prose
+    assert (ns["embedding_size"], ns["hidden_size"]) == (10, 200)
+    # section 4: how the parameters start, and what that makes of the sums going into tanh
+    fresh = ns["make_parameters"](10, 200)
+    assert fresh["W1"].data.std() == pytest.approx((5 / 3) / np.sqrt(30), rel=0.03)
+    assert round((5 / 3) / np.sqrt(30), 2) == 0.30 and "(5/3)/√30 ≈ 0.30" in prose
+    assert fresh["b1"].data.std() == pytest.approx(0.01, rel=0.15) and "`b1` is scaled by 0.01" in prose
+    x = fresh["C"].data[ns["X_train"]].reshape(len(ns["X_train"]), -1)
+    assert round(float((x @ fresh["W1"].data + fresh["b1"].data).std()), 1) == 1.7
+    assert "the sums about 1.7 in size" in prose
+    # section 5: a batch's share of the training set
+    assert round(len(ns["X_train"]) / ns["batch_size"], -2) == 2700 and "about 1/2,700 of it" in prose
     assert ns["initial_loss"] == pytest.approx(np.log(27), abs=0.02)  # "near log 27 ≈ 3.30"
     assert round(ns["steepest_exponent"], 1) == -1.3 and "−1.3" in text
     assert f"{ns['dev_loss']:.2f}" == "2.14" and "development loss is 2.14" in text
     assert f"{ns['train_loss']:.2f}" == "2.08" and "training loss (2.08)" in text
     assert f"{ns['test_loss']:.2f}" == "2.12" and "development set (2.12)" in text
     assert ns["hidden_multiply_adds"] == 171_741 * 30 * 200 and round(ns["hidden_multiply_adds"] / 1e9) == 1
+    assert "(1,030,446,000)" in prose and f"{ns['hidden_multiply_adds']:,}" == "1,030,446,000"
     assert round(171_741 * 200 * 4 / 2**20) == 131  # "131 MiB"
     assert ns["dev_loss_2d"] > ns["dev_loss"]
+    assert f"{ns['dev_loss_2d']:.2f}" == "2.29" and "development loss of 2.29" in prose
+    assert "against the ten-number network's 2.14" in prose
     vowels = set("aeiouy")
     assert sum(sum(ch in vowels for ch in near) for near in ns["nearest"].values()) >= 9  # "mostly"
+    nearest = ns["nearest"]
+    assert (nearest["a"], nearest["u"], nearest["i"]) == ("ueo", "aeo", "yen")  # the ones it names
+    assert '"u", "e" and "o" for "a", "a", "e" and "o" for "u"' in prose
 
 
 @pytest.mark.slow
@@ -132,6 +152,48 @@ def test_twenty_names(ns):
     assert len(samples) == 20 and all(re.fullmatch(r"[a-z]*", s) for s in samples)
     again = np.random.default_rng(42)
     assert samples == [ns["sample_name"](ns["params"], again) for _ in range(20)]
+
+
+def test_training_steps_run_on_one_blas_thread():
+    """The cells that take many small steps run them with one BLAS thread (threadpoolctl),
+    and give the threads back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen = []
+
+    def train_step(params, learning_rate, rng):
+        seen.append(blas_threads())
+        return 3.0
+
+    cells = {c.anchor: c for c in parse_essay(ESSAY).cells}
+    sweep = next(c for c in parse_essay(ESSAY).cells if "sweep_losses =" in c.source)
+    namespace = {
+        "np": np,
+        "train_step": train_step,
+        "make_parameters": lambda *sizes: None,
+        "embedding_size": 10,
+        "hidden_size": 200,
+        "show": lambda *args: None,
+        "params": None,
+        "_rng": None,
+        "steps_done": 0,
+        "learning_rate_at": lambda step: 0.1,
+        "history": {"steps": [], "train": [], "dev": []},
+        "loss_on": lambda *args: 2.0,
+        "X_dev": None,
+        "Y_dev": None,
+        "training_chart": lambda history: None,
+    }
+    for cell in (sweep, cells["training"]):
+        exec(compile(cell.source, str(ESSAY), "exec"), namespace)
+    assert len(seen) == 2000 and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
+    loops = [c for c in parse_essay(ESSAY).cells if "train_step(" in c.source and not c.export]
+    assert len(loops) == 3 and all('threadpool_limits(limits=1, user_api="blas")' in c.source for c in loops)
 
 
 def test_the_essay_links_to_what_it_imports():
