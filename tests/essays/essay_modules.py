@@ -75,3 +75,22 @@ def check_tensor_gradients(Tensor, fn, arrays, seed=0):
 
             numeric[index] = central(at, a[index])
         np.testing.assert_allclose(inputs[k].grad, numeric, rtol=1e-6, atol=1e-8, err_msg=f"input {k}")
+
+
+def run_essay(path: Path, *series: str) -> dict:
+    """Every cell of the essay at `path` in one kernel, in the essays folder, after loading
+    the modules of the `series` it imports; fails naming the first cell that errs. Returns
+    the namespace the cells leave."""
+    import pytest
+
+    from runtime.kernel import Kernel
+
+    load_series(*series)
+    kernel = Kernel()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(path.parent)
+        for cell in parse_essay(path).cells:
+            outputs = kernel.execute(cell.source, str(path), cell.line, cell.iterations).outputs
+            errors = [o.text for o in outputs if o.kind == "error"]
+            assert not errors, f"{path.name}:{cell.line}: {errors[0]}"
+    return kernel.namespace

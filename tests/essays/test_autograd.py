@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from builder.pipeline.parse import parse_essay
-from runtime.kernel import Kernel
 
 ESSAYS = essay_modules.ESSAYS
 ESSAY = ESSAYS / "02-autograd.md"
@@ -209,16 +208,7 @@ def test_requires_grad_and_accumulation(ag):
 
 @pytest.fixture(scope="module")
 def ns():
-    essay_modules.load_series("01-bigram", "02-autograd")
-    essay = parse_essay(ESSAY)
-    kernel = Kernel()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ESSAYS)
-        for cell in essay.cells:
-            outputs = kernel.execute(cell.source, str(ESSAY), cell.line, cell.iterations).outputs
-            errors = [o.text for o in outputs if o.kind == "error"]
-            assert not errors, f"{ESSAY.name}:{cell.line}: {errors[0]}"
-    return kernel.namespace
+    return essay_modules.run_essay(ESSAY, "01-bigram", "02-autograd")
 
 
 @pytest.mark.slow

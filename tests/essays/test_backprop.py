@@ -12,9 +12,6 @@ import essay_modules
 import numpy as np
 import pytest
 
-from builder.pipeline.parse import parse_essay
-from runtime.kernel import Kernel
-
 ESSAYS = essay_modules.ESSAYS
 ESSAY = ESSAYS / "06-backprop.md"
 
@@ -196,15 +193,7 @@ def test_the_essay_links_to_what_it_builds_on():
 
 @pytest.fixture(scope="module")
 def ns():
-    essay_modules.load_series("01-bigram", "02-autograd", "03-mlp")
-    kernel = Kernel()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ESSAYS)
-        for cell in parse_essay(ESSAY).cells:
-            outputs = kernel.execute(cell.source, str(ESSAY), cell.line, cell.iterations).outputs
-            errors = [o.text for o in outputs if o.kind == "error"]
-            assert not errors, f"{ESSAY.name}:{cell.line}: {errors[0]}"
-    return kernel.namespace
+    return essay_modules.run_essay(ESSAY, "01-bigram", "02-autograd", "03-mlp")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from builder.pipeline.parse import parse_essay
-from runtime.kernel import Kernel
 
 ESSAYS = essay_modules.ESSAYS
 ESSAY = ESSAYS / "04-initialisation.md"
@@ -130,7 +129,7 @@ def test_the_stack_of_tanh_layers():
 def test_the_training_loop_is_seeded_and_runs_without_threadpoolctl(modules, monkeypatch):
     init = modules["initialisation"]
     first = init.train(init.scaled_parameters({"W2": 0.01, "b2": 0.0}), steps=20)
-    monkeypatch.setattr(init, "_threadpool_limits", None)  # as in the page, where it is absent
+    monkeypatch.setattr(modules["mlp"], "_threadpool_limits", None)  # as in a page without it
     second = init.train(init.scaled_parameters({"W2": 0.01, "b2": 0.0}), steps=20)
     assert len(first) == 20 and first == second
     assert abs(first[0] - np.log(27)) < 0.1
@@ -141,15 +140,7 @@ def test_the_training_loop_is_seeded_and_runs_without_threadpoolctl(modules, mon
 
 @pytest.fixture(scope="module")
 def ns():
-    essay_modules.load_series("01-bigram", "02-autograd", "03-mlp")
-    kernel = Kernel()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ESSAYS)
-        for cell in parse_essay(ESSAY).cells:
-            outputs = kernel.execute(cell.source, str(ESSAY), cell.line, cell.iterations).outputs
-            errors = [o.text for o in outputs if o.kind == "error"]
-            assert not errors, f"{ESSAY.name}:{cell.line}: {errors[0]}"
-    return kernel.namespace
+    return essay_modules.run_essay(ESSAY, "01-bigram", "02-autograd", "03-mlp")
 
 
 @pytest.mark.slow

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from builder.pipeline.parse import parse_essay
-from runtime.kernel import Kernel
 
 ESSAYS = essay_modules.ESSAYS
 ESSAY = ESSAYS / "03-mlp.md"
@@ -62,15 +61,7 @@ def test_lookup_gradient_sums_repeated_rows(ops):
 
 @pytest.fixture(scope="module")
 def ns():
-    essay_modules.load_series("01-bigram", "02-autograd")
-    kernel = Kernel()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ESSAYS)
-        for cell in parse_essay(ESSAY).cells:
-            outputs = kernel.execute(cell.source, str(ESSAY), cell.line, cell.iterations).outputs
-            errors = [o.text for o in outputs if o.kind == "error"]
-            assert not errors, f"{ESSAY.name}:{cell.line}: {errors[0]}"
-    return kernel.namespace
+    return essay_modules.run_essay(ESSAY, "01-bigram", "02-autograd")
 
 
 @pytest.mark.slow
@@ -188,12 +179,18 @@ def test_training_steps_run_on_one_blas_thread():
         "Y_dev": None,
         "training_chart": lambda history: None,
     }
+    helpers: dict = {}  # one_blas_thread, from the exported cell that defines it
+    exec(
+        compile(next(c for c in parse_essay(ESSAY).cells if "def one_blas_thread" in c.source).source, "", "exec"),
+        helpers,
+    )
+    namespace["one_blas_thread"] = helpers["one_blas_thread"]
     for cell in (sweep, cells["training"]):
         exec(compile(cell.source, str(ESSAY), "exec"), namespace)
     assert len(seen) == 2000 and all(threads == {1} for threads in seen)
     assert blas_threads() == before
     loops = [c for c in parse_essay(ESSAY).cells if "train_step(" in c.source and not c.export]
-    assert len(loops) == 3 and all('threadpool_limits(limits=1, user_api="blas")' in c.source for c in loops)
+    assert len(loops) == 3 and all("with one_blas_thread():" in c.source for c in loops)
 
 
 def test_the_essay_links_to_what_it_imports():
