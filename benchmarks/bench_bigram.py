@@ -19,11 +19,8 @@ benchmark measures what the essay does. Run: python benchmarks/bench_bigram.py
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -34,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import in_one_blas_thread
+from common import in_one_blas_thread, run_node
 
 from builder.pipeline.parse import Cell, parse_essay
 from runtime.kernel import Kernel
@@ -116,21 +113,6 @@ def numpy_one_thread() -> float:
     return in_one_blas_thread(__file__, "--numpy-one-thread")
 
 
-def run_node() -> dict | None:
-    node = shutil.which("node")
-    if node is None:
-        return None
-    names = ESSAY.parent / "data" / "names.txt"
-    done = subprocess.run(
-        [node, str(NAIVE_JS), str(names), str(JS_ITERATIONS)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> dict:
     """Print the table; return its numbers (seconds per iteration, by path)."""
     kernel, training = load_essay()
@@ -186,7 +168,7 @@ def main() -> dict:
     ns["matmul"] = ns["matmul_numpy"]
     reset()
 
-    js = run_node()
+    js = run_node(NAIVE_JS, str(ESSAY.parent / "data" / "names.txt"), str(JS_ITERATIONS))
     js_seconds = statistics.median(js["seconds"]) if js else None
 
     rows = [

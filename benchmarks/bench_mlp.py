@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "essays"))
 
 import essay_modules
-from common import in_one_blas_thread
+from common import in_one_blas_thread, run_node
 
 from builder.pipeline.parse import parse_essay
 from runtime.kernel import Kernel
@@ -85,20 +85,6 @@ def numpy_step_seconds() -> float:
 def numpy_one_thread() -> float:
     """numpy_compute_seconds with BLAS on one thread (in a child process)."""
     return in_one_blas_thread(__file__, "--numpy-one-thread")
-
-
-def run_node() -> dict | None:
-    node = shutil.which("node")
-    if node is None:
-        return None
-    done = subprocess.run(
-        [node, str(NAIVE_JS), str(ESSAYS / "data" / "names.txt"), str(JS_STEPS)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _build(source: Path, tmp: Path, report: Path) -> subprocess.CompletedProcess:
@@ -160,7 +146,7 @@ def main() -> dict:
     load = os.getloadavg()[0]
     numpy_seconds = numpy_step_seconds()
     numpy_single = numpy_one_thread()
-    js = run_node()
+    js = run_node(NAIVE_JS, str(ESSAYS / "data" / "names.txt"), str(JS_STEPS))
     # node's first steps run before its JIT has compiled the loops: the median skips them
     js_seconds = statistics.median(js["seconds"]) if js else None
 

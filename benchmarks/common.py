@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +23,13 @@ def in_one_blas_thread(script: str, flag: str) -> float:
         env=env,
     )
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def run_node(script: Path, *args: str) -> dict | None:
+    """A naive JavaScript benchmark under node: the JSON object its last line prints, or
+    None where node is not installed."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    done = subprocess.run([node, str(script), *args], capture_output=True, text=True, check=True, timeout=300)
+    return json.loads(done.stdout.strip().splitlines()[-1])
