@@ -14,6 +14,7 @@ from runtime.analysis import imported_modules
 
 from .cache.entries import Cache
 from .cache.keys import content_keys
+from .cache.remote import Remote
 from .cache.verify import Verification, adopt_clean, compare
 from .config import Config
 from .diagnostics import Diagnostics
@@ -62,7 +63,7 @@ def build(
     verification = None
     try:
         # opened once: every key of this build has the same salt, whichever step asks
-        cache = Cache(config.cache_root, config.source) if config.use_cache else None
+        cache = open_cache(config)
         with scratch(MODULES_PREFIX) as folder:
             write_modules(modules, folder)
             execute_all(builds, config, cache, reporter, folder, cancel)
@@ -102,6 +103,15 @@ def parse_one(path: Path, diagnostics: Diagnostics) -> EssayBuild:
         return EssayBuild(path, essay=parse_essay(path, diagnostics))
     except EssayError as exc:
         return EssayBuild(path, error=exc)
+
+
+def open_cache(config: Config) -> Cache | None:
+    """The build's cache: the local folder, read through from the shared store when
+    `cache_url` names one. None with --no-cache."""
+    if not config.use_cache:
+        return None
+    remote = Remote(config.cache_url) if config.cache_url else None
+    return Cache(config.cache_root, config.source, remote)
 
 
 def link_essays(builds: list[EssayBuild], diagnostics: Diagnostics) -> dict[str, Module]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import unicodedata
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cache.remote import is_url
 from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config, timeout_seconds
 from .errors import BuildFailed, EssaysError, Interrupted, UsageError, exit_status
 from .interrupt import INTERRUPTED
@@ -119,9 +121,11 @@ def site_options() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--cache-dir",
-        type=Path,
-        metavar="DIR",
-        help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)",
+        metavar="DIR|URL",
+        default=os.environ.get("ESSAYS_CACHE") or None,
+        help="where cell outputs and snapshots are kept: a folder, or an fsspec URL shared by several "
+        "builders (file://, s3://, gs://; read through a local copy in .essays-cache beside the essays) "
+        "(default: $ESSAYS_CACHE, else .essays-cache beside the essays)",
     )
     p.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
     p.add_argument(
@@ -188,7 +192,8 @@ def config_from(args: argparse.Namespace) -> Config:
         jobs=args.jobs,
         pyodide_url=args.pyodide_url,
         package_base_url=args.package_base_url,
-        cache_dir=args.cache_dir,
+        cache_dir=None if args.cache_dir is None or is_url(args.cache_dir) else Path(args.cache_dir),
+        cache_url=args.cache_dir if args.cache_dir is not None and is_url(args.cache_dir) else None,
         use_cache=not args.no_cache,
         cache_limit=args.cache_limit * 2**20,
         verify=getattr(args, "verify", False),
