@@ -159,6 +159,13 @@ def execute_all(
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
 
+    if config.executor != "local":
+        from .execution.cluster import execute_on_cluster
+
+        with reporter:
+            execute_on_cluster(runnable, config, cache, reporter, modules, cancel)
+        finish_cache(runnable, config, cache)
+        return
     with reporter:
         pool = ThreadPoolExecutor(max_workers=jobs)
         futures = [pool.submit(run, b) for b in runnable]
@@ -171,6 +178,12 @@ def execute_all(
             cancel.cancel(lambda: all(f.done() for f in futures))
             raise
         pool.shutdown()
+    finish_cache(runnable, config, cache)
+
+
+def finish_cache(runnable: list[EssayBuild], config: Config, cache: Cache | None) -> None:
+    """After the essays ran: the local cache pruned to its limit (a shared store never is),
+    and the files the cells wrote recorded."""
     if cache is not None:
         cache.prune({cache.key(k) for b in runnable for k in b.keys}, config.cache_limit)
         cache.record_generated({path for b in runnable for path in b.written()})

@@ -61,6 +61,14 @@ def make_parser() -> argparse.ArgumentParser:
         help="then run every essay again without the cache and exit non-zero if any cell's output differs "
         '(the site shows the clean outputs); a cell with data-verify="skip" is left out',
     )
+    b.add_argument(
+        "--executor",
+        type=executor,
+        default="local",
+        metavar="WHERE",
+        help="where essays run: local (worker processes here), local-cluster[:N] (a Dask LocalCluster of N "
+        "workers) or dask://HOST:PORT (a Dask scheduler); the clusters need the `cluster` extra (default: local)",
+    )
     b.set_defaults(func=cmd_build)
 
     n = sub.add_parser(
@@ -155,6 +163,15 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def executor(text: str) -> str:
+    from .execution.cluster import check_executor
+
+    try:
+        return check_executor(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def whole(least: int, most: int | None = None) -> Callable[[str], int]:
     """A type= for a whole number in [least, most]."""
 
@@ -197,6 +214,7 @@ def config_from(args: argparse.Namespace) -> Config:
         use_cache=not args.no_cache,
         cache_limit=args.cache_limit * 2**20,
         verify=getattr(args, "verify", False),
+        executor=getattr(args, "executor", "local"),
     ).resolved()
 
 

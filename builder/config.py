@@ -43,6 +43,9 @@ class Config:
     cache_url: str | None = None
     use_cache: bool = True
     cache_limit: int = DEFAULT_CACHE_LIMIT_MB * 2**20  # bytes the cache may keep beyond what the current essays use
+    # where essays run: "local" (worker processes here), "local-cluster[:N]" or
+    # "dask://HOST:PORT" (execution/cluster.py)
+    executor: str = "local"
     verify: bool = False  # run every essay again without the cache and compare (builder/cache/verify.py)
 
     def resolved(self) -> Config:

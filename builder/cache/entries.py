@@ -75,6 +75,10 @@ class Cache:
         with self._lock:
             self._corrupt.append(what)
 
+    def corrupt_found(self) -> list[str]:
+        with self._lock:
+            return list(self._corrupt)
+
     def report(self, diagnostics: Diagnostics) -> None:
         """What went wrong with the cache (it costs speed, never outputs), as warnings."""
         if self.unwritable is not None:
