@@ -14,6 +14,7 @@ from runtime.analysis import imported_modules
 
 from .cache.entries import Cache
 from .cache.keys import content_keys
+from .cache.remote import Remote
 from .cache.verify import Verification, adopt_clean, compare
 from .config import Config
 from .diagnostics import Diagnostics
@@ -62,7 +63,7 @@ def build(
     verification = None
     try:
         # opened once: every key of this build has the same salt, whichever step asks
-        cache = Cache(config.cache_root, config.source) if config.use_cache else None
+        cache = open_cache(config)
         with scratch(MODULES_PREFIX) as folder:
             write_modules(modules, folder)
             execute_all(builds, config, cache, reporter, folder, cancel)
@@ -102,6 +103,15 @@ def parse_one(path: Path, diagnostics: Diagnostics) -> EssayBuild:
         return EssayBuild(path, essay=parse_essay(path, diagnostics))
     except EssayError as exc:
         return EssayBuild(path, error=exc)
+
+
+def open_cache(config: Config) -> Cache | None:
+    """The build's cache: the local folder, read through from the shared store when
+    `cache_url` names one. None with --no-cache."""
+    if not config.use_cache:
+        return None
+    remote = Remote(config.cache_url) if config.cache_url else None
+    return Cache(config.cache_root, config.source, remote)
 
 
 def link_essays(builds: list[EssayBuild], diagnostics: Diagnostics) -> dict[str, Module]:
@@ -149,6 +159,13 @@ def execute_all(
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
 
+    if config.executor != "local":
+        from .execution.cluster import execute_on_cluster
+
+        with reporter:
+            execute_on_cluster(runnable, config, cache, reporter, modules, cancel)
+        finish_cache(runnable, config, cache)
+        return
     with reporter:
         pool = ThreadPoolExecutor(max_workers=jobs)
         futures = [pool.submit(run, b) for b in runnable]
@@ -161,6 +178,12 @@ def execute_all(
             cancel.cancel(lambda: all(f.done() for f in futures))
             raise
         pool.shutdown()
+    finish_cache(runnable, config, cache)
+
+
+def finish_cache(runnable: list[EssayBuild], config: Config, cache: Cache | None) -> None:
+    """After the essays ran: the local cache pruned to its limit (a shared store never is),
+    and the files the cells wrote recorded."""
     if cache is not None:
         cache.prune({cache.key(k) for b in runnable for k in b.keys}, config.cache_limit)
         cache.record_generated({path for b in runnable for path in b.written()})

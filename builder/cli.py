@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import unicodedata
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cache.remote import is_url
 from .config import DEFAULT_CACHE_LIMIT_MB, DEFAULT_CELL_TIMEOUT, Config, timeout_seconds
 from .errors import BuildFailed, EssaysError, Interrupted, UsageError, exit_status
 from .interrupt import INTERRUPTED
@@ -58,6 +60,14 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="then run every essay again without the cache and exit non-zero if any cell's output differs "
         '(the site shows the clean outputs); a cell with data-verify="skip" is left out',
+    )
+    b.add_argument(
+        "--executor",
+        type=executor,
+        default="local",
+        metavar="WHERE",
+        help="where essays run: local (worker processes here), local-cluster[:N] (a Dask LocalCluster of N "
+        "workers) or dask://HOST:PORT (a Dask scheduler); the clusters need the `cluster` extra (default: local)",
     )
     b.set_defaults(func=cmd_build)
 
@@ -119,9 +129,11 @@ def site_options() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--cache-dir",
-        type=Path,
-        metavar="DIR",
-        help="where cell outputs and snapshots are kept (default: .essays-cache beside the essays)",
+        metavar="DIR|URL",
+        default=os.environ.get("ESSAYS_CACHE") or None,
+        help="where cell outputs and snapshots are kept: a folder, or an fsspec URL shared by several "
+        "builders (file://, s3://, gs://; read through a local copy in .essays-cache beside the essays) "
+        "(default: $ESSAYS_CACHE, else .essays-cache beside the essays)",
     )
     p.add_argument("--no-cache", action="store_true", help="run every cell; neither read nor write the cache")
     p.add_argument(
@@ -147,6 +159,15 @@ def site_options() -> argparse.ArgumentParser:
 def seconds(text: str) -> float:
     try:
         return timeout_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def executor(text: str) -> str:
+    from .execution.cluster import check_executor
+
+    try:
+        return check_executor(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -188,10 +209,12 @@ def config_from(args: argparse.Namespace) -> Config:
         jobs=args.jobs,
         pyodide_url=args.pyodide_url,
         package_base_url=args.package_base_url,
-        cache_dir=args.cache_dir,
+        cache_dir=None if args.cache_dir is None or is_url(args.cache_dir) else Path(args.cache_dir),
+        cache_url=args.cache_dir if args.cache_dir is not None and is_url(args.cache_dir) else None,
         use_cache=not args.no_cache,
         cache_limit=args.cache_limit * 2**20,
         verify=getattr(args, "verify", False),
+        executor=getattr(args, "executor", "local"),
     ).resolved()
 
 

@@ -38,8 +38,14 @@ class Config:
     package_base_url: str | None = None  # where the page fetches Pyodide packages (numpy...)
     quiet: bool = False
     cache_dir: Path | None = None  # default: .essays-cache beside the essays
+    # a cache shared through fsspec (file://, s3://, gs://, memory://); cache_root is then
+    # its local read-through copy (builder/cache/remote.py)
+    cache_url: str | None = None
     use_cache: bool = True
     cache_limit: int = DEFAULT_CACHE_LIMIT_MB * 2**20  # bytes the cache may keep beyond what the current essays use
+    # where essays run: "local" (worker processes here), "local-cluster[:N]" or
+    # "dask://HOST:PORT" (execution/cluster.py)
+    executor: str = "local"
     verify: bool = False  # run every essay again without the cache and compare (builder/cache/verify.py)
 
     def resolved(self) -> Config:

@@ -23,7 +23,9 @@ import pickle
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +36,8 @@ from runtime.display import Output
 from . import keys
 from .depends import Depends
 from .places import Places, relocate_text
-from .store import TEMP_PREFIX, Corrupt, atomic_write, read_packed, write_packed
+from .remote import Remote
+from .store import BLOB_SUFFIX, TEMP_PREFIX, Corrupt, atomic_write, read_packed, write_packed
 
 if TYPE_CHECKING:
     from builder.diagnostics import Diagnostics
@@ -46,11 +49,15 @@ GRACE = 600  # seconds: an unreferenced file younger than this may be a running 
 class Cache:
     root: Path  # .essays-cache
     source: Path  # the essays folder, whose assets are part of every key
+    # a cache shared through fsspec (remote.py): `root` is then its local read-through copy
+    remote: Remote | None = None
     # what every key shares (keys.salt), read once when the cache is opened: the files this
     # build's cells then write do not move the keys of a build under way
     salt: str = field(init=False)
     # why the cache cannot be written, once known: then no cell is snapshotted or stored
     unwritable: str | None = field(default=None, init=False)
+    # why the shared store failed, once known: the build then keeps to the local copy
+    remote_error: str | None = field(default=None, init=False)
     _corrupt: list[str] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -68,12 +75,21 @@ class Cache:
         with self._lock:
             self._corrupt.append(what)
 
+    def corrupt_found(self) -> list[str]:
+        with self._lock:
+            return list(self._corrupt)
+
     def report(self, diagnostics: Diagnostics) -> None:
         """What went wrong with the cache (it costs speed, never outputs), as warnings."""
         if self.unwritable is not None:
             diagnostics.warn(
                 f"the cache in {shown(self.root)} cannot be written ({self.unwritable}): every cell ran "
                 "and the pages are right, but the next build cannot reuse this one's work"
+            )
+        if self.remote is not None and self.remote_error is not None:
+            diagnostics.warn(
+                f"the shared cache {self.remote.url} failed ({self.remote_error}): this build kept to "
+                f"its local copy in {shown(self.root)}"
             )
         if self._corrupt:
             n = len(self._corrupt)
@@ -129,7 +145,11 @@ class Cache:
     def usable_snapshot(self, key: str, result: CellResult | None, reads: set[str] | None) -> bool:
         """A snapshot can stand in for running the cells up to it when it exists and none
         of the cells still to run reads a name it left out (reads None: unknown)."""
-        if result is None or result.lost is None or not self.has_snapshot(key):
+        if result is None or result.lost is None:
+            return False
+        if self.remote is not None and not self.has_snapshot(key):
+            self._pull_snapshot(key, result.blobs)
+        if not self.has_snapshot(key):
             return False
         return not result.lost or (reads is not None and not (set(result.lost) & reads))
 
@@ -137,6 +157,8 @@ class Cache:
         """The cached result of a cell, or None when absent or unreadable. `places`: where
         the cells up to this one are now; positions in its outputs are moved there."""
         path = self._entry(key)
+        if self.remote is not None and not path.is_file():
+            self._pull(path)
         try:
             data = pickle.loads(read_packed(path, f"the entry {path.name}"))
             outputs = [Output.from_dict(o) for o in data["outputs"]]
@@ -181,6 +203,9 @@ class Cache:
             write_packed(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
             self.write_failed(exc.strerror or str(exc))
+            return
+        if self.remote is not None:
+            self._push(key, result.blobs)
 
     def forget(self, keys: list[str]) -> None:
         """Drop these cells' entries and snapshots (`--verify` found them stale): their
@@ -193,9 +218,72 @@ class Cache:
                 self.snapshot(key).unlink(missing_ok=True)
         except OSError as exc:
             self.write_failed(exc.strerror or str(exc))
+        # --verify proved these wrong for every reader: the shared entry goes too, or the
+        # next build would fetch it again (its snapshot and blobs are harmless without it)
+        for key in keys if self.remote is not None else []:
+            self._remote_call(self._relative(self._entry(key)), lambda rel: self._remote().remove(rel))
+
+    # -- the shared cache (remote.py) ---------------------------------------------------
+
+    def _remote(self) -> Remote:
+        assert self.remote is not None
+        return self.remote
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _remote_call(self, relative: str, call: Callable[[str], object]) -> object:
+        """`call(relative)` on the shared store; a failure (the network, permissions) costs
+        speed only: it is said once, in report(), and the build goes on with its local copy."""
+        try:
+            return call(relative)
+        except Corrupt as exc:
+            self.found_corrupt(str(exc))
+        except Exception as exc:
+            with self._lock:
+                if self.remote_error is None:
+                    self.remote_error = f"{relative}: {exc}"
+        return None
+
+    def _pull(self, path: Path) -> bool:
+        """Copy a file of the shared store into the local copy, checked; whether it came."""
+        return bool(self._remote_call(self._relative(path), lambda rel: self._remote().fetch(rel, path)))
+
+    def _pull_snapshot(self, key: str, blobs: list[str]) -> None:
+        """A snapshot and the blobs it refers to, fetched only when a build is about to
+        restore it: a build that runs no cell fetches entries alone."""
+        for name in blobs:
+            blob = self.blobs / f"{name}{BLOB_SUFFIX}"
+            if not blob.is_file() and not self._pull(blob):
+                return  # the snapshot cannot load without it: leave it absent
+        self._pull(self.snapshot(key))
+
+    def _push(self, key: str, blobs: list[str]) -> None:
+        """Upload an entry after the blobs and snapshot it refers to: a reader that finds
+        the entry finds its parts. Parts already there are not sent again."""
+        if self.remote_error is not None:
+            return  # the store refused once: the rest of the build keeps to its local copy
+        parts = [self.blobs / f"{name}{BLOB_SUFFIX}" for name in blobs]
+        parts += [self.snapshot(key)] if self.has_snapshot(key) else []
+        remote = self._remote()
+        for path in [*parts, self._entry(key)]:
+            if path.is_file():
+                self._remote_call(self._relative(path), partial(remote.push, source=path))
+
+    def __getstate__(self) -> dict[str, object]:
+        # a Dask task carries the cache to its worker: the lock stays here, and what the
+        # worker finds (corrupt files, a refusal to write) comes back with the results
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def prune(self, live: set[str], max_bytes: int) -> int:
-        """Prune (see _prune); a cache that cannot be written is left as it is."""
+        """Prune (see _prune); a cache that cannot be written is left as it is. Only the
+        local copy is pruned: a shared store is never pruned by a build."""
         if not self.writable:
             return 0
         try:

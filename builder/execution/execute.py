@@ -51,6 +51,16 @@ def execute_essay(
     return EssayRun(essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel).run()
 
 
+def cached_essay(
+    essay: Essay, default_timeout: float, cache: Cache, modules: Path | None, *, keys: Sequence[str] | None = None
+) -> list[CellResult] | None:
+    """The essay's results when the cache answers every cell, as execute_essay() would
+    return them without starting a process; None when a cell must run. A cluster executor
+    asks first, so a warm rebuild sends no task (and starts no cluster)."""
+    run = EssayRun(essay, default_timeout, None, cache, modules, keys=keys)
+    return run.results if run._take_cached() == len(run.cells) else None
+
+
 class EssayRun:
     """One essay's run: its cells and their cache keys, the worker, and the results so far."""
 
