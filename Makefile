@@ -19,7 +19,7 @@ install: $(VENV)/.installed $(if $(wildcard package.json),$(PAGE_BUNDLES))
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,plots]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plots,cluster]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
