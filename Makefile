@@ -16,7 +16,7 @@ PAGE_BUNDLES := $(addprefix runtime/js/dist/,page.js kernel-worker.js editor.js 
 
 install: $(VENV)/.installed $(if $(wildcard package.json),$(PAGE_BUNDLES))
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,plots,cluster]'
