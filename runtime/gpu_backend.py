@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import threading
 from array import array
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -99,6 +100,9 @@ class Backend:
     def __init__(self) -> None:
         self._pipelines: dict[str, Any] = {}
         self._scratch: dict[str, tuple[int, Any]] = {}  # run()'s buffers, reused by size
+        # Cells may call from threads: run() holds this over its shared scratch buffers, and
+        # a host may hold it over its queue (re-entrant, so run() can call the primitives).
+        self._lock = threading.RLock()
 
     # -- what each host provides ------------------------------------------------------
     def info(self) -> dict[str, str]:
@@ -160,11 +164,13 @@ class Backend:
     def run(self, a: Any, b: Any, out: Any, m: int, k: int, n: int) -> None:
         """Write ``a @ b`` into ``out``: C-contiguous float32 buffers of m*k, k*n, m*n values."""
         self._check_limits(m, k, n)
-        bufs = [self._scratch_buffer(role, 4 * size) for role, size in (("a", m * k), ("b", k * n), ("c", m * n))]
-        self.write(bufs[0], a, m * k)
-        self.write(bufs[1], b, k * n)
-        self.matmul_buffers((bufs[0], bufs[1], bufs[2]), m, k, n)
-        self.read(bufs[2], out, m * n)
+        with self._lock:
+            sizes = (("a", m * k), ("b", k * n), ("c", m * n))
+            bufs = [self._scratch_buffer(role, 4 * size) for role, size in sizes]
+            self.write(bufs[0], a, m * k)
+            self.write(bufs[1], b, k * n)
+            self.matmul_buffers((bufs[0], bufs[1], bufs[2]), m, k, n)
+            self.read(bufs[2], out, m * n)
 
     def matmul_buffers(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from array import array
 from typing import Any
 
@@ -23,9 +22,6 @@ class WgpuNative(Backend):
         # WebGPU's smaller defaults), so matrices up to the adapter's binding size fit.
         self._device = adapter.request_device_sync(label="runtime.gpu")
         self._limits = self._device.limits
-        # Cells may call from threads; the device's queue is shared, and a pass with its
-        # uniform must not interleave with another's, so each primitive holds this lock.
-        self._lock = threading.RLock()
         self.pipeline("matmul")  # a broken shader or driver shows at set-up, as "no GPU"
 
     @classmethod

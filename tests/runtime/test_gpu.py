@@ -398,3 +398,14 @@ def test_without_a_gpu_the_new_kernels_answer_none(monkeypatch):
     x = np.ones((2, 2))
     assert gpu.asarray(x) is None
     assert [gpu.softmax(x), gpu.layer_norm(x), gpu.gelu(x), gpu.relu(x), gpu.add(x, x)] == [None] * 5
+
+
+def test_threads_sharing_the_device_get_their_own_products(backend):
+    # run() reuses scratch buffers per shape; two threads must not see each other's
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [random_pair(9 + i % 3, 7, 5 + i % 2, seed=i) for i in range(12)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda pair: gpu.matmul(*pair), pairs))
+    for (a, b), result in zip(pairs, results, strict=True):
+        assert_close_to_numpy(a, b, result)
