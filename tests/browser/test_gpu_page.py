@@ -36,7 +36,7 @@ def test_the_gpu_cell_runs_on_webgpu_and_matches_the_cpu(context, site):
 
 def test_a_product_over_several_tiles_matches_the_cpu(context, site):
     page = open_gpu_essay(context, site)
-    # 65x33 . 33x130: one past a 64x128 tile each way, and not a multiple of the 16-deep step.
+    # 65x33 . 33x130: over a 64x64 tile each way, and not a multiple of the 16-deep step.
     # Run twice with another shape between: one device and pipeline serve every call.
     replace_code(
         page,
