@@ -1,7 +1,12 @@
-"""Matrix multiply on the GPU: wgpu-py under CPython; the browser's WebGPU under Pyodide.
+"""Matrix products and a transformer's kernels on the GPU: wgpu-py under CPython; the
+browser's WebGPU under Pyodide.
 
 Every public function answers "no GPU" with None / False instead of raising, so a cell
-can fall back to the CPU. Both hosts run the same WGSL kernel, ``shaders/matmul.wgsl``.
+can fall back to the CPU. Both hosts run the same WGSL kernels, ``shaders/*.wgsl``.
+``asarray`` puts an array on the device as a ``GpuArray``; the kernels (``matmul``,
+``softmax``, ``layer_norm``, ``gelu``, ``relu``, ``add``) take numpy arrays or GpuArrays, and
+return a GpuArray when given one, so a chain of passes keeps its data on the device until
+``.numpy()`` reads it back.
 numpy, wgpu and Pyodide's ``js`` are imported inside functions: importing stays cheap, and
 works in CPython. Backends take float32 buffers (numpy arrays or ``array("f")``), so the
 page can multiply nested lists where numpy is not loaded; ``matmul`` converts.
@@ -17,9 +22,27 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+from . import gpu_array
+from .gpu_array import GpuArray
 from .gpu_backend import K_CHUNK, SHADER_PATH, TILE_COLS, TILE_ROWS, Backend, shader_source
 
-__all__ = ["K_CHUNK", "SHADER_PATH", "TILE_COLS", "TILE_ROWS", "adapter_info", "available", "matmul", "shader_source"]
+__all__ = [
+    "K_CHUNK",
+    "SHADER_PATH",
+    "TILE_COLS",
+    "TILE_ROWS",
+    "GpuArray",
+    "adapter_info",
+    "add",
+    "asarray",
+    "available",
+    "gelu",
+    "layer_norm",
+    "matmul",
+    "relu",
+    "shader_source",
+    "softmax",
+]
 
 _lock = threading.Lock()
 _chosen: list[Backend | None] = []  # empty until the first probe; then [backend or None]
@@ -68,14 +91,20 @@ def _check_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
         raise ValueError(f"matmul: shapes {a} and {b} do not align: {a[1]} != {b[0]}")
 
 
-def matmul(a: Any, b: Any) -> np.ndarray | list[list[float]] | None:
+def matmul(a: Any, b: Any) -> np.ndarray | GpuArray | list[list[float]] | None:
     """The float32 product ``a @ b`` computed on the GPU, or None where there is no GPU.
 
-    Accepts anything ``numpy.asarray`` takes and returns a float32 array. Where numpy cannot
+    Given a GpuArray (either operand), runs on the device and returns a GpuArray, batched
+    by numpy's rules: (..., M, K) @ (..., K, N), or either side 2-D and shared by the whole
+    batch, in one dispatch. Otherwise accepts 2-D arrays, anything ``numpy.asarray`` takes,
+    and returns a float32 array. Where numpy cannot
     be imported (the page, unless a cell imported numpy), takes nested lists and returns a
     list of rows of floats. Raises ValueError for inputs that are not 2-D, whose inner
     dimensions differ, or that exceed the device's buffer limits.
     """
+    if isinstance(a, GpuArray) or isinstance(b, GpuArray):
+        backend = _backend()
+        return None if backend is None else gpu_array.matmul(backend, a, b)
     try:
         import numpy as np
     except ImportError:
@@ -90,6 +119,53 @@ def matmul(a: Any, b: Any) -> np.ndarray | list[list[float]] | None:
         # WebGPU forbids zero-sized bindings; the answer is all zeros (or empty) anyway.
         return np.zeros((a.shape[0], b.shape[1]), dtype=np.float32)
     return backend.matmul(a, b)
+
+
+def asarray(x: Any) -> GpuArray | None:
+    """``x`` (anything ``numpy.asarray`` takes) copied to the GPU as float32; None without
+    a GPU. A GpuArray is returned as it is."""
+    backend = _backend()
+    return None if backend is None else gpu_array.upload(backend, x)
+
+
+def _returned(result: GpuArray, *inputs: Any) -> np.ndarray | GpuArray:
+    """A kernel's result as its caller gave the inputs: on the device if any input was."""
+    return result if any(isinstance(x, GpuArray) for x in inputs) else result.numpy()
+
+
+def softmax(x: Any, causal: bool = False, scale: float = 1.0) -> np.ndarray | GpuArray | None:
+    """Softmax of ``scale * x`` over the last axis, one workgroup per row; None without a
+    GPU. With ``causal``, x holds (..., T, T) attention scores and row t attends to keys
+    0..t only: the later ones get probability 0."""
+    backend = _backend()
+    return None if backend is None else _returned(gpu_array.softmax(backend, x, causal, scale), x)
+
+
+def layer_norm(x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> np.ndarray | GpuArray | None:
+    """Layer normalisation over the last axis (biased variance, as torch's LayerNorm), times
+    ``weight`` plus ``bias`` when given; None without a GPU."""
+    backend = _backend()
+    if backend is None:
+        return None
+    return _returned(gpu_array.layer_norm(backend, x, weight, bias, eps), x, weight, bias)
+
+
+def gelu(x: Any) -> np.ndarray | GpuArray | None:
+    """GELU, in the tanh form GPT-2 uses, element by element; None without a GPU."""
+    backend = _backend()
+    return None if backend is None else _returned(gpu_array.activation(backend, x, gpu_array.GELU), x)
+
+
+def relu(x: Any) -> np.ndarray | GpuArray | None:
+    """max(x, 0) element by element; None without a GPU."""
+    backend = _backend()
+    return None if backend is None else _returned(gpu_array.activation(backend, x, gpu_array.RELU), x)
+
+
+def add(a: Any, b: Any) -> np.ndarray | GpuArray | None:
+    """``a + b``, b of a's shape or of its last axes (a bias over rows); None without a GPU."""
+    backend = _backend()
+    return None if backend is None else _returned(gpu_array.add(backend, a, b), a, b)
 
 
 def _nested_shape(x: Any) -> tuple[int, ...]:

@@ -1,10 +1,13 @@
-"""What every GPU backend shares: the shader, its tile sizes, the dispatch plan, and the
-checks against a device's limits. The hosts' backends are gpu_wgpu.py (CPython) and
-gpu_webgpu.py (Pyodide); runtime/gpu.py picks one and is the module essays use."""
+"""What every GPU backend shares: the shaders, the matmul's tile sizes, the dispatch plans,
+the checks against a device's limits, and every pass, written once over a few primitives.
+The hosts' backends are gpu_wgpu.py (CPython) and gpu_webgpu.py (Pyodide); runtime/gpu.py
+picks one and is the module essays use."""
 
 from __future__ import annotations
 
 import logging
+import struct
+import threading
 from array import array
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -32,14 +35,21 @@ SHADER_PATH = shader_folder() / "matmul.wgsl"
 
 # The C tile one workgroup computes; must match BM and BN in matmul.wgsl (a test checks).
 TILE_ROWS = 64
-TILE_COLS = 128
+TILE_COLS = 64
+
+# Each kernel's shader (shaders/NAME.wgsl, entry point `main`). Every one takes its
+# storage buffers at bindings 0.. and then a 32-byte uniform of parameters.
+KERNELS = ("matmul", "softmax", "layernorm", "activation", "add")
+
+ROW_GROUP = 64  # invocations per workgroup of the row kernels (softmax, layer norm)
+FLAT_GROUP = 256  # invocations per workgroup of the element-wise kernels
 
 log = logging.getLogger("runtime.gpu")
 
 
-def shader_source() -> str:
-    """The WGSL source of the matmul kernel, shared by both hosts."""
-    return SHADER_PATH.read_text(encoding="utf-8")
+def shader_source(kernel: str = "matmul") -> str:
+    """The WGSL source of one kernel (the matmul by default), shared by both hosts."""
+    return (shader_folder() / f"{kernel}.wgsl").read_text(encoding="utf-8")
 
 
 K_CHUNK = 16384  # depth of K summed by one dispatch: see the shader's header
@@ -51,29 +61,140 @@ def _chunks(k: int) -> list[tuple[int, int]]:
     return [(k0, min(k0 + K_CHUNK, k)) for k0 in range(0, k, K_CHUNK)] or [(0, 0)]
 
 
-def _dims(m: int, k: int, n: int, begin: int, end: int) -> array[int]:
-    """The shader's `dims` uniform for one dispatch, padded to 32 bytes."""
-    return array("I", [m, k, n, begin, end, 0, 0, 0])
+def _dims(m: int, k: int, n: int, begin: int, end: int, *, a_stride: int = 0, b_stride: int = 0) -> array[int]:
+    """The matmul shader's `dims` uniform for one dispatch, padded to 32 bytes."""
+    return array("I", [m, k, n, begin, end, a_stride, b_stride, 0])
 
 
-def _groups(m: int, n: int) -> tuple[int, int]:
-    """Workgroups to dispatch along x (columns of C) and y (rows of C)."""
-    return -(-n // TILE_COLS), -(-m // TILE_ROWS)
+def params(*words: int | float) -> array[int]:
+    """A kernel's 32-byte uniform: ints as u32, floats as the bits of an f32."""
+    out = array("I", [0] * 8)
+    for i, word in enumerate(words):
+        out[i] = struct.unpack("<I", struct.pack("<f", word))[0] if isinstance(word, float) else word
+    return out
+
+
+def _groups(m: int, n: int, batch: int = 1) -> tuple[int, int, int]:
+    """matmul's workgroups along x (columns of C), y (rows of C) and z (the batch)."""
+    return -(-n // TILE_COLS), -(-m // TILE_ROWS), batch
+
+
+def spread(groups: int, most: int) -> tuple[int, int, int]:
+    """`groups` workgroups laid out x-major over x and y, within `most` per dimension; the
+    shaders number them wg.y * num_workgroups.x + wg.x and skip those past the end."""
+    width = min(max(groups, 1), most)
+    return width, -(-groups // width) or 1, 1
 
 
 class Backend:
-    """What a host's GPU implementation provides; ``runtime.gpu`` picks one."""
+    """What a host's GPU implementation provides; ``runtime.gpu`` picks one.
 
+    A host implements a few primitives on its own API: buffers (``alloc``, ``write``,
+    ``read``, ``free``), pipelines (``_build``) and ``dispatch``. Everything above them (the
+    matmul's chunks and row blocks, the kernels' parameters, the limits) is written once,
+    here, so wgpu at build time and WebGPU in the page run the same passes.
+    """
+
+    builds = 0  # pipelines built in this process (or page), all kernels together
+
+    def __init__(self) -> None:
+        self._pipelines: dict[str, Any] = {}
+        self._scratch: dict[str, tuple[int, Any]] = {}  # run()'s buffers, reused by size
+        # Cells may call from threads: run() holds this over its shared scratch buffers, and
+        # a host may hold it over its queue (re-entrant, so run() can call the primitives).
+        self._lock = threading.RLock()
+
+    # -- what each host provides ------------------------------------------------------
     def info(self) -> dict[str, str]:
-        raise NotImplementedError
-
-    def run(self, a: Any, b: Any, out: Any, m: int, k: int, n: int) -> None:
-        """Write ``a @ b`` into ``out``: C-contiguous float32 buffers of m*k, k*n, m*n values."""
         raise NotImplementedError
 
     def _limit(self, name: str) -> int:
         """A device limit, by its WebGPU name in wgpu-py's spelling (hyphens)."""
         raise NotImplementedError
+
+    def _build(self, kernel: str) -> Any:
+        """A compute pipeline for shaders/KERNEL.wgsl."""
+        raise NotImplementedError
+
+    def alloc(self, nbytes: int) -> Any:
+        """A storage buffer of at least ``nbytes`` (never 0: WebGPU refuses empty bindings)
+        that can be written, read back and bound to any kernel."""
+        raise NotImplementedError
+
+    def write(self, buffer: Any, data: Any, count: int) -> None:
+        """Copy ``count`` float32 values from ``data`` (any float32 buffer) into ``buffer``."""
+        raise NotImplementedError
+
+    def read(self, buffer: Any, out: Any, count: int) -> None:
+        """Copy the first ``count`` float32 values of ``buffer`` into ``out``, waiting for
+        the passes queued before."""
+        raise NotImplementedError
+
+    def free(self, buffer: Any) -> None:
+        """Release a buffer's memory now rather than at garbage collection."""
+        raise NotImplementedError
+
+    def dispatch(self, kernel: str, buffers: list[Any], uniform: array[int], groups: tuple[int, int, int]) -> None:
+        """Queue one pass of ``kernel`` over ``buffers`` (bindings 0..) and its uniform."""
+        raise NotImplementedError
+
+    # -- written once for both hosts ----------------------------------------------------
+    def pipeline(self, kernel: str) -> Any:
+        """The kernel's pipeline, built on first use and kept for the process (or page)."""
+        if kernel not in self._pipelines:
+            self._pipelines[kernel] = self._build(kernel)
+            type(self).builds += 1
+        return self._pipelines[kernel]
+
+    def buffer_cap(self) -> int:
+        """The most bytes one buffer may hold and be bound."""
+        return min(self._limit("max-storage-buffer-binding-size"), self._limit("max-buffer-size"))
+
+    def _scratch_buffer(self, role: str, nbytes: int) -> Any:
+        """run()'s buffer for ``role``, reused while the size repeats."""
+        held = self._scratch.get(role)
+        if held is not None and held[0] == nbytes:
+            return held[1]
+        if held is not None:
+            self.free(held[1])
+        buffer = self.alloc(nbytes)
+        self._scratch[role] = (nbytes, buffer)
+        return buffer
+
+    def run(self, a: Any, b: Any, out: Any, m: int, k: int, n: int) -> None:
+        """Write ``a @ b`` into ``out``: C-contiguous float32 buffers of m*k, k*n, m*n values."""
+        self._check_limits(m, k, n)
+        with self._lock:
+            sizes = (("a", m * k), ("b", k * n), ("c", m * n))
+            bufs = [self._scratch_buffer(role, 4 * size) for role, size in sizes]
+            self.write(bufs[0], a, m * k)
+            self.write(bufs[1], b, k * n)
+            self.matmul_buffers((bufs[0], bufs[1], bufs[2]), m, k, n)
+            self.read(bufs[2], out, m * n)
+
+    def matmul_buffers(
+        self,
+        buffers: tuple[Any, Any, Any],
+        m: int,
+        k: int,
+        n: int,
+        *,
+        batch: int = 1,
+        a_stride: int = 0,
+        b_stride: int = 0,
+    ) -> None:
+        """Queue C[z] = A[z] @ B[z] for z < batch on the device buffers (A, B, C), one
+        dispatch per chunk of K; a stride of 0 uses the same operand for every z."""
+        most = self._limit("max-compute-workgroups-per-dimension")
+        groups = _groups(m, n, batch)
+        if max(groups) > most:
+            raise ValueError(
+                f"matmul: a batch of {batch} {m}x{n} results needs {groups[0]}x{groups[1]}x{groups[2]} "
+                f"workgroups, but this GPU dispatches at most {most} per dimension"
+            )
+        for begin, end in _chunks(k):
+            dims = _dims(m, k, n, begin, end, a_stride=a_stride, b_stride=b_stride)
+            self.dispatch("matmul", list(buffers), dims, groups)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``a @ b`` for 2-D, C-contiguous float32 arrays, as a new float32 array. A product
@@ -92,8 +213,7 @@ class Backend:
 
     def rows_per_pass(self, m: int, k: int, n: int) -> int:
         """The rows of A (and C) one pass may take within the device's limits."""
-        cap = min(self._limit("max-storage-buffer-binding-size"), self._limit("max-buffer-size"))
-        by_buffers = cap // (4 * max(k, n, 1))
+        by_buffers = self.buffer_cap() // (4 * max(k, n, 1))
         by_groups = self._limit("max-compute-workgroups-per-dimension") * TILE_ROWS
         rows = min(m, by_buffers, by_groups)
         if rows < m and rows >= TILE_ROWS:
@@ -101,7 +221,7 @@ class Backend:
         return max(1, rows)
 
     def _check_limits(self, m: int, k: int, n: int) -> None:
-        cap = min(self._limit("max-storage-buffer-binding-size"), self._limit("max-buffer-size"))
+        cap = self.buffer_cap()
         for label, rows, cols in (("A", m, k), ("B", k, n), ("C", m, n)):
             size = rows * cols * 4
             if size > cap:

@@ -1,19 +1,21 @@
 """The GPU backend under Pyodide: the browser's WebGPU (navigator.gpu), waited on through
-JSPI (pyodide.ffi.run_sync), with the same WGSL kernel as the build."""
+JSPI (pyodide.ffi.run_sync), with the same WGSL kernels as the build."""
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
-from .gpu_backend import Backend, _chunks, _dims, _groups, log, shader_source
+from .gpu_backend import Backend, log, shader_source
 
 
 class WebGPU(Backend):
-    """The browser's WebGPU (``navigator.gpu``) from Pyodide: one device and pipeline per page.
+    """The browser's WebGPU (``navigator.gpu``) from Pyodide: one device per page, and one
+    pipeline per kernel, built on first use.
 
     WebGPU answers with promises; ``run_sync`` waits for them through JSPI, which needs the
     cell entered with ``callPromising`` (page.js does that; ``_backend()`` checks). Pyodide
-    has one thread and the page runs one cell at a time, so no lock guards the buffers.
+    has one thread and the page runs one cell at a time, so no lock guards the queue.
     """
 
     builds = 0  # pipelines built in this page
@@ -22,6 +24,7 @@ class WebGPU(Backend):
         import js
         from pyodide.ffi import run_sync, to_js
 
+        super().__init__()
         self._js, self._wait, self._to_js = js, run_sync, to_js
         self._info = self._describe(adapter)
         # Ask for the adapter's buffer limits rather than WebGPU's defaults (128/256 MiB).
@@ -30,15 +33,7 @@ class WebGPU(Backend):
         desc = to_js({"label": "runtime.gpu", "requiredLimits": limits})
         device = run_sync(adapter.requestDevice(desc))
         self._device, self._limits = device, device.limits
-        module = device.createShaderModule(to_js({"label": "matmul", "code": shader_source()}))
-        stage = {"module": module, "entryPoint": "main"}
-        # The async form rejects on a bad shader; the sync one would only log a warning.
-        desc = to_js({"label": "matmul", "layout": "auto", "compute": stage})
-        self._pipeline = run_sync(device.createComputePipelineAsync(desc))
-        WebGPU.builds += 1
-        self._shape: tuple[int, int, int] | None = None
-        self._buffers: dict[str, Any] = {}
-        self._bind_group: Any = None
+        self.pipeline("matmul")  # a broken shader or device shows at set-up, as "no GPU"
 
     @classmethod
     def create(cls) -> WebGPU | None:
@@ -85,73 +80,79 @@ class WebGPU(Backend):
         first, *rest = name.split("-")
         return int(getattr(self._limits, first + "".join(w.title() for w in rest), 0))
 
-    def _prepare(self, m: int, k: int, n: int) -> None:
-        """Make buffers and a bind group for this shape, reusing the last ones if it repeats."""
-        if self._shape == (m, k, n):
-            return
-        js, to_js, device = self._js, self._to_js, self._device
-        usage = js.GPUBufferUsage
-        for buf in self._buffers.values():
-            buf.destroy()
-        specs = {  # name: (bytes, usage)
-            "a": (m * k * 4, usage.STORAGE | usage.COPY_DST),
-            "b": (k * n * 4, usage.STORAGE | usage.COPY_DST),
-            "c": (m * n * 4, usage.STORAGE | usage.COPY_SRC),
-            "read": (m * n * 4, usage.MAP_READ | usage.COPY_DST),  # storage cannot be mapped
-            "dims": (32, usage.UNIFORM | usage.COPY_DST),
-        }
-        self._buffers = {
-            name: device.createBuffer(to_js({"label": name, "size": size, "usage": use}))
-            for name, (size, use) in specs.items()
-        }
-        self._bind_group = device.createBindGroup(
-            to_js(
-                {
-                    "layout": self._pipeline.getBindGroupLayout(0),
-                    "entries": [
-                        {"binding": i, "resource": {"buffer": self._buffers[name]}}
-                        for i, name in enumerate(("a", "b", "c", "dims"))
-                    ],
-                }
-            )
-        )
-        self._shape = (m, k, n)
+    def _build(self, kernel: str) -> Any:
+        device, to_js = self._device, self._to_js
+        module = device.createShaderModule(to_js({"label": kernel, "code": shader_source(kernel)}))
+        stage = {"module": module, "entryPoint": "main"}
+        # The async form rejects on a bad shader; the sync one would only log a warning.
+        desc = to_js({"label": kernel, "layout": "auto", "compute": stage})
+        return self._wait(device.createComputePipelineAsync(desc))
 
-    def run(self, a: Any, b: Any, out: Any, m: int, k: int, n: int) -> None:
-        self._check_limits(m, k, n)
-        js, device, wait = self._js, self._device, self._wait
-        # Validation and allocation errors surface only through error scopes (or the console).
+    def _checked(self, action: str, step: Any) -> Any:
+        """Run ``step()`` inside error scopes: WebGPU reports validation and allocation
+        errors only through them (or the console), and we want a Python exception."""
+        device, wait = self._device, self._wait
         device.pushErrorScope("out-of-memory")
         device.pushErrorScope("validation")
         try:
-            self._prepare(m, k, n)
-            bufs = self._buffers
-            for name, data, count in (("a", a, m * k), ("b", b, k * n)):
-                staging = js.Float32Array.new(count)
-                staging.assign(data)  # one copy from Python's memory into a JS array
-                device.queue.writeBuffer(bufs[name], 0, staging)
-            chunks = _chunks(k)
-            for i, (begin, end) in enumerate(chunks):
-                dims = js.Uint32Array.new(self._to_js(list(_dims(m, k, n, begin, end))))
-                device.queue.writeBuffer(bufs["dims"], 0, dims)
-                encoder = device.createCommandEncoder()
-                compute = encoder.beginComputePass()
-                compute.setPipeline(self._pipeline)
-                compute.setBindGroup(0, self._bind_group)
-                compute.dispatchWorkgroups(*_groups(m, n), 1)
-                compute.end()
-                if i == len(chunks) - 1:
-                    encoder.copyBufferToBuffer(bufs["c"], 0, bufs["read"], 0, m * n * 4)
-                device.queue.submit(self._to_js([encoder.finish()]))
+            result = step()
         finally:
             errors = [wait(device.popErrorScope()) for _ in range(2)]
         problems = [str(e.message) for e in errors if e]
         if problems:
-            self._shape = None  # rebuild the buffers next time
-            raise RuntimeError("matmul: WebGPU reported: " + "; ".join(problems))
-        read = bufs["read"]
-        wait(read.mapAsync(js.GPUMapMode.READ))
+            raise RuntimeError(f"{action}: WebGPU reported: " + "; ".join(problems))
+        return result
+
+    def alloc(self, nbytes: int) -> Any:
+        usage = self._js.GPUBufferUsage
+        size = max(4, -(-nbytes // 4) * 4)
+        desc = self._to_js({"size": size, "usage": usage.STORAGE | usage.COPY_DST | usage.COPY_SRC})
+        return self._checked("gpu buffer", lambda: self._device.createBuffer(desc))
+
+    def write(self, buffer: Any, data: Any, count: int) -> None:
+        if count:
+            staging = self._js.Float32Array.new(count)
+            staging.assign(data)  # one copy from Python's memory into a JS array
+            self._device.queue.writeBuffer(buffer, 0, staging)
+
+    def read(self, buffer: Any, out: Any, count: int) -> None:
+        if not count:
+            return
+        js, device = self._js, self._device
+        usage = js.GPUBufferUsage
+        # A storage buffer cannot be mapped: the values go through a staging buffer.
+        staging = device.createBuffer(self._to_js({"size": 4 * count, "usage": usage.MAP_READ | usage.COPY_DST}))
+        encoder = device.createCommandEncoder()
+        encoder.copyBufferToBuffer(buffer, 0, staging, 0, 4 * count)
+        device.queue.submit(self._to_js([encoder.finish()]))
+        self._wait(staging.mapAsync(js.GPUMapMode.READ))
         try:
-            js.Float32Array.new(read.getMappedRange()).assign_to(out)
+            js.Float32Array.new(staging.getMappedRange()).assign_to(out)
         finally:
-            read.unmap()
+            staging.unmap()
+            staging.destroy()
+
+    def free(self, buffer: Any) -> None:
+        buffer.destroy()
+
+    def dispatch(self, kernel: str, buffers: list[Any], uniform: array[int], groups: tuple[int, int, int]) -> None:
+        js, device, to_js = self._js, self._device, self._to_js
+        pipeline = self.pipeline(kernel)
+
+        def step() -> None:
+            usage = js.GPUBufferUsage
+            # A uniform buffer per pass: passes are queued without waiting, so one shared
+            # buffer rewritten for the next pass would change this one's parameters.
+            params = device.createBuffer(to_js({"size": 4 * len(uniform), "usage": usage.UNIFORM | usage.COPY_DST}))
+            device.queue.writeBuffer(params, 0, js.Uint32Array.new(to_js(list(uniform))))
+            entries = [{"binding": i, "resource": {"buffer": buf}} for i, buf in enumerate([*buffers, params])]
+            bind_group = device.createBindGroup(to_js({"layout": pipeline.getBindGroupLayout(0), "entries": entries}))
+            encoder = device.createCommandEncoder()
+            compute = encoder.beginComputePass()
+            compute.setPipeline(pipeline)
+            compute.setBindGroup(0, bind_group)
+            compute.dispatchWorkgroups(*groups)
+            compute.end()
+            device.queue.submit(to_js([encoder.finish()]))
+
+        self._checked(kernel, step)

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import threading
+from array import array
 from typing import Any
 
-from .gpu_backend import Backend, _chunks, _dims, _groups, log, shader_source
+from .gpu_backend import Backend, log, shader_source
 
 
 class WgpuNative(Backend):
-    """wgpu-py over wgpu-native (Vulkan, Metal, DX12): one device and pipeline per process."""
+    """wgpu-py over wgpu-native (Vulkan, Metal, DX12): one device per process, and one
+    pipeline per kernel, built on first use."""
 
-    builds = 0  # pipelines built in this process; tests check it stays at 1
+    builds = 0  # pipelines built in this process; tests check each kernel builds once
 
     def __init__(self, wgpu: Any, adapter: Any) -> None:
+        super().__init__()
         self._wgpu = wgpu
         self._info = adapter.info
         # wgpu-py's native backend requests the adapter's own limits by default (not
         # WebGPU's smaller defaults), so matrices up to the adapter's binding size fit.
         self._device = adapter.request_device_sync(label="runtime.gpu")
         self._limits = self._device.limits
-        module = self._device.create_shader_module(label="matmul", code=shader_source())
-        self._pipeline = self._device.create_compute_pipeline(
-            label="matmul", layout="auto", compute={"module": module, "entry_point": "main"}
-        )
-        WgpuNative.builds += 1
-        self._lock = threading.Lock()  # the cached buffers below are shared state
-        self._shape: tuple[int, int, int] | None = None
-        self._buffers: dict[str, Any] = {}
-        self._bind_group: Any = None
+        self.pipeline("matmul")  # a broken shader or driver shows at set-up, as "no GPU"
 
     @classmethod
     def create(cls) -> WgpuNative | None:
@@ -62,54 +56,50 @@ class WgpuNative(Backend):
     def _limit(self, name: str) -> int:
         return int(self._limits.get(name, self._limits.get(name.replace("-", "_"), 0)))
 
-    def _prepare(self, m: int, k: int, n: int) -> None:
-        """Make buffers and a bind group for this shape, reusing the last ones if it repeats."""
-        if self._shape == (m, k, n):
-            return
-        usage = self._wgpu.BufferUsage
-        device = self._device
-        for buf in self._buffers.values():
-            buf.destroy()  # free the old shape's memory now, not at garbage collection
-        self._buffers = {
-            "a": device.create_buffer(size=m * k * 4, usage=usage.STORAGE | usage.COPY_DST),
-            "b": device.create_buffer(size=k * n * 4, usage=usage.STORAGE | usage.COPY_DST),
-            "c": device.create_buffer(size=m * n * 4, usage=usage.STORAGE | usage.COPY_SRC),
-            # The browser cannot map a storage buffer, so results go through a staging buffer.
-            "read": device.create_buffer(size=m * n * 4, usage=usage.MAP_READ | usage.COPY_DST),
-            "dims": device.create_buffer(size=32, usage=usage.UNIFORM | usage.COPY_DST),
-        }
-        self._bind_group = device.create_bind_group(
-            layout=self._pipeline.get_bind_group_layout(0),
-            entries=[
-                {"binding": i, "resource": {"buffer": self._buffers[name]}}
-                for i, name in enumerate(("a", "b", "c", "dims"))
-            ],
+    def _build(self, kernel: str) -> Any:
+        module = self._device.create_shader_module(label=kernel, code=shader_source(kernel))
+        return self._device.create_compute_pipeline(
+            label=kernel, layout="auto", compute={"module": module, "entry_point": "main"}
         )
-        self._shape = (m, k, n)
 
-    def run(self, a: Any, b: Any, out: Any, m: int, k: int, n: int) -> None:
-        self._check_limits(m, k, n)
+    def alloc(self, nbytes: int) -> Any:
+        usage = self._wgpu.BufferUsage
+        return self._device.create_buffer(
+            size=max(4, -(-nbytes // 4) * 4), usage=usage.STORAGE | usage.COPY_DST | usage.COPY_SRC
+        )
+
+    def write(self, buffer: Any, data: Any, count: int) -> None:
+        if count:
+            with self._lock:
+                self._device.queue.write_buffer(buffer, 0, memoryview(data).cast("B")[: 4 * count])
+
+    def read(self, buffer: Any, out: Any, count: int) -> None:
+        if not count:
+            return
         with self._lock:
-            self._prepare(m, k, n)
-            bufs, queue = self._buffers, self._device.queue
-            queue.write_buffer(bufs["a"], 0, a)
-            queue.write_buffer(bufs["b"], 0, b)
-            chunks = _chunks(k)
-            for i, (begin, end) in enumerate(chunks):
-                # one submit per chunk: the queue applies each write before the next submit
-                queue.write_buffer(bufs["dims"], 0, _dims(m, k, n, begin, end))
-                encoder = self._device.create_command_encoder()
-                compute = encoder.begin_compute_pass()
-                compute.set_pipeline(self._pipeline)
-                compute.set_bind_group(0, self._bind_group)
-                compute.dispatch_workgroups(*_groups(m, n), 1)
-                compute.end()
-                if i == len(chunks) - 1:
-                    encoder.copy_buffer_to_buffer(bufs["c"], 0, bufs["read"], 0, m * n * 4)
-                queue.submit([encoder.finish()])
-            read = bufs["read"]
-            read.map_sync(self._wgpu.MapMode.READ)
-            try:
-                memoryview(out).cast("B")[:] = read.read_mapped()  # a copy that outlives unmap()
-            finally:
-                read.unmap()
+            # The browser cannot map a storage buffer, and neither may we: read_buffer copies
+            # through a staging buffer and waits for the queue.
+            data = self._device.queue.read_buffer(buffer, 0, 4 * count)
+        memoryview(out).cast("B")[:] = data
+
+    def free(self, buffer: Any) -> None:
+        buffer.destroy()
+
+    def dispatch(self, kernel: str, buffers: list[Any], uniform: array[int], groups: tuple[int, int, int]) -> None:
+        usage = self._wgpu.BufferUsage
+        with self._lock:
+            pipeline = self.pipeline(kernel)
+            # A uniform buffer per pass: passes are queued without waiting, so one shared
+            # buffer rewritten for the next pass would change this one's parameters.
+            params = self._device.create_buffer_with_data(data=uniform, usage=usage.UNIFORM)
+            bind_group = self._device.create_bind_group(
+                layout=pipeline.get_bind_group_layout(0),
+                entries=[{"binding": i, "resource": {"buffer": buf}} for i, buf in enumerate([*buffers, params])],
+            )
+            encoder = self._device.create_command_encoder()
+            compute = encoder.begin_compute_pass()
+            compute.set_pipeline(pipeline)
+            compute.set_bind_group(0, bind_group)
+            compute.dispatch_workgroups(*groups)
+            compute.end()
+            self._device.queue.submit([encoder.finish()])

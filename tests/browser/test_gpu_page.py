@@ -17,8 +17,9 @@ def open_gpu_essay(context, site):
 
 
 def bound(page, i, name):
-    """The value a cell bound to `name`, read back from its output (`name:\\nrepr`)."""
-    match = re.search(rf"^{name}:\n(.*)$", output(page, i), re.M)
+    """The value a cell bound to `name`, read back from its output (`name:\\nrepr`, a list's
+    repr after its length, `list(3) [...]`)."""
+    match = re.search(rf"^{name}:\n(?:list\(\d+\) )?(.*)$", output(page, i), re.M)
     assert match, output(page, i)
     return ast.literal_eval(match.group(1))
 
@@ -35,7 +36,7 @@ def test_the_gpu_cell_runs_on_webgpu_and_matches_the_cpu(context, site):
 
 def test_a_product_over_several_tiles_matches_the_cpu(context, site):
     page = open_gpu_essay(context, site)
-    # 65x33 . 33x130: one past a 64x128 tile each way, and not a multiple of the 16-deep step.
+    # 65x33 . 33x130: over a 64x64 tile each way, and not a multiple of the 16-deep step.
     # Run twice with another shape between: one device and pipeline serve every call.
     replace_code(
         page,
@@ -89,3 +90,38 @@ def test_a_synchronous_entry_cannot_wait_so_it_gets_none_and_nothing_is_cached(c
     assert sync == "(False, None)"
     run(page, 0)  # entered through callPromising: the GPU is there
     assert bound(page, 0, "backend") == "WebGPU"
+
+
+def test_the_transformer_kernels_compile_and_run_on_webgpu(context, site):
+    # Chromium's shader compiler (Tint) is stricter than wgpu's naga (uniformity, for one):
+    # every kernel's pipeline is built in the page, and softmax with its causal mask and
+    # GELU run through the backend's primitives. Stdlib arrays: the page here has no numpy.
+    page = open_gpu_essay(context, site)
+    replace_code(
+        page,
+        0,
+        """from array import array
+from runtime import gpu
+from runtime.gpu_backend import params, spread
+
+_be = gpu._backend()
+pipelines = sorted(k for k in ("matmul", "softmax", "layernorm", "activation", "add") if _be.pipeline(k))
+
+def _run(kernel, values, uniform, groups):
+    src, dst = _be.alloc(4 * len(values)), _be.alloc(4 * len(values))
+    _be.write(src, array("f", values), len(values))
+    _be.dispatch(kernel, [src, dst], uniform, groups)
+    out = array("f", bytes(4 * len(values)))
+    _be.read(dst, out, len(values))
+    return [round(v, 4) for v in out]
+
+# two rows of 3, a causal mask over 2-row matrices: row 0 sees key 0, row 1 keys 0 and 1
+probs = _run("softmax", [1.0, 2.0, 3.0, 0.5, 0.5, 9.0], params(2, 3, 2, 1.0), (2, 1, 1))
+gelu = _run("activation", [0.0, 1.0, -1.0, 30.0], params(4, 1), spread(1, 65535))""",
+    )
+    run(page, 0)
+    assert cell(page, 0).locator(".cell-state").inner_text().startswith("done"), output(page, 0)
+    assert bound(page, 0, "pipelines") == ["activation", "add", "layernorm", "matmul", "softmax"]
+    assert bound(page, 0, "probs") == [1.0, 0.0, 0.0, 0.5, 0.5, 0.0]
+    assert bound(page, 0, "gelu") == [0.0, 0.8412, -0.1588, 30.0]
+    assert page.errors == []
