@@ -173,3 +173,21 @@ def test_an_interrupt_while_a_value_is_formatted_is_marked_too():
         "class Slow:\n    def __repr__(self):\n        raise KeyboardInterrupt\nSlow()",
     )
     assert not ran.ok and ran.interrupted
+
+
+def test_a_cell_showing_a_numpy_type_succeeds():
+    ran = Kernel().execute("import numpy as np\nnp.float64")
+    assert ran.ok
+    assert texts(ran.outputs) == [("value", None, "<class float64>")]
+
+
+def test_print_options_set_in_one_cell_apply_to_the_next_cells_values():
+    import numpy as np
+
+    before = np.get_printoptions()
+    try:
+        k = Kernel()
+        k.execute("import numpy as np\nnp.set_printoptions(precision=3, suppress=True)")
+        assert texts(k.execute("np.array([1/3, 1e-12])").outputs) == [("value", None, "array(2) [0.333, 0.]")]
+    finally:
+        np.set_printoptions(**before)
