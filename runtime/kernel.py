@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import ipython
 from .analysis import bound_names
 from .display import Output, figure_svg, is_matplotlib_figure, limit_output, to_output
 
@@ -94,6 +95,7 @@ class Kernel:
         # the essays folder: every cell starts there, and tracebacks name files relative to it
         self.root = os.getcwd()
         self._interrupted = False  # the running cell caught a KeyboardInterrupt (CellRun.interrupted)
+        ipython.install_stand_in()  # converted notebooks import IPython.display
 
     # -- compiling ---------------------------------------------------------------------
 
@@ -191,6 +193,8 @@ class Kernel:
                 shown.append(self.output(value, None if label is None else str(label)))
 
         ns["show"] = show
+        ns["display"] = ipython.display  # Jupyter's name for show(), in every cell
+        ipython.set_sink(show)
         value: Any = None
         error: Output | None = None
         try:
@@ -201,6 +205,8 @@ class Kernel:
         except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell never ends the host
             error = Output("error", text=format_error(exc, self.root))
             self._interrupted |= isinstance(exc, KeyboardInterrupt)
+        finally:
+            ipython.set_sink(None)
 
         if not final and error is None:
             return [], True
@@ -213,7 +219,7 @@ class Kernel:
             outputs.append(error)
             return outputs, False
         for name in compiled.names:
-            if name.startswith("_") or name not in ns or name == "show":
+            if name.startswith("_") or name not in ns or name in ("show", "display"):
                 continue
             if isinstance(ns[name], types.ModuleType):
                 continue
