@@ -326,3 +326,36 @@ def test_a_cell_whose_html_has_a_pre_publishes_it_and_the_prose_after(project):
         [("html", "42")],
     ]
     assert "<p>Prose after the cell.</p>" in page
+
+
+def test_show_and_hide_reach_the_worker_and_the_page(project):
+    project.write(
+        "01-styles.md",
+        """\
+        ---
+        show: last
+        ---
+        # Styles
+
+        <script data-hide="code">
+        from IPython.display import HTML
+        x = 5
+        display(HTML("<i>shown</i>"))
+        x + 1
+        </script>
+
+        <script data-show="names" data-hide="output">
+        y = x * 2
+        </script>
+        """,
+    )
+    result = project.build()
+    assert not result.diagnostics.errors(), [str(d) for d in result.diagnostics.errors()]
+    page = project.page("01-styles.html")
+    first, second = cell_outputs(page)
+    assert [(o.kind, o.label) for o in first] == [("html", None), ("value", None)]
+    assert first[1].text == "6"
+    assert [(o.label, o.text) for o in second] == [("y", "10")]
+    assert re.search(r'<section class="cell cell-ok cell-hide-code"[^>]* data-show="last"', page)
+    assert re.search(r'<section class="cell cell-ok cell-hide-output"[^>]*>', page)
+    assert 'data-show="names"' not in page  # the default is not written

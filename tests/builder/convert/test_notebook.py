@@ -102,7 +102,7 @@ def test_the_title_magics_and_script_tags(tmp_path):
         new_raw_cell("raw text"),
     )
     text = convert(path).read_text()
-    assert text.startswith('---\ntitle: "My analysis"\n---\n')
+    assert text.startswith('---\ntitle: "My analysis"\nshow: last\n---\n')
     assert "# %matplotlib inline  (IPython syntax, not run)" in text and "# !pip install x" in text
     assert "html = '</scr' 'ipt>'" in text and "```\nraw text\n```" in text
     assert parse_essay(path.with_suffix(".md")).cells[0].source.count("\n") == 3
