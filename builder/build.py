@@ -28,7 +28,7 @@ from .pipeline.render import NavEntry, environment, figures, render_essay, rende
 from .pipeline.static_files import copy_assets, page_config, write_static
 from .pipeline.writer import SiteWriter
 from .progress import Reporter
-from .records import BuildResult, EssayBuild
+from .records import BuildResult, CellResult, EssayBuild, cell_problem
 
 
 def build(
@@ -245,6 +245,13 @@ def link_series(builds: list[EssayBuild], nav: list[NavEntry], modules: dict[str
         entry.builds_on = [by_path[s] for s in sources if s in by_path]
 
 
+def _error_text(result: CellResult) -> str | None:
+    """A cell's error in full (its traceback), as the page shows it: the report's reader
+    should not need the page to learn what went wrong."""
+    errors = [o.text for o in result.outputs if o.kind == "error" and o.text]
+    return "\n".join(errors) or None
+
+
 def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
     """The JSON report: each essay and cell, and the diagnostics as `strict` judges them."""
     report = {
@@ -266,6 +273,8 @@ def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
                         "cached": r.cached,
                         **({"outside": r.depends.outside()} if r.depends and r.depends.outside() else {}),
                         **({"note": r.note} if r.note else {}),
+                        **({"problem": problem} if (problem := cell_problem(cell, r)) else {}),
+                        **({"error": error} if (error := _error_text(r)) else {}),
                     }
                     for cell, r in zip(b.essay.cells if b.essay else [], b.results, strict=True)
                 ],

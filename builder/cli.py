@@ -50,7 +50,9 @@ def make_parser() -> argparse.ArgumentParser:
         description="Run every essay's cells and write the static site.",
     )
     b.add_argument(
-        "--strict", action="store_true", help="exit non-zero if any cell failed or any essay could not be read"
+        "--strict",
+        action="store_true",
+        help="exit non-zero if any cell failed, any essay could not be read, or the essays have any warning",
     )
     b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
     b.add_argument(
