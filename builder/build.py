@@ -20,7 +20,7 @@ from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
 from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
-from .paths import PathError, check_paths, clean_leftovers, restore_previous, shown
+from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
 from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.parse import EssayError, parse_essay, title_from_name
@@ -91,7 +91,7 @@ def build(
 
 def discover(source: Path) -> list[Path]:
     if not source.is_dir():
-        raise PathError(f"{shown(source)}: no such folder of essays")
+        raise PathError(missing_source(source))
     return sorted(p for p in source.glob("*.md") if p.is_file())
 
 

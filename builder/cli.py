@@ -40,6 +40,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="Build interactive essays: Markdown with Python cells, run at build time, "
         "written as a static site whose cells readers can edit and run again.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     site = site_options()
 
@@ -103,6 +104,17 @@ def make_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_serve)
     return parser
+
+
+def tool_version() -> str:
+    """The installed distribution's version (pyproject.toml's), or "unknown" in a checkout
+    that was never installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("interactive-essays")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
 
 
 def site_options() -> argparse.ArgumentParser:
@@ -291,7 +303,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .convert.notebook import convert
 
     try:
-        target = convert(args.notebook, args.output)
+        target = convert(args.notebook, args.output or essay_path(args.notebook))
     except FileExistsError as exc:
         raise EssaysError(f"{exc.filename} already exists: choose another name with -o") from exc
     except (OSError, ValueError) as exc:  # unreadable, not a valid notebook, a cell an essay cannot hold
@@ -337,6 +349,14 @@ def slugify(title: str) -> str:
     kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in text)
     slug = re.sub(r"-+", "-", kept)[:SLUG_LENGTH].strip("-")
     return unicodedata.normalize("NFC", slug) or "essay"
+
+
+def essay_path(notebook: Path) -> Path:
+    """Where a converted notebook's essay goes by default: beside it, named as `essays new`
+    names essays: "1. Why are we here.ipynb" becomes 01-why-are-we-here.md."""
+    number, rest = re.fullmatch(r"(?:(\d+)[\s._-]*)?(.*)", notebook.stem, re.S).groups()  # type: ignore[union-attr]
+    slug = slugify(rest) if rest.strip() else "essay"
+    return notebook.with_name(f"{int(number):02d}-{slug}.md" if number else f"{slug}.md")
 
 
 def cmd_new(args: argparse.Namespace) -> int:

@@ -283,6 +283,15 @@ def test_trace_types_default_to_scatter_and_ignore_what_is_not_a_trace():
     assert static_files.trace_types(figures) == {"scatter", "pie"}
 
 
+def test_notebooks_beside_the_essays_are_not_published(project):
+    project.write("01-a.md", "# A\n")
+    project.write("data/source.ipynb", "{}")
+    project.write("data/numbers.csv", "1,2\n")
+    project.build()
+    assert (project.site / "data" / "numbers.csv").is_file()
+    assert not (project.site / "data" / "source.ipynb").exists()
+
+
 def test_no_essays_folder_is_an_error(tmp_path):
     from builder.build import build
     from builder.config import Config

@@ -129,6 +129,23 @@ def test_convert_on_the_command_line(project):
     assert bad.returncode == 2 and "cannot convert bad.ipynb" in bad.stderr
 
 
+@pytest.mark.parametrize(
+    "name, essay",
+    [
+        ("1. Why are we here.ipynb", "01-why-are-we-here.md"),
+        ("12_Regression (part 2).ipynb", "12-regression-part-2.md"),
+        ("analysis.ipynb", "analysis.md"),
+        ("3.ipynb", "03-essay.md"),
+    ],
+)
+def test_a_converted_notebook_gets_a_slug_file_name(tmp_path, name, essay):
+    from builder.cli import main
+
+    write_notebook(tmp_path / name, new_code_cell("x = 1"))
+    assert main(["convert", str(tmp_path / name)]) == 0
+    assert (tmp_path / essay).is_file()
+
+
 def test_code_cells_keep_their_indentation():
     assert code_cell("for i in range(2):\n    %time f(i)\n    !echo $i\n") == (
         "<script>\nfor i in range(2):\n"
