@@ -21,6 +21,7 @@ from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
 from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
 from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
+from .pipeline.checks import check_essay
 from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.parse import EssayError, parse_essay, title_from_name
@@ -99,9 +100,11 @@ def parse_one(path: Path, diagnostics: Diagnostics) -> EssayBuild:
     """An essay that cannot be read is recorded as such (its error becomes a diagnostic once
     the build knows what every essay did: EssayBuild.diagnostics)."""
     try:
-        return EssayBuild(path, essay=parse_essay(path, diagnostics))
+        essay = parse_essay(path, diagnostics)
     except EssayError as exc:
         return EssayBuild(path, error=exc)
+    check_essay(essay, diagnostics)  # what still renders but is wrong: ids, files, attributes
+    return EssayBuild(path, essay=essay)
 
 
 def link_essays(builds: list[EssayBuild], diagnostics: Diagnostics) -> dict[str, Module]:
