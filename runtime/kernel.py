@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from . import ipython
 from .analysis import listed_names
 from .display import Output, figure_svg, is_matplotlib_figure, limit_output, to_output
+from .imports import import_hint
 
 
 class Captures(Protocol):
@@ -373,5 +374,11 @@ def format_error(exc: BaseException, root: str | None = None) -> str:
                 item.filename = short_path(item.filename, root)
             todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
     text = "".join(report.format()).rstrip("\n")
+    if isinstance(exc, ImportError):  # from an essay's module: name the essay, suggest a name
+        message = str(exc)
+        hinted = import_hint(exc, message)
+        at = text.rfind(message)
+        if hinted != message and at >= 0:
+            text = text[:at] + hinted + text[at + len(message) :]
     # an exception's message may name a file too ("No such file or directory: '/home/...'")
     return limit_output(scrub_paths(text, root) if root is not None else text)

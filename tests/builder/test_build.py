@@ -368,3 +368,14 @@ def test_show_and_hide_reach_the_worker_and_the_page(project):
     assert re.search(r'<section class="cell cell-ok cell-hide-code"[^>]* data-show="last"', page)
     assert re.search(r'<section class="cell cell-ok cell-hide-output"[^>]*>', page)
     assert 'data-show="names"' not in page  # the default is not written
+
+
+def test_a_failed_cells_summary_names_the_line_of_the_error_and_the_exporting_essay(project):
+    project.write("01-walks.md", "# Walks\n\n<script data-export>\ndef many_walks(n):\n    return n\n</script>\n")
+    project.write("02-use.md", "# Use\n\n<script>\nx = 1\nfrom walks import many_walk\n</script>\n")
+    result = project.build()
+    (problem,) = [str(d) for d in result.diagnostics.errors()]
+    assert problem == (
+        "essays/02-use.md:5: cell 1: ImportError: cannot import name 'many_walk' from 'walks' "
+        "(the module of 01-walks.md): did you mean 'many_walks'?"
+    )
