@@ -62,6 +62,7 @@ def test_pages_index_and_assets(two_essays):
     site = two_essays.site
     assert sorted(p.name for p in site.iterdir()) == [
         ".essays-site",
+        ".nojekyll",
         "01-first.html",
         "02-second.html",
         "_static",
@@ -379,3 +380,10 @@ def test_a_failed_cells_summary_names_the_line_of_the_error_and_the_exporting_es
         "essays/02-use.md:5: cell 1: ImportError: cannot import name 'many_walk' from 'walks' "
         "(the module of 01-walks.md): did you mean 'many_walks'?"
     )
+
+
+def test_every_site_has_a_nojekyll_file_so_github_pages_keeps_static(project):
+    project.write("01-a.md", "# A\n")
+    project.build()
+    assert (project.site / ".nojekyll").read_bytes() == b""
+    assert (project.site / "_static" / "style.css").is_file()
