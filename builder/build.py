@@ -30,6 +30,7 @@ from .pipeline.static_files import copy_assets, page_config, write_static
 from .pipeline.writer import SiteWriter
 from .progress import Reporter
 from .records import BuildResult, CellResult, EssayBuild, cell_problem
+from .settings import Settings, load_settings
 
 
 def build(
@@ -55,7 +56,8 @@ def build(
         diagnostics.warn(f"the previous site was put back from {shown(restored)}, where a killed build had left it")
     clean_leftovers(config.output)
     sweep_scratch()
-    builds = [parse_one(path, diagnostics) for path in discover(config.source)]
+    settings = load_settings(config.source, diagnostics)
+    builds = [parse_one(path, diagnostics, settings.cell_defaults()) for path in discover(config.source)]
     modules = link_essays(builds, diagnostics)
     # the site folder is made before any cell runs: an output that cannot be written is
     # said at once, not after minutes of cells
@@ -73,7 +75,7 @@ def build(
             cache.report(diagnostics)
         for b in builds:  # after --verify, which may replace an essay's results
             diagnostics.extend(b.diagnostics())
-        write_site(builds, config, writer, diagnostics, modules)
+        write_site(builds, config, writer, diagnostics, modules, settings)
     except BaseException:
         writer.abort()
         raise
@@ -96,11 +98,11 @@ def discover(source: Path) -> list[Path]:
     return sorted(p for p in source.glob("*.md") if p.is_file())
 
 
-def parse_one(path: Path, diagnostics: Diagnostics) -> EssayBuild:
+def parse_one(path: Path, diagnostics: Diagnostics, defaults: dict[str, str] | None = None) -> EssayBuild:
     """An essay that cannot be read is recorded as such (its error becomes a diagnostic once
     the build knows what every essay did: EssayBuild.diagnostics)."""
     try:
-        essay = parse_essay(path, diagnostics)
+        essay = parse_essay(path, diagnostics, defaults)
     except EssayError as exc:
         return EssayBuild(path, error=exc)
     check_essay(essay, diagnostics)  # what still renders but is wrong: ids, files, attributes
@@ -188,11 +190,17 @@ def verify_clean(
 
 
 def write_site(
-    builds: list[EssayBuild], config: Config, writer: SiteWriter, diagnostics: Diagnostics, modules: dict[str, Module]
+    builds: list[EssayBuild],
+    config: Config,
+    writer: SiteWriter,
+    diagnostics: Diagnostics,
+    modules: dict[str, Module],
+    site: Settings | None = None,
 ) -> None:
     """Render and write every page, then swap the site in; adds warnings about what the
     site lacks."""
     env = environment(config.templates)
+    env.globals["site"] = site or Settings()  # essays.toml: the title, author, links
     nav = [nav_entry(b) for b in builds]
     link_series(builds, nav, modules)
     unpublished_outputs(builds, diagnostics)
@@ -202,8 +210,8 @@ def write_site(
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:
-            settings = page_config(config, b.essay.slug, figures(b.results))
-            writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings, b.keys))
+            page = page_config(config, b.essay.slug, figures(b.results))
+            writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, page, b.keys))
         elif (config.output / b.page).is_file():
             # keep the last good page of an essay that no longer parses
             writer.copy_file(config.output / b.page, b.page)

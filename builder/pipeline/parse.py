@@ -144,14 +144,17 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def parse_essay(path: Path, diagnostics: Diagnostics | None = None) -> Essay:
+def parse_essay(path: Path, diagnostics: Diagnostics | None = None, defaults: dict[str, Any] | None = None) -> Essay:
     """Read and parse one essay file; raises EssayError on bad input. What still renders
     but is wrong (a formula that does not parse) goes to `diagnostics`; None: the caller
-    only wants the cells."""
-    return parse_text(read_text(path), path, diagnostics)
+    only wants the cells. `defaults`: front-matter keys the site's settings give every
+    essay (`show`, `hide`), which its own front matter overrides."""
+    return parse_text(read_text(path), path, diagnostics, defaults)
 
 
-def parse_text(text: str, path: Path, diagnostics: Diagnostics | None = None) -> Essay:
+def parse_text(
+    text: str, path: Path, diagnostics: Diagnostics | None = None, defaults: dict[str, Any] | None = None
+) -> Essay:
     env: dict[str, Any] = {}
     tokens = markdown().parse(text, env)
     meta: dict[str, Any] = {}
@@ -177,7 +180,7 @@ def parse_text(text: str, path: Path, diagnostics: Diagnostics | None = None) ->
         blocks.append(Prose(pending, start))
     if not meta and FRONT_MATTER_OPEN.match(text) and not any(t.type == "front_matter" for t in tokens):
         raise EssayError(path, 1, "the front matter that starts here is never closed: end it with a line of ---")
-    blocks = with_dom_ids(with_defaults(blocks, meta, path))
+    blocks = with_dom_ids(with_defaults(blocks, {**(defaults or {}), **meta}, path))
     title = str(meta.get("title") or _first_heading(tokens) or title_from_name(path))
     _typeset_math(tokens, path, diagnostics)
     return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env)
