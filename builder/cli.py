@@ -80,6 +80,19 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", type=Path, help="the essay to write (default: the notebook's name, .md)")
     c.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser(
+        "publish",
+        help="commit the built site to a branch (gh-pages) and push it",
+        description="Commit the built site as the whole content of a branch of this repository, "
+        "and push the branch (GitHub Pages serves gh-pages). Your checkout is not touched.",
+    )
+    p.add_argument("site", nargs="?", type=Path, default=Path("site"), help="the built site (default: site)")
+    p.add_argument("--branch", default="gh-pages", help="the branch to commit to (default: gh-pages)")
+    p.add_argument("--remote", default="origin", help="the remote to push to (default: origin)")
+    p.add_argument("--no-push", action="store_true", help="commit to the branch, push nothing")
+    p.add_argument("-m", "--message", default="", help="the commit's message")
+    p.set_defaults(func=cmd_publish)
+
     s = sub.add_parser(
         "serve",
         parents=[site],
@@ -349,6 +362,19 @@ def slugify(title: str) -> str:
     kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in text)
     slug = re.sub(r"-+", "-", kept)[:SLUG_LENGTH].strip("-")
     return unicodedata.normalize("NFC", slug) or "essay"
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .publish import publish
+
+    done = publish(args.site, args.branch, None if args.no_push else args.remote, args.message)
+    said = (
+        f"committed the site to {done.branch} ({done.commit[:12]})"
+        if done.changed
+        else f"{done.branch} has this site already"
+    )
+    print(said + (f", pushed to {done.pushed_to}" if done.pushed_to else ""))
+    return 0
 
 
 def essay_path(notebook: Path) -> Path:
