@@ -21,7 +21,8 @@ from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
 from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
-from .paths import PathError, check_paths, clean_leftovers, restore_previous, shown
+from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
+from .pipeline.checks import check_essay
 from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.parse import EssayError, parse_essay, title_from_name
@@ -29,7 +30,8 @@ from .pipeline.render import NavEntry, environment, figures, render_essay, rende
 from .pipeline.static_files import copy_assets, page_config, write_static
 from .pipeline.writer import SiteWriter
 from .progress import Reporter
-from .records import BuildResult, EssayBuild
+from .records import BuildResult, CellResult, EssayBuild, cell_problem
+from .settings import Settings, load_settings
 
 
 def build(
@@ -55,7 +57,8 @@ def build(
         diagnostics.warn(f"the previous site was put back from {shown(restored)}, where a killed build had left it")
     clean_leftovers(config.output)
     sweep_scratch()
-    builds = [parse_one(path, diagnostics) for path in discover(config.source)]
+    settings = load_settings(config.source, diagnostics)
+    builds = [parse_one(path, diagnostics, settings.cell_defaults()) for path in discover(config.source)]
     modules = link_essays(builds, diagnostics)
     # the site folder is made before any cell runs: an output that cannot be written is
     # said at once, not after minutes of cells
@@ -73,7 +76,7 @@ def build(
             cache.report(diagnostics)
         for b in builds:  # after --verify, which may replace an essay's results
             diagnostics.extend(b.diagnostics())
-        write_site(builds, config, writer, diagnostics, modules)
+        write_site(builds, config, writer, diagnostics, modules, settings)
     except BaseException:
         writer.abort()
         raise
@@ -92,17 +95,19 @@ def build(
 
 def discover(source: Path) -> list[Path]:
     if not source.is_dir():
-        raise PathError(f"{shown(source)}: no such folder of essays")
+        raise PathError(missing_source(source))
     return sorted(p for p in source.glob("*.md") if p.is_file())
 
 
-def parse_one(path: Path, diagnostics: Diagnostics) -> EssayBuild:
+def parse_one(path: Path, diagnostics: Diagnostics, defaults: dict[str, str] | None = None) -> EssayBuild:
     """An essay that cannot be read is recorded as such (its error becomes a diagnostic once
     the build knows what every essay did: EssayBuild.diagnostics)."""
     try:
-        return EssayBuild(path, essay=parse_essay(path, diagnostics))
+        essay = parse_essay(path, diagnostics, defaults)
     except EssayError as exc:
         return EssayBuild(path, error=exc)
+    check_essay(essay, diagnostics)  # what still renders but is wrong: ids, files, attributes
+    return EssayBuild(path, essay=essay)
 
 
 def open_cache(config: Config) -> Cache | None:
@@ -208,11 +213,17 @@ def verify_clean(
 
 
 def write_site(
-    builds: list[EssayBuild], config: Config, writer: SiteWriter, diagnostics: Diagnostics, modules: dict[str, Module]
+    builds: list[EssayBuild],
+    config: Config,
+    writer: SiteWriter,
+    diagnostics: Diagnostics,
+    modules: dict[str, Module],
+    site: Settings | None = None,
 ) -> None:
     """Render and write every page, then swap the site in; adds warnings about what the
     site lacks."""
     env = environment(config.templates)
+    env.globals["site"] = site or Settings()  # essays.toml: the title, author, links
     nav = [nav_entry(b) for b in builds]
     link_series(builds, nav, modules)
     unpublished_outputs(builds, diagnostics)
@@ -222,8 +233,8 @@ def write_site(
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:
-            settings = page_config(config, b.essay.slug, figures(b.results))
-            writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, settings, b.keys))
+            page = page_config(config, b.essay.slug, figures(b.results))
+            writer.write_text(b.page, render_essay(env, b.essay, b.results, nav, page, b.keys))
         elif (config.output / b.page).is_file():
             # keep the last good page of an essay that no longer parses
             writer.copy_file(config.output / b.page, b.page)
@@ -268,6 +279,13 @@ def link_series(builds: list[EssayBuild], nav: list[NavEntry], modules: dict[str
         entry.builds_on = [by_path[s] for s in sources if s in by_path]
 
 
+def _error_text(result: CellResult) -> str | None:
+    """A cell's error in full (its traceback), as the page shows it: the report's reader
+    should not need the page to learn what went wrong."""
+    errors = [o.text for o in result.outputs if o.kind == "error" and o.text]
+    return "\n".join(errors) or None
+
+
 def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
     """The JSON report: each essay and cell, and the diagnostics as `strict` judges them."""
     report = {
@@ -289,6 +307,8 @@ def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
                         "cached": r.cached,
                         **({"outside": r.depends.outside()} if r.depends and r.depends.outside() else {}),
                         **({"note": r.note} if r.note else {}),
+                        **({"problem": problem} if (problem := cell_problem(cell, r)) else {}),
+                        **({"error": error} if (error := _error_text(r)) else {}),
                     }
                     for cell, r in zip(b.essay.cells if b.essay else [], b.results, strict=True)
                 ],

@@ -42,6 +42,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="Build interactive essays: Markdown with Python cells, run at build time, "
         "written as a static site whose cells readers can edit and run again.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     site = site_options()
 
@@ -52,7 +53,9 @@ def make_parser() -> argparse.ArgumentParser:
         description="Run every essay's cells and write the static site.",
     )
     b.add_argument(
-        "--strict", action="store_true", help="exit non-zero if any cell failed or any essay could not be read"
+        "--strict",
+        action="store_true",
+        help="exit non-zero if any cell failed, any essay could not be read, or the essays have any warning",
     )
     b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
     b.add_argument(
@@ -87,6 +90,19 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", type=Path, help="the essay to write (default: the notebook's name, .md)")
     c.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser(
+        "publish",
+        help="commit the built site to a branch (gh-pages) and push it",
+        description="Commit the built site as the whole content of a branch of this repository, "
+        "and push the branch (GitHub Pages serves gh-pages). Your checkout is not touched.",
+    )
+    p.add_argument("site", nargs="?", type=Path, default=Path("site"), help="the built site (default: site)")
+    p.add_argument("--branch", default="gh-pages", help="the branch to commit to (default: gh-pages)")
+    p.add_argument("--remote", default="origin", help="the remote to push to (default: origin)")
+    p.add_argument("--no-push", action="store_true", help="commit to the branch, push nothing")
+    p.add_argument("-m", "--message", default="", help="the commit's message")
+    p.set_defaults(func=cmd_publish)
+
     s = sub.add_parser(
         "serve",
         parents=[site],
@@ -111,6 +127,17 @@ def make_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_serve)
     return parser
+
+
+def tool_version() -> str:
+    """The installed distribution's version (pyproject.toml's), or "unknown" in a checkout
+    that was never installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("interactive-essays")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
 
 
 def site_options() -> argparse.ArgumentParser:
@@ -312,7 +339,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .convert.notebook import convert
 
     try:
-        target = convert(args.notebook, args.output)
+        target = convert(args.notebook, args.output or essay_path(args.notebook))
     except FileExistsError as exc:
         raise EssaysError(f"{exc.filename} already exists: choose another name with -o") from exc
     except (OSError, ValueError) as exc:  # unreadable, not a valid notebook, a cell an essay cannot hold
@@ -358,6 +385,27 @@ def slugify(title: str) -> str:
     kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in text)
     slug = re.sub(r"-+", "-", kept)[:SLUG_LENGTH].strip("-")
     return unicodedata.normalize("NFC", slug) or "essay"
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .publish import publish
+
+    done = publish(args.site, args.branch, None if args.no_push else args.remote, args.message)
+    said = (
+        f"committed the site to {done.branch} ({done.commit[:12]})"
+        if done.changed
+        else f"{done.branch} has this site already"
+    )
+    print(said + (f", pushed to {done.pushed_to}" if done.pushed_to else ""))
+    return 0
+
+
+def essay_path(notebook: Path) -> Path:
+    """Where a converted notebook's essay goes by default: beside it, named as `essays new`
+    names essays: "1. Why are we here.ipynb" becomes 01-why-are-we-here.md."""
+    number, rest = re.fullmatch(r"(?:(\d+)[\s._-]*)?(.*)", notebook.stem, re.S).groups()  # type: ignore[union-attr]
+    slug = slugify(rest) if rest.strip() else "essay"
+    return notebook.with_name(f"{int(number):02d}-{slug}.md" if number else f"{slug}.md")
 
 
 def cmd_new(args: argparse.Namespace) -> int:

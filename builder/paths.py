@@ -55,13 +55,21 @@ def is_our_site(folder: Path) -> bool:
     return (folder / SITE_MARKER).is_file() or (folder / LEGACY_MARK).is_file()
 
 
+def missing_source(source: Path) -> str:
+    """What to say when the essays folder is not there: what to do about it."""
+    return (
+        f'{shown(source)}: no such folder of essays. Start one with `essays new "My first essay"` '
+        "(it makes essays/), or name your folder: `essays build FOLDER`"
+    )
+
+
 def check_paths(config: Config) -> None:
     """Raise PathError if building `config` could lose anything that the build did not
     write. Paths are absolute here (see Config.resolved)."""
     output = config.output
     out = shown(output)
     if not config.source.is_dir():
-        raise PathError(f"{shown(config.source)}: no such folder of essays")
+        raise PathError(missing_source(config.source))
     # compared with symlinks resolved: a link must not smuggle one folder into another
     source, cache = config.source.resolve(), config.cache_root.resolve()
     _check_kind(output, during_build=False)
@@ -233,4 +241,9 @@ def asset_files(source: Path, imported: set[str] | None = None, diagnostics: Dia
             todo.extend(m for m in imported_modules(top[name].read_text(encoding="utf-8")) if m in top)
         except (OSError, UnicodeDecodeError):
             pass
-    return [p for p in files if len(p.relative_to(source).parts) > 1 or (p.suffix == ".py" and p.stem in wanted)]
+    return [
+        p
+        for p in files
+        # a notebook beside the essays is the source of one, converted: not for readers
+        if p.suffix != ".ipynb" and (len(p.relative_to(source).parts) > 1 or (p.suffix == ".py" and p.stem in wanted))
+    ]

@@ -7,6 +7,7 @@ result is frozen (a later stage that adds to it makes a new one with dataclasses
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -93,10 +94,18 @@ class EssayBuild:
             return [Diagnostic(self.source, self.error.line, "error", self.error.message, "essay")]
         cells = self.essay.cells if self.essay else []
         return [
-            Diagnostic(self.source, c.line, "error", f"cell {c.index + 1}: {p}", "cell")
+            Diagnostic(self.source, error_line(c, r, self.source.name), "error", f"cell {c.index + 1}: {p}", "cell")
             for c, r in zip(cells, self.results, strict=False)  # results stop short when a build is cut
             if (p := cell_problem(c, r))
         ]
+
+
+def error_line(cell: Cell, result: CellResult, name: str) -> int:
+    """The essay line a cell's error names (its traceback's last frame in the essay file
+    `name`, as tracebacks name it), or the cell's first line when it names none."""
+    why = next((o.text for o in result.outputs if o.kind == "error"), "")
+    lines = re.findall(rf'File "{re.escape(name)}", line (\d+)', why)
+    return int(lines[-1]) if lines else cell.line
 
 
 def cell_problem(cell: Cell, result: CellResult) -> str | None:

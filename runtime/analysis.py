@@ -24,8 +24,11 @@ class _Binder(ast.NodeVisitor):
     """Collects names bound at module level, in order. Does not enter def/class/lambda
     bodies or comprehensions: their names are local to them."""
 
-    def __init__(self) -> None:
+    def __init__(self, listing: bool = False) -> None:
         self.names: list[str] = []
+        # listing: only the names worth showing as `name: value`, so not those bound by
+        # import (a module, a class, a library's settings) or as a loop's variable
+        self.listing = listing
 
     def add(self, names: list[str]) -> None:
         for name in names:
@@ -51,7 +54,8 @@ class _Binder(ast.NodeVisitor):
         self.add(_target_names(node.target))
 
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
-        self.add(_target_names(node.target))
+        if not self.listing:
+            self.add(_target_names(node.target))
         self.generic_visit(node)
 
     def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
@@ -76,9 +80,13 @@ class _Binder(ast.NodeVisitor):
         self.add([node.name])
 
     def visit_Import(self, node: ast.Import) -> None:
+        if self.listing:
+            return
         self.add([(a.asname or a.name.split(".")[0]) for a in node.names])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if self.listing:
+            return
         self.add([(a.asname or a.name) for a in node.names if a.name != "*"])
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
@@ -97,6 +105,15 @@ class _Binder(ast.NodeVisitor):
 def bound_names(tree: ast.Module) -> list[str]:
     """Top-level names a parsed cell binds, in order of first binding."""
     binder = _Binder()
+    for stmt in tree.body:
+        binder.visit(stmt)
+    return binder.names
+
+
+def listed_names(tree: ast.Module) -> list[str]:
+    """The names a cell shows as `name: value` in the "names" style: those it binds, less
+    those bound only by import or as a loop's variable."""
+    binder = _Binder(listing=True)
     for stmt in tree.body:
         binder.visit(stmt)
     return binder.names

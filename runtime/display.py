@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -75,11 +76,37 @@ def limit_output(text: str, more_bytes: int = 0) -> str:
 
 
 def _is_array(value: Any) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "tolist")
+    # a class (np.ndarray, np.float64) has these attributes too, as descriptors: not an array
+    return (
+        not isinstance(value, type) and hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "tolist")
+    )
 
 
 def _is_numpy_scalar(value: Any) -> bool:
-    return hasattr(value, "dtype") and getattr(value, "shape", None) == () and hasattr(value, "item")
+    return (
+        not isinstance(value, type)
+        and hasattr(value, "dtype")
+        and getattr(value, "shape", None) == ()
+        and hasattr(value, "item")
+    )
+
+
+# numpy's print options as numpy starts: while they hold, a number prints as str() does
+_NUMPY_DEFAULTS = {"precision": 8, "suppress": False, "floatmode": "maxprec", "formatter": None, "sign": "-"}
+
+
+def _numpy_text(value: Any) -> str | None:
+    """A numpy float or complex as numpy prints it under the print options a cell set
+    (np.set_printoptions(precision=3, suppress=True)), as Jupyter does; None while the
+    options are numpy's defaults, or for other kinds, which they do not change."""
+    numpy = sys.modules.get("numpy")  # loaded, since the value is one of its scalars
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if numpy is None or kind not in ("f", "c"):
+        return None
+    options = numpy.get_printoptions()
+    if all(options.get(key) == default for key, default in _NUMPY_DEFAULTS.items()):
+        return None
+    return str(numpy.array2string(numpy.asarray(value)))
 
 
 def _number(value: Any) -> str:
@@ -89,7 +116,9 @@ def _number(value: Any) -> str:
         return repr(cut(str(value), MAX_STRING))
     if isinstance(value, bytes):
         return repr(bytes(value[:MAX_STRING])) + ("…" if len(value) > MAX_STRING else "")
-    return str(value) if _is_numpy_scalar(value) else repr(value)
+    if not _is_numpy_scalar(value):
+        return repr(value)
+    return _numpy_text(value) or str(value)
 
 
 def _scalar(value: Any) -> str:

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .analysis import bound_names
+from . import ipython
+from .analysis import listed_names
 from .display import Output, figure_svg, is_matplotlib_figure, limit_output, to_output
+from .imports import import_hint
 
 
 class Captures(Protocol):
@@ -80,7 +82,14 @@ class Compiled:
 
     body: types.CodeType | None
     tail: types.CodeType | None  # a trailing bare expression, evaluated for its value
-    names: list[str]
+    names: list[str]  # the names shown as `name: value` in the "names" style (listed_names)
+    tail_name: str | None = None  # the trailing expression, when it is a bare name
+
+
+# How a cell shows its values. "names" (the default): each name the cell binds, as
+# `name: value`, then the trailing expression; "last" (Jupyter's): only the trailing
+# expression. Both show what the cell printed, show()/display() and the figures it drew.
+SHOW_STYLES = ("names", "last")
 
 
 class Kernel:
@@ -94,6 +103,7 @@ class Kernel:
         # the essays folder: every cell starts there, and tracebacks name files relative to it
         self.root = os.getcwd()
         self._interrupted = False  # the running cell caught a KeyboardInterrupt (CellRun.interrupted)
+        ipython.install_stand_in()  # converted notebooks import IPython.display
 
     # -- compiling ---------------------------------------------------------------------
 
@@ -126,14 +136,15 @@ class Kernel:
                 exc.end_lineno += line - 1
             raise
         ast.increment_lineno(tree, line - 1)
-        names = bound_names(tree)
-        tail = None
+        names = listed_names(tree)
+        tail = tail_name = None
         last = tree.body[-1] if tree.body else None
         if isinstance(last, ast.Expr):
             tree.body.pop()
             tail = compile(ast.Expression(last.value), filename, "eval")
+            tail_name = last.value.id if isinstance(last.value, ast.Name) else None
         body = compile(tree, filename, "exec") if tree.body else None
-        return Compiled(body, tail, names)
+        return Compiled(body, tail, names, tail_name)
 
     # -- running -----------------------------------------------------------------------
 
@@ -144,10 +155,11 @@ class Kernel:
         line: int = 1,
         iterations: int = 1,
         on_iteration: Callable[[int, int], None] | None = None,
+        show: str = "names",
     ) -> CellRun:
         """Run a cell `iterations` times: the outputs of the last run (or of the run that
         failed), and whether it succeeded, decided here and nowhere else. The working
-        directory is the same before and after."""
+        directory is the same before and after. `show`: one of SHOW_STYLES."""
         try:
             compiled = self.compile(source, filename, line)
         except SyntaxError as exc:
@@ -164,7 +176,7 @@ class Kernel:
                 for i in range(total):
                     capture.reset()
                     # only the last run's outputs are kept, so only the last run formats them
-                    outputs, ok = self.run_compiled(compiled, capture, final=i == total - 1)
+                    outputs, ok = self.run_compiled(compiled, capture, final=i == total - 1, show=show)
                     if on_iteration is not None:
                         on_iteration(i + 1, iterations)
                     if not ok:
@@ -175,22 +187,26 @@ class Kernel:
         return CellRun(outputs, ok and not any(o.kind == "error" for o in outputs), self._interrupted)
 
     def run_compiled(
-        self, compiled: Compiled, capture: Captures | None = None, final: bool = True
+        self, compiled: Compiled, capture: Captures | None = None, final: bool = True, show: str = "names"
     ) -> tuple[list[Output], bool]:
         """Run a compiled cell once, its streams going to `capture` (a fresh one when None).
         Returns (outputs, ok); when not `final`, outputs are only its error, if it failed."""
         if capture is None:
             with self.capture() as fresh:
-                return self.run_compiled(compiled, fresh, final)
+                return self.run_compiled(compiled, fresh, final, show)
         ns = self.namespace
         shown: list[Output] = []
+        seen: list[Any] = []  # objects shown already (by show(), or by name): each is shown once
 
-        def show(value: Any, label: str | None = None) -> None:
+        def show_value(value: Any, label: str | None = None) -> None:
             """Show a value (or a chart) in the cell's output, with an optional label."""
             if final:
                 shown.append(self.output(value, None if label is None else str(label)))
+                seen.append(value)
 
-        ns["show"] = show
+        ns["show"] = show_value
+        ns["display"] = ipython.display  # Jupyter's name for show(), in every cell
+        ipython.set_sink(show_value)
         value: Any = None
         error: Output | None = None
         try:
@@ -201,6 +217,8 @@ class Kernel:
         except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell never ends the host
             error = Output("error", text=format_error(exc, self.root))
             self._interrupted |= isinstance(exc, KeyboardInterrupt)
+        finally:
+            ipython.set_sink(None)
 
         if not final and error is None:
             return [], True
@@ -212,13 +230,18 @@ class Kernel:
         if error is not None:
             outputs.append(error)
             return outputs, False
-        for name in compiled.names:
-            if name.startswith("_") or name not in ns or name == "show":
+        listed: set[str] = set()
+        for name in compiled.names if show == "names" else []:
+            if name.startswith("_") or name not in ns or name in ("show", "display"):
                 continue
-            if isinstance(ns[name], types.ModuleType):
-                continue
-            outputs.append(self.output(ns[name], label=name))
-        if value is not None:
+            item = ns[name]
+            if isinstance(item, types.ModuleType) or _is_axes(item) or _seen(item, seen):
+                continue  # `fig, ax = plt.subplots()`: the figure is the output, not its axes
+            listed.add(name)
+            seen.append(item)
+            outputs.append(self.output(item, label=name))
+        # a trailing `x` after `x = ...` is shown by its name already; `fig` after show(fig), too
+        if value is not None and compiled.tail_name not in listed and not _seen(value, seen):
             outputs.append(self.output(value))
         outputs.extend(self._drawn_figures())
         return outputs, True
@@ -252,6 +275,19 @@ class Kernel:
         except BaseException as exc:
             self._interrupted |= isinstance(exc, KeyboardInterrupt)  # a Stop while the value was formatted
             return Output("error", label=label, text="this value could not be shown:\n" + format_error(exc, self.root))
+
+
+def _seen(value: Any, seen: list[Any]) -> bool:
+    """`value` is one of the objects in `seen`. Numbers, strings and tuples are left out:
+    two names bound to 5 are the same object to Python, but two values to the reader."""
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, tuple)):
+        return False
+    return any(value is other for other in seen)
+
+
+def _is_axes(value: Any) -> bool:
+    """A matplotlib Axes: `<Axes: >` says nothing its figure does not show better."""
+    return any(c.__module__.startswith("matplotlib.axes") for c in type(value).__mro__)
 
 
 # the folder that holds this package (the checkout, or site-packages): the runtime's and the
@@ -338,5 +374,11 @@ def format_error(exc: BaseException, root: str | None = None) -> str:
                 item.filename = short_path(item.filename, root)
             todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
     text = "".join(report.format()).rstrip("\n")
+    if isinstance(exc, ImportError):  # from an essay's module: name the essay, suggest a name
+        message = str(exc)
+        hinted = import_hint(exc, message)
+        at = text.rfind(message)
+        if hinted != message and at >= 0:
+            text = text[:at] + hinted + text[at + len(message) :]
     # an exception's message may name a file too ("No such file or directory: '/home/...'")
     return limit_output(scrub_paths(text, root) if root is not None else text)

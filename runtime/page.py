@@ -38,8 +38,9 @@ def kernel() -> Kernel:
     return _kernel
 
 
-def run(source: str, label: str) -> str:
+def run(source: str, label: str, show: str = "names") -> str:
     """Run one iteration of a cell; return JSON {"html": ..., "ok": bool, "interrupted": bool}.
+    `show`: how the cell shows its values (its data-show as the build resolved it).
 
     Tracebacks name the cell (`File "cell 3", line 2`) with the line numbers of the code as
     the reader sees it in the editor, which may differ from the essay file after edits.
@@ -47,6 +48,6 @@ def run(source: str, label: str) -> str:
     a running cell; the kernel says so where it caught it (CellRun.interrupted), so a
     cell that merely prints or raises an error ending in that word is a failure, not a Stop.
     """
-    ran = kernel().execute(source, filename=label, line=1, iterations=1)
+    ran = kernel().execute(source, filename=label, line=1, iterations=1, show=show)
     interrupted = not ran.ok and ran.interrupted
     return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok, "interrupted": interrupted})

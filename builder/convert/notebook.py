@@ -158,7 +158,8 @@ def _is_int(value: object) -> bool:
 def to_essay(notebook: Any, title: str, name: str = "notebook") -> str:
     """The essay for an nbformat 4 notebook; raises ConvertError naming the cell."""
     parts = [_part(number, cell) for number, cell in enumerate(notebook.cells, 1) if cell.source.strip()]
-    front = f"---\ntitle: {json.dumps(title)}\n---\n"
+    # `show: last`: values show as Jupyter showed them (printed text and the last expression)
+    front = f"---\ntitle: {json.dumps(title)}\nshow: last\n---\n"
     text = "\n".join([front, *(p.text for p in parts)])
     _check(text, front, parts, name)
     return text

@@ -137,7 +137,9 @@ def _run(
     if recorder is not None:
         recorder.start(message.filename)
     try:
-        ran = kernel.execute(message.source, message.filename, message.line, message.iterations, on_iteration=progress)
+        ran = kernel.execute(
+            message.source, message.filename, message.line, message.iterations, on_iteration=progress, show=message.show
+        )
     except CaptureError as exc:  # a full temporary folder: an error, never an output cut short
         ran = CellRun([Output("error", text=str(exc.strerror))], ok=False)
     except Exception as exc:  # the kernel's own failure: this cell's error, not a dead worker

@@ -26,6 +26,7 @@ class Run:
     snapshot: str | None = None
     blobs: str | None = None
     index: int = 0  # the cell's position among the essay's cells
+    show: str = "names"  # how the cell shows its values: runtime.kernel.SHOW_STYLES
 
 
 @dataclass

@@ -111,7 +111,16 @@ class Worker:
         deadline = start + timeout
         where = (str(snapshot_to[0]), str(snapshot_to[1])) if snapshot_to else (None, None)
         self.conn.send(
-            Run(cell.source, filename, cell.line, cell.iterations, snapshot=where[0], blobs=where[1], index=cell.index)
+            Run(
+                cell.source,
+                filename,
+                cell.line,
+                cell.iterations,
+                snapshot=where[0],
+                blobs=where[1],
+                index=cell.index,
+                show=cell.show,
+            )
         )
         while True:
             remaining = deadline - time.monotonic()

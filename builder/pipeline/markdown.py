@@ -49,13 +49,19 @@ def _render_cell(self: RendererHTML, tokens: list[Token], idx: int, options: Opt
     return _highlight(tokens[idx].content, "html", "")
 
 
+def _is_display(token: Token) -> bool:
+    """$$…$$ is display math wherever it stands: on lines of its own (a block) or in the
+    middle of a sentence (math_inline_double), as pandoc and Jupyter read it."""
+    return token.type.startswith("math_block") or token.type == "math_inline_double"
+
+
 def typeset(token: Token) -> str:
     """A math token's MathML, kept in its meta by the first call (parse.py typesets every
     formula once, to warn about those that do not parse); raises MathError."""
     if "mathml" not in token.meta:
         from runtime.typeset import to_mathml
 
-        token.meta["mathml"] = to_mathml(token.content, display=token.type.startswith("math_block"))
+        token.meta["mathml"] = to_mathml(token.content, display=_is_display(token))
     return str(token.meta["mathml"])
 
 
@@ -64,10 +70,14 @@ def _render_math(self: RendererHTML, tokens: list[Token], idx: int, options: Opt
 
     token = tokens[idx]
     block = token.type.startswith("math_block")
+    display = _is_display(token)
     try:
         html = typeset(token)
     except MathError as exc:
         # the formula as its source, so the reader still sees what the author meant
-        source = f"$${token.content}$$" if block else f"${token.content}$"
+        source = f"$${token.content}$$" if display else f"${token.content}$"
         html = f'<code class="math-error" title="{escape(str(exc))}">{escape(source)}</code>'
-    return f'<div class="math-display">{html}</div>\n' if block else html
+    if block:
+        return f'<div class="math-display">{html}</div>\n'
+    # inside a paragraph, where a <div> may not stand: a span the style sheet makes a block
+    return f'<span class="math-display">{html}</span>' if display else html

@@ -18,10 +18,12 @@ from pathlib import Path
 
 from builder.diagnostics import Diagnostics
 from runtime.analysis import global_reads, imported_modules
+from runtime.imports import MODULE_HEADER
 
 from .parse import Cell, Essay
 
-HEADER = "# The exported cells of {source}, written by `essays build`: edit the essay, not this file.\n"
+# the first line names the essay: runtime/imports.py reads it to say which essay exports a module
+HEADER = MODULE_HEADER
 
 
 @dataclass

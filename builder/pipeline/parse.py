@@ -83,6 +83,17 @@ class Cell:
         return self.attrs.get("data-verify") == "skip"
 
     @property
+    def show(self) -> str:
+        """How the cell shows its values (runtime.kernel.SHOW_STYLES): its data-show, or
+        the essay's `show:` (with_defaults put it there), or "names"."""
+        return self.attrs.get("data-show", "names")
+
+    @property
+    def hide(self) -> frozenset[str]:
+        """What the page hides of the cell: "code", "output", or both (data-hide)."""
+        return frozenset(self.attrs.get("data-hide", "").split())
+
+    @property
     def timeout(self) -> float | None:
         value = self.attrs.get("data-timeout")
         return float(value) if value is not None else None
@@ -133,14 +144,17 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def parse_essay(path: Path, diagnostics: Diagnostics | None = None) -> Essay:
+def parse_essay(path: Path, diagnostics: Diagnostics | None = None, defaults: dict[str, Any] | None = None) -> Essay:
     """Read and parse one essay file; raises EssayError on bad input. What still renders
     but is wrong (a formula that does not parse) goes to `diagnostics`; None: the caller
-    only wants the cells."""
-    return parse_text(read_text(path), path, diagnostics)
+    only wants the cells. `defaults`: front-matter keys the site's settings give every
+    essay (`show`, `hide`), which its own front matter overrides."""
+    return parse_text(read_text(path), path, diagnostics, defaults)
 
 
-def parse_text(text: str, path: Path, diagnostics: Diagnostics | None = None) -> Essay:
+def parse_text(
+    text: str, path: Path, diagnostics: Diagnostics | None = None, defaults: dict[str, Any] | None = None
+) -> Essay:
     env: dict[str, Any] = {}
     tokens = markdown().parse(text, env)
     meta: dict[str, Any] = {}
@@ -166,7 +180,7 @@ def parse_text(text: str, path: Path, diagnostics: Diagnostics | None = None) ->
         blocks.append(Prose(pending, start))
     if not meta and FRONT_MATTER_OPEN.match(text) and not any(t.type == "front_matter" for t in tokens):
         raise EssayError(path, 1, "the front matter that starts here is never closed: end it with a line of ---")
-    blocks = with_dom_ids(blocks)
+    blocks = with_dom_ids(with_defaults(blocks, {**(defaults or {}), **meta}, path))
     title = str(meta.get("title") or _first_heading(tokens) or title_from_name(path))
     _typeset_math(tokens, path, diagnostics)
     return Essay(path=path, title=title, meta=meta, blocks=blocks, env=env)
@@ -247,9 +261,39 @@ def _check_attrs(attrs: dict[str, str], path: Path, line: int) -> None:
             timeout_seconds(t)  # the rule --cell-timeout follows: inf or nan must not reach the clock
         except ValueError as exc:
             raise EssayError(path, line, f"data-timeout {exc}") from None
+    _check_choices(attrs.get("data-show"), SHOW_CHOICES, "data-show", path, line)
+    _check_choices(attrs.get("data-hide"), HIDE_CHOICES, "data-hide", path, line)
     v = attrs.get("data-verify")
     if v is not None and v != "skip":
         raise EssayError(path, line, f'data-verify takes one value, "skip", not "{v}"')
+
+
+SHOW_CHOICES = ("names", "last")  # runtime.kernel.SHOW_STYLES, which the builder does not import here
+HIDE_CHOICES = ("code", "output")
+
+
+def _check_choices(value: str | None, choices: tuple[str, ...], name: str, path: Path, line: int) -> None:
+    words = [] if value is None else value.split()
+    if value is not None and (
+        not words or any(w not in choices for w in words) or (name == "data-show" and len(words) > 1)
+    ):
+        listed = " or ".join(f'"{c}"' for c in choices)
+        raise EssayError(path, line, f'{name} takes {listed}, not "{value}"')
+
+
+def with_defaults(blocks: list[Prose | Cell], meta: dict[str, Any], path: Path) -> list[Prose | Cell]:
+    """The essay's `show:` and `hide:` (front matter) as the attributes of each cell that
+    sets none of its own, so each cell's key covers how it shows its values."""
+    defaults: dict[str, str] = {}
+    for key in ("show", "hide"):
+        if key in meta:
+            value = meta[key]
+            text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            _check_choices(text, SHOW_CHOICES if key == "show" else HIDE_CHOICES, key, path, 1)
+            defaults[f"data-{key}"] = text
+    if not defaults:
+        return blocks
+    return [replace(b, attrs={**defaults, **b.attrs}) if isinstance(b, Cell) else b for b in blocks]
 
 
 def with_dom_ids(blocks: list[Prose | Cell]) -> list[Prose | Cell]:

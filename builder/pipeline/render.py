@@ -25,6 +25,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 from builder.records import CellResult
+from builder.settings import Settings
 from runtime.html import outputs_html
 
 from .highlight import highlight
@@ -59,13 +60,15 @@ def environment(template_dir: Path | None) -> Environment:
     if template_dir is not None and template_dir.is_dir():
         loaders.append(FileSystemLoader(str(template_dir)))
     loaders.append(PackageLoader("builder", "templates"))
-    return Environment(
+    env = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["site"] = Settings()  # essays.toml's, when the build read one
+    return env
 
 
 def prose_html(block: Prose, env: dict[str, Any]) -> Markup:
@@ -121,6 +124,7 @@ def render_essay(
         prev=nav[position - 1] if position > 0 else None,
         next=nav[position + 1] if position + 1 < len(nav) else None,
         page_config=page_config,
+        page_name=essay.page,
         # the plotly.js bundle the page's charts need; the default template leaves loading it
         # to figures.js, a template of an author's own may still load it with a <script>
         plotly=(page_config.get("plotly") or {}).get("page"),
@@ -132,4 +136,6 @@ def render_failed(env: Environment, entry: NavEntry, message: str, nav: list[Nav
 
 
 def render_index(env: Environment, nav: list[NavEntry]) -> str:
-    return env.get_template("index.html").render(title="Essays", nav=nav)
+    site = env.globals["site"]
+    title = site.title if isinstance(site, Settings) else "Essays"
+    return env.get_template("index.html").render(title=title, nav=nav, page_name="index.html")

@@ -98,6 +98,8 @@ def write_static(
     """Write _static/; what could not be included is a warning in `diagnostics`."""
     from .highlight import stylesheet
 
+    # GitHub Pages runs Jekyll unless told not to, and Jekyll drops folders starting with "_"
+    writer.write_text(".nojekyll", "")
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
     for name in PAGE_SCRIPTS:

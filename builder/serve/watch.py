@@ -146,6 +146,7 @@ class DevServer:
             # shows on its own page
             diagnostics = result.diagnostics.for_strict()
             problems = [str(d) for d in diagnostics.errors()]
+            warnings = [str(d) for d in diagnostics.warnings()]
             errors = [str(d) for d in diagnostics.of_kind("essay")]
             with self.state:
                 self._generated = {Path(os.path.abspath(p)) for p in result.generated}
@@ -155,15 +156,17 @@ class DevServer:
             return
         except Exception as exc:  # a template error: keep serving the last good site
             errors = problems = [f"the build failed: {type(exc).__name__}: {exc}"]
+            warnings = []
         with self.state:  # held: stop() must not begin between this check and the epoch's move
             if self.stopping:
                 return
             self.server.reloaded(errors)
         if not self.config.quiet:
-            status = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}" if problems else "ok"
-            print(f"rebuilt in {time.monotonic() - started:.2f} s: {status}", flush=True)
+            print(f"rebuilt in {time.monotonic() - started:.2f} s: {build_status(problems, warnings)}", flush=True)
             for line in problems:
                 print(f"  {line}", file=sys.stderr, flush=True)
+            for line in warnings:
+                print(f"  warning: {line}", file=sys.stderr, flush=True)
 
     def changed(self, path: str) -> None:
         """A watched file changed: schedule a rebuild once the burst of saves is over."""
@@ -328,3 +331,13 @@ def serve(
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.stop()
     return 0
+
+
+def build_status(problems: list[str], warnings: list[str]) -> str:
+    """The dev server's word on a rebuild: "ok" only when there is nothing to say."""
+    parts = [
+        f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
+        for items, word in ((problems, "problem"), (warnings, "warning"))
+        if items
+    ]
+    return ", ".join(parts) or "ok"

@@ -114,8 +114,8 @@ async function runCell(kernel, msg) {
     /** @type {string} */
     const json =
       canSuspend && run.callPromising
-        ? await run.callPromising(msg.code, msg.label)
-        : run(msg.code, msg.label);
+        ? await run.callPromising(msg.code, msg.label, msg.show)
+        : run(msg.code, msg.label, msg.show);
     /** @type {{html: string, ok: boolean, interrupted: boolean}} runtime.page.run()'s answer */
     const ran = JSON.parse(json);
     return { ...ran, failed };

@@ -62,6 +62,7 @@ def test_pages_index_and_assets(two_essays):
     site = two_essays.site
     assert sorted(p.name for p in site.iterdir()) == [
         ".essays-site",
+        ".nojekyll",
         "01-first.html",
         "02-second.html",
         "_static",
@@ -283,6 +284,15 @@ def test_trace_types_default_to_scatter_and_ignore_what_is_not_a_trace():
     assert static_files.trace_types(figures) == {"scatter", "pie"}
 
 
+def test_notebooks_beside_the_essays_are_not_published(project):
+    project.write("01-a.md", "# A\n")
+    project.write("data/source.ipynb", "{}")
+    project.write("data/numbers.csv", "1,2\n")
+    project.build()
+    assert (project.site / "data" / "numbers.csv").is_file()
+    assert not (project.site / "data" / "source.ipynb").exists()
+
+
 def test_no_essays_folder_is_an_error(tmp_path):
     from builder.build import build
     from builder.config import Config
@@ -326,3 +336,54 @@ def test_a_cell_whose_html_has_a_pre_publishes_it_and_the_prose_after(project):
         [("html", "42")],
     ]
     assert "<p>Prose after the cell.</p>" in page
+
+
+def test_show_and_hide_reach_the_worker_and_the_page(project):
+    project.write(
+        "01-styles.md",
+        """\
+        ---
+        show: last
+        ---
+        # Styles
+
+        <script data-hide="code">
+        from IPython.display import HTML
+        x = 5
+        display(HTML("<i>shown</i>"))
+        x + 1
+        </script>
+
+        <script data-show="names" data-hide="output">
+        y = x * 2
+        </script>
+        """,
+    )
+    result = project.build()
+    assert not result.diagnostics.errors(), [str(d) for d in result.diagnostics.errors()]
+    page = project.page("01-styles.html")
+    first, second = cell_outputs(page)
+    assert [(o.kind, o.label) for o in first] == [("html", None), ("value", None)]
+    assert first[1].text == "6"
+    assert [(o.label, o.text) for o in second] == [("y", "10")]
+    assert re.search(r'<section class="cell cell-ok cell-hide-code"[^>]* data-show="last"', page)
+    assert re.search(r'<section class="cell cell-ok cell-hide-output"[^>]*>', page)
+    assert 'data-show="names"' not in page  # the default is not written
+
+
+def test_a_failed_cells_summary_names_the_line_of_the_error_and_the_exporting_essay(project):
+    project.write("01-walks.md", "# Walks\n\n<script data-export>\ndef many_walks(n):\n    return n\n</script>\n")
+    project.write("02-use.md", "# Use\n\n<script>\nx = 1\nfrom walks import many_walk\n</script>\n")
+    result = project.build()
+    (problem,) = [str(d) for d in result.diagnostics.errors()]
+    assert problem == (
+        "essays/02-use.md:5: cell 1: ImportError: cannot import name 'many_walk' from 'walks' "
+        "(the module of 01-walks.md): did you mean 'many_walks'?"
+    )
+
+
+def test_every_site_has_a_nojekyll_file_so_github_pages_keeps_static(project):
+    project.write("01-a.md", "# A\n")
+    project.build()
+    assert (project.site / ".nojekyll").read_bytes() == b""
+    assert (project.site / "_static" / "style.css").is_file()

@@ -65,6 +65,17 @@ def test_cell_timeout_option(project):
 def test_missing_source_folder(project):
     out = essays("build", "nowhere", cwd=project.root)
     assert out.returncode == 2 and "nowhere: no such folder of essays" in out.stderr
+    assert '`essays new "My first essay"`' in out.stderr and "`essays build FOLDER`" in out.stderr
+
+
+def test_version_says_the_installed_version(capsys):
+    from builder.cli import main, tool_version
+
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out == f"essays {tool_version()}\n"
+    assert tool_version()[0].isdigit() or tool_version().startswith("unknown")
 
 
 def test_importing_the_tool_loads_no_heavy_package():

@@ -42,14 +42,23 @@ def test_the_collector_keeps_order_and_counts_by_severity():
     assert not Diagnostics() and diagnostics
 
 
-def test_strict_promotes_broken_links_and_nothing_else():
+def test_strict_promotes_every_warning_about_the_essays_and_not_the_machines():
     diagnostics = Diagnostics()
     diagnostics.warn("no anchor #x in this essay", Path("a.md"), 3, kind="link")
     diagnostics.warn("the formula `x^` does not parse", Path("a.md"), 4, kind="math")
+    diagnostics.warn("the module 'walks' is already exported by 01-a.md", Path("b.md"), 5, kind="module")
+    diagnostics.warn("the id 'x' is used twice", Path("a.md"), 6, kind="markup")
+    diagnostics.warn("Pyodide is not installed", kind="build")
     strict = diagnostics.for_strict()
-    assert [(d.kind, d.severity) for d in strict] == [("link", "error"), ("math", "warning")]
-    assert [d.severity for d in diagnostics] == ["warning", "warning"]  # the build's own list is unchanged
-    assert [d.severity for d in diagnostics.for_strict(False)] == ["warning", "warning"]
+    assert [(d.kind, d.severity) for d in strict] == [
+        ("link", "error"),
+        ("math", "error"),
+        ("module", "error"),
+        ("markup", "error"),
+        ("build", "warning"),
+    ]
+    assert [d.severity for d in diagnostics] == ["warning"] * 5  # the build's own list is unchanged
+    assert [d.severity for d in diagnostics.for_strict(False)] == ["warning"] * 5
     assert str(strict.errors()[0]) == str(diagnostics.warnings()[0])  # the same line, judged otherwise
 
 
@@ -76,15 +85,18 @@ def test_terminal_report_and_strict_read_one_list(project, capsys):
     project.write("02-two.md", BROKEN)
     result = project.build(strict=True, report=project.root / "r.json")
     kinds = [(d.kind, d.severity) for d in result.diagnostics]
+    cells = json.loads((project.root / "r.json").read_text())["essays"][0]["cells"]
+    assert cells[0]["problem"] == "cell 1: ValueError: no"[len("cell 1: ") :]  # the report's cell says why
+    assert cells[0]["error"].startswith("Traceback") and cells[0]["error"].endswith("ValueError: no")
     assert ("link", "warning") in kinds and ("math", "warning") in kinds and ("cell", "error") in kinds
     report = json.loads((project.root / "r.json").read_text())["diagnostics"]
     assert [d["text"] for d in report] == [str(d) for d in result.diagnostics]
-    assert [d["severity"] for d in report if d["kind"] == "link"] == ["error"]  # as --strict judged it
+    assert [d["severity"] for d in report if d["kind"] in ("link", "math")] == ["error"] * 2  # as --strict judged it
 
     assert report_build(result, project.config(strict=True)) == 1
     err = capsys.readouterr().err
-    assert "2 problems:" in err and "  essays/02-two.md:3: the link to 01-none.md names no essay" in err
-    assert "essays: warning: essays/02-two.md:5: the formula" in err
+    assert "3 problems:" in err and "  essays/02-two.md:3: the link to 01-none.md names no essay" in err
+    assert "  essays/02-two.md:5: the formula" in err
     assert report_build(result, project.config()) == 0
     err = capsys.readouterr().err
     assert "1 problem:" in err and "essays: warning: essays/02-two.md:3: the link to 01-none.md" in err

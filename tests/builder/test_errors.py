@@ -46,4 +46,7 @@ def test_the_commands_failures_reach_main_with_their_messages(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert err.startswith("essays: cannot convert missing.ipynb: ") and err.count("essays:") == 1
     assert cli.main(["build", "nowhere", "--no-cache"]) == 2
-    assert capsys.readouterr().err == "essays: nowhere: no such folder of essays\n"
+    # said once, on one line, with what to do about it
+    err = capsys.readouterr().err
+    assert err.startswith("essays: nowhere: no such folder of essays. Start one with `essays new")
+    assert err.count("\n") == 1 and err.count("essays:") == 1

@@ -30,3 +30,13 @@ def test_read_names_include_reads_inside_functions_and_deletes():
 
     assert read_names("def f():\n    return W * 2\nx = y + 1\ndel z") == {"W", "y", "z"}
     assert read_names("x = (") is None
+
+
+def test_listed_names_leave_out_imports_and_loop_variables():
+    import ast
+
+    from runtime.analysis import bound_names, listed_names
+
+    tree = ast.parse("import a\nfrom b import c as d\nfor i, j in x:\n    k = i\nwith f() as g:\n    pass\ne = 1")
+    assert listed_names(tree) == ["k", "g", "e"]
+    assert bound_names(tree) == ["a", "d", "i", "j", "k", "g", "e"]

@@ -167,3 +167,23 @@ def test_bytes_in_arrays_are_cut_not_crashing():
 
     text = format_value(np.array([b"x" * 200]))
     assert text.startswith("array(1) [b'xxx") and text.endswith("…]")
+
+
+def test_numpy_print_options_set_by_a_cell_are_respected():
+    before = np.get_printoptions()
+    try:
+        np.set_printoptions(precision=3, suppress=True)
+        assert format_value(np.float64(1 / 3)) == "0.333"
+        assert format_value(np.array([1 / 3, 1e-10, 2.0])) == "array(3) [0.333, 0., 2.]"
+        assert format_value(np.array([[1 / 3, 2 / 3]])) == "1×2 float64\n[[0.333, 0.667]]"
+        assert format_value(np.int64(12345)) == "12345"  # integers are not theirs to change
+    finally:
+        np.set_printoptions(**before)
+    # numpy's defaults again: the shortest text that reads back, as before
+    assert format_value(np.float64(1 / 3)) == "0.3333333333333333"
+
+
+@pytest.mark.parametrize("cls", [np.float64, np.ndarray, np.int32, np.dtype])
+def test_a_numpy_type_shows_as_a_class_not_as_an_array(cls):
+    assert format_value(cls) == f"<class {cls.__qualname__}>"
+    assert to_output(cls).kind == "value"

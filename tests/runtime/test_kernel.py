@@ -173,3 +173,47 @@ def test_an_interrupt_while_a_value_is_formatted_is_marked_too():
         "class Slow:\n    def __repr__(self):\n        raise KeyboardInterrupt\nSlow()",
     )
     assert not ran.ok and ran.interrupted
+
+
+def test_a_cell_showing_a_numpy_type_succeeds():
+    ran = Kernel().execute("import numpy as np\nnp.float64")
+    assert ran.ok
+    assert texts(ran.outputs) == [("value", None, "<class float64>")]
+
+
+def test_print_options_set_in_one_cell_apply_to_the_next_cells_values():
+    import numpy as np
+
+    before = np.get_printoptions()
+    try:
+        k = Kernel()
+        k.execute("import numpy as np\nnp.set_printoptions(precision=3, suppress=True)")
+        assert texts(k.execute("np.array([1/3, 1e-12])").outputs) == [("value", None, "array(2) [0.333, 0.]")]
+    finally:
+        np.set_printoptions(**before)
+
+
+def test_a_name_and_the_last_expression_naming_it_show_once():
+    k = Kernel()
+    assert texts(k.execute("x = 5\nx").outputs) == [("value", "x", "5")]
+    assert texts(k.execute("items = [1]\nalias = items\nitems").outputs) == [("value", "items", "list(1) [1]")]
+    # equal numbers bound to two names are two values to the reader
+    assert texts(k.execute("a = 5\nb = 5").outputs) == [("value", "a", "5"), ("value", "b", "5")]
+    assert texts(k.execute("y = 7\nx").outputs) == [("value", "y", "7"), ("value", None, "5")]
+
+
+def test_names_bound_by_import_or_by_a_loop_are_not_listed():
+    k = Kernel()
+    out = k.execute(
+        "from runtime.display import Dot\nfrom os import path as p\nimport json\ntotal = 0\nfor i in range(3):\n    total += i"
+    )
+    assert texts(out.outputs) == [("value", "total", "3")]
+    # a name bound by import and then assigned is a value of the cell's own
+    assert texts(k.execute("from os import sep\nsep = 'x'").outputs) == [("value", "sep", "'x'")]
+
+
+def test_show_last_keeps_printed_text_shown_values_and_the_last_expression():
+    k = Kernel()
+    out = k.execute('print("hi")\nshow(1, "one")\nx = 2\ny = 3\nx + y', show="last").outputs
+    assert texts(out) == [("stream", None, "hi"), ("value", "one", "1"), ("value", None, "5")]
+    assert texts(k.execute("z = 4", show="last").outputs) == []

@@ -19,6 +19,7 @@ CELLS = [
     'show("<b>escaped</b>", "html")\ns = "x" * 150',
     'show({"data": [{"y": [1, 2]}], "layout": {}}, "chart")',
     "import math\nangle = math.pi / 4\nround(math.sin(angle), 6)",
+    'from IPython.display import HTML, SVG\ndisplay(HTML("<i>hi</i>"), SVG("<svg></svg>"), 5)',
     "1 / 0",
 ]
 
@@ -63,5 +64,5 @@ def test_errors_agree_on_type_place_and_message(pyodide_results):
     ours, theirs = cpython_results()[-1], pyodide_results["results"][-1]
     assert not ours["ok"] and not theirs["ok"]
     for html in (ours["html"], theirs["html"]):
-        assert "File &quot;cell 7&quot;, line 1, in &lt;module&gt;" in html
+        assert f"File &quot;cell {len(CELLS)}&quot;, line 1, in &lt;module&gt;" in html
         assert "ZeroDivisionError: division by zero</pre>" in html

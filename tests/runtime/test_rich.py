@@ -92,7 +92,8 @@ def test_matplotlib_figures_as_values_and_as_drawn(monkeypatch):
     assert [(o.kind, o.mime) for o in drawn] == [("html", "image/svg+xml")]
     assert drawn[0].html.startswith("<svg")
     shown = k.execute("fig, ax = plt.subplots()\nax.plot([3, 1])\nshow(fig, 'chart')").outputs
-    assert [(o.kind, o.label) for o in shown] == [("html", "chart"), ("html", "fig"), ("value", "ax")]
+    # shown once, as show() labelled it: not again as `fig`, and its axes are not listed
+    assert [(o.kind, o.label) for o in shown] == [("html", "chart")]
     assert k.execute("plt.get_fignums()").outputs[0].text == "list(0) []"  # closed after each cell
     again = k.execute("f2, _ = plt.subplots()\nf2").outputs[0].html
     assert again == k.execute("f3, _ = plt.subplots()\nf3").outputs[0].html  # the same figure, the same SVG
@@ -130,3 +131,15 @@ def test_no_renderer_and_bad_dot_are_clear_errors(monkeypatch):
     if shutil.which("dot") or diagrams.VIZ.is_dir():
         _, error = diagrams.draw([to_output(Dot("digraph { a -> "))])
         assert "does not parse" in error.text
+
+
+def test_a_figure_as_the_last_expression_is_drawn_once(monkeypatch):
+    pytest.importorskip("matplotlib", reason="matplotlib comes with the plots extra: pip install -e '.[plots]'")
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    k = Kernel()
+    k.execute("import matplotlib.pyplot as plt")
+    names = k.execute("fig, ax = plt.subplots()\nax.plot([1, 3])\nfig").outputs
+    assert [(o.kind, o.label) for o in names] == [("html", "fig")]
+    last = k.execute("fig, ax = plt.subplots()\nax.plot([1, 3])\nfig", show="last").outputs
+    assert [(o.kind, o.label) for o in last] == [("html", None)]
+    assert last[0].html == names[0].html

@@ -78,6 +78,7 @@ export class Cell {
     this.output = required(section, "[data-output]");
     this.originalOutput = this.output.innerHTML;
     this.defaultIterations = Number(section.dataset.iterations || 1);
+    this.show = section.dataset.show || "names"; // values shown as the build showed them
     this.builtOk = section.classList.contains("cell-ok");
     this.codeId = hash(this.original) + (same ? "-" + same : "");
 

@@ -45,6 +45,7 @@ function withTimeout(promise, ms, what) {
  * @typedef {object} Runnable
  * @property {number} index
  * @property {boolean} iterated whether it runs more than once
+ * @property {string} show how it shows its values: its data-show, as the build resolved it
  */
 
 /**
@@ -216,7 +217,7 @@ export class Kernel {
     const inflight = { cell };
     this.inflight = inflight;
     try {
-      return await this.request("run", { code, label, packages });
+      return await this.request("run", { code, label, packages, show: cell.show });
     } finally {
       if (this.inflight === inflight) this.inflight = null;
     }

@@ -102,7 +102,7 @@ def test_the_title_magics_and_script_tags(tmp_path):
         new_raw_cell("raw text"),
     )
     text = convert(path).read_text()
-    assert text.startswith('---\ntitle: "My analysis"\n---\n')
+    assert text.startswith('---\ntitle: "My analysis"\nshow: last\n---\n')
     assert "# %matplotlib inline  (IPython syntax, not run)" in text and "# !pip install x" in text
     assert "html = '</scr' 'ipt>'" in text and "```\nraw text\n```" in text
     assert parse_essay(path.with_suffix(".md")).cells[0].source.count("\n") == 3
@@ -127,6 +127,23 @@ def test_convert_on_the_command_line(project):
     (project.root / "bad.ipynb").write_text("{not json")
     bad = essays("convert", "bad.ipynb", cwd=project.root)
     assert bad.returncode == 2 and "cannot convert bad.ipynb" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "name, essay",
+    [
+        ("1. Why are we here.ipynb", "01-why-are-we-here.md"),
+        ("12_Regression (part 2).ipynb", "12-regression-part-2.md"),
+        ("analysis.ipynb", "analysis.md"),
+        ("3.ipynb", "03-essay.md"),
+    ],
+)
+def test_a_converted_notebook_gets_a_slug_file_name(tmp_path, name, essay):
+    from builder.cli import main
+
+    write_notebook(tmp_path / name, new_code_cell("x = 1"))
+    assert main(["convert", str(tmp_path / name)]) == 0
+    assert (tmp_path / essay).is_file()
 
 
 def test_code_cells_keep_their_indentation():

@@ -99,3 +99,17 @@ def test_math_reads_with_javascript_off(project):
     assert essays("build", cwd=project.root).returncode == 0
     page = project.page("01-m.html")
     assert "<math" in page and "katex" not in page.lower() and "mathjax" not in page.lower()
+
+
+def test_double_dollars_in_the_middle_of_a_sentence_are_display_math():
+    html, warnings = html_of("The sum $$\\sum_i p_i = 1$$ holds, and $x$ is inline.\n")
+    assert warnings == []
+    assert '<span class="math-display"><math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in html
+    assert html.count('display="inline"') == 1  # $x$ only
+    assert "<div" not in html  # a paragraph may not hold a <div>
+
+
+def test_double_dollars_that_do_not_parse_show_their_source_with_both_dollars():
+    html, warnings = html_of("See $$\\frac{1}{$$ here.\n")
+    assert len(warnings) == 1
+    assert '<code class="math-error"' in html and "$$\\frac{1}{$$</code>" in html

@@ -252,3 +252,35 @@ def test_dedent_keeps_the_spaces_a_string_holds_beyond_the_cells_indent():
     assert dedent('  s = """\n      \n  """\n') == 's = """\n    \n"""\n'
     assert dedent("    a\n\n    if b:\n        c\n") == "a\n\nif b:\n    c\n"
     assert dedent("\tx\n\t\ty\n") == "x\n\ty\n"
+
+
+def test_data_show_and_data_hide_per_cell():
+    one, two, three = cells(
+        '<script data-show="last" data-hide="code">\nx = 1\n</script>\n\n'
+        '<script data-hide="code output">\ny = 2\n</script>\n\n<script>\nz = 3\n</script>\n'
+    )
+    assert (one.show, one.hide) == ("last", frozenset({"code"}))
+    assert (two.show, two.hide) == ("names", frozenset({"code", "output"}))
+    assert (three.show, three.hide) == ("names", frozenset())
+
+
+def test_the_essays_show_and_hide_are_the_default_of_its_cells():
+    text = '---\nshow: last\nhide: code\n---\n\n<script>\nx = 1\n</script>\n\n<script data-show="names">\ny = 2\n</script>\n'
+    first, second = cells(text)
+    assert (first.show, first.hide) == ("last", frozenset({"code"}))
+    assert (second.show, second.hide) == ("names", frozenset({"code"}))
+    # in the cell's attributes, so its cache key covers them
+    assert first.attrs["data-show"] == "last"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('<script data-show="all">\nx\n</script>\n', 'data-show takes "names" or "last", not "all"'),
+        ('<script data-hide="input">\nx\n</script>\n', 'data-hide takes "code" or "output", not "input"'),
+        ("---\nshow: everything\n---\n\n<script>\nx\n</script>\n", 'show takes "names" or "last", not "everything"'),
+    ],
+)
+def test_an_unknown_show_or_hide_is_refused_with_the_choices(text, message):
+    with pytest.raises(EssayError, match=message):
+        cells(text)

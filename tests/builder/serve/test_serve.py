@@ -188,6 +188,12 @@ def test_the_rebuilt_line_counts_failing_cells(project, capsys):
         assert out.strip().endswith(": 2 problems"), out
         assert "02-fails.md:4: cell 1: ZeroDivisionError" in err and "03-broken.md:5: <script> is never closed" in err
         assert len(dev.errors) == 1 and "03-broken.md:5" in dev.errors[0]
+        project.write("04-warns.md", "# Warns\n\nSee [there](#nowhere).\n")
+        dev.rebuild()
+        out, err = capsys.readouterr()
+        # a warning is said, never "ok": --strict would refuse it, so it is a problem here
+        assert out.strip().endswith(": 3 problems"), out
+        assert "04-warns.md:3: no anchor #nowhere" in err, err
     finally:
         dev.stop()
 
@@ -428,3 +434,11 @@ def test_sigint_stops_a_server_started_with_sigint_ignored(project):
     finally:
         end_cli(proc)
     assert workers_of(project.essays) == []
+
+
+def test_the_rebuilt_line_counts_warnings_rather_than_saying_ok():
+    from builder.serve.watch import build_status
+
+    assert build_status([], []) == "ok"
+    assert build_status([], ["a"]) == "1 warning"
+    assert build_status(["p", "q"], ["a", "b"]) == "2 problems, 2 warnings"
