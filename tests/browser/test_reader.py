@@ -303,7 +303,7 @@ def test_escape_then_tab_leaves_the_editor_and_the_editor_says_so(page):
     editor = cell(page, 0).locator(".cm-content")
     hint_id = editor.get_attribute("aria-describedby")
     hint = page.locator(f"#{hint_id}")
-    assert "Escape, then Tab" in hint.inner_text()
+    assert "Escape leaves the editor" in hint.inner_text()
     editor.click()
     assert hint.is_visible()
     page.keyboard.press("Escape")
@@ -312,15 +312,16 @@ def test_escape_then_tab_leaves_the_editor_and_the_editor_says_so(page):
     assert page.evaluate("essayPage.cells[0].editor.get()") == 'base = 10\nprint("hello from", "the build")'
 
 
-def test_keyboard_focus_on_the_code_brings_the_editor_with_the_focus(context, site):
+def test_keyboard_focus_on_the_code_brings_the_editor_and_leaves_the_focus_on_the_cell(context, site):
     page = context.new_page()
     page.goto(site[1] + "01-page.html")
     page.wait_for_function(OPEN)
     assert page.locator(".cm-content").count() == 0
     page.locator("[data-cell='1'] pre.cell-code").focus()
     page.wait_for_function(
-        "document.activeElement.classList.contains('cm-content') && "
-        "document.activeElement.closest('[data-cell]').dataset.cell === '1'"
+        "document.activeElement.classList.contains('cell-editor') && "
+        "document.activeElement.closest('[data-cell]').dataset.cell === '1' && "
+        "document.activeElement.querySelector('.cm-content')"
     )
 
 

@@ -116,12 +116,19 @@ export class Cell {
     this.editedMark.className = "cell-edited";
     this.editedMark.textContent = "edited";
     this.editedMark.hidden = true;
-    // keyboard help, read with the editor and shown while it has focus: Tab indents there
+    // keyboard help, read with the cell and shown while it has focus
     this.hint = document.createElement("p");
     this.hint.className = "cell-hint";
     this.hint.id = "cell-hint-" + this.index;
     this.hint.textContent =
-      "Tab indents. To leave the editor press Escape, then Tab. Shift+Enter runs the cell.";
+      "Enter (or typing) edits the code, where Tab indents; Escape leaves the editor. " +
+      "Shift+Enter runs the cell.";
+    /**
+     * The cell's one stop in the tab order: the build's code until the editor loads, then
+     * the editor's frame. Tab only ever moves past it; Enter, a click or typing edits.
+     * @type {HTMLElement}
+     */
+    this.tabStop = this.code;
     this.#layOut();
 
     const saved = host.saved;
@@ -136,6 +143,7 @@ export class Cell {
       },
       onChange: (code) => this.#changed(code),
       onFocus: () => {},
+      onEscape: () => this.tabStop.focus(),
       label: "Python code of " + this.label,
       describedBy: this.hint.id,
     };
@@ -165,10 +173,47 @@ export class Cell {
     }
     bar.append(this.resetButton, this.editedMark, this.progress, this.stateText);
     this.section.insertBefore(bar, this.code);
-    // the highlighted code stands in for the editor until it loads: focusable, and named
-    this.code.tabIndex = 0;
-    this.code.setAttribute("aria-label", "Python code of " + this.label);
+    // the highlighted code stands in for the editor until it loads: a tab stop, named
+    this.#makeTabStop(this.code);
+    this.code.addEventListener("click", () => this.edit());
     this.section.insertBefore(this.hint, this.code);
+  }
+
+  /**
+   * Make `element` the cell's stop in the tab order.
+   * @param {HTMLElement} element
+   */
+  #makeTabStop(element) {
+    this.tabStop = element;
+    element.tabIndex = 0;
+    element.setAttribute("role", "group");
+    element.setAttribute("aria-label", "Python code of " + this.label);
+    element.setAttribute("aria-describedby", this.hint.id);
+    element.addEventListener("keydown", (event) => {
+      if (event.target !== element || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "Enter" && event.shiftKey) {
+        event.preventDefault();
+        this.host.run(this);
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        this.edit();
+      } else if (event.key.length === 1 && event.key !== " ") {
+        // a character typed on the cell starts editing with it (Space scrolls, as on a page)
+        event.preventDefault();
+        this.edit(event.key);
+      }
+    });
+  }
+
+  /**
+   * Put the focus in the editor (loading it first if need be), and type `text` there.
+   * @param {string} [text]
+   */
+  edit(text) {
+    return this.host.loadEditor().then(() => {
+      this.editor.focus();
+      if (text) this.editor.insert(text);
+    });
   }
 
   #iterationsInput() {
@@ -232,7 +277,9 @@ export class Cell {
     const hadFocus = this.code.contains(document.activeElement);
     this.code.replaceWith(holder);
     this.editor = makeEditor(holder, doc, this.handlers);
-    if (hadFocus) this.editor.focus();
+    this.#makeTabStop(holder);
+    // a keyboard focus that brought the editor stays on the cell: only Enter or typing edits
+    if (hadFocus) holder.focus();
   }
 
   /**
