@@ -4,6 +4,8 @@ and phones' navigation, math, dark mode and print, messages that name cells read
 from __future__ import annotations
 
 import pytest
+from conftest import build_fixture_site, serve
+from support import FIXTURES
 from test_page import cell
 
 pytestmark = pytest.mark.browser
@@ -11,6 +13,24 @@ pytestmark = pytest.mark.browser
 OPEN = "window.essayPage && window.essayPage.cells.length > 0"
 ACTIVE_CELL = "document.activeElement.closest('[data-cell]')?.dataset.cell ?? null"
 UNEDITED = "essayPage.cells.every((c) => c.editor.get() === c.original)"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def reading(tmp_path_factory):
+    """The URL of tests/fixtures/reading built: two chapters with sections and math, a guide."""
+    folder = build_fixture_site(tmp_path_factory.mktemp("reading"), fixtures=FIXTURES / "reading")
+    server, url = serve(folder)
+    yield url
+    server.shutdown()
+
+
+def phone_page(browser, url: str):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(90_000)
+    page = context.new_page()
+    page.goto(url)
+    return page
 
 
 # ----- 1. Tab never edits --------------------------------------------------------------------
@@ -76,3 +96,73 @@ def test_a_click_on_the_code_edits_it(page):
     cell(page, 2).locator(".cm-line").first.click()
     assert page.evaluate("document.activeElement.classList.contains('cm-content')")
     assert page.evaluate(ACTIVE_CELL) == "2"
+
+
+# ----- 4. the sidebar numbers each chapter once, and the guide not at all --------------------
+
+
+def test_the_sidebar_numbers_chapters_once_and_lists_the_guide_apart(context, reading):
+    page = context.new_page()
+    page.goto(reading + "02-second.html")
+    sidebar = page.locator("nav.essay-list")
+    chapters = sidebar.locator("ol.nav-chapters > li")
+    assert chapters.count() == 2
+    # the list's own markers number them: the links' text carries no second number
+    assert [chapters.nth(i).get_attribute("value") for i in range(2)] == ["1", "2"]
+    first = chapters.nth(0).locator("> a").inner_text()
+    assert first == "The first chapter"
+    assert page.evaluate("getComputedStyle(document.querySelector('ol.nav-chapters')).listStyleType") == "decimal"
+    guides = sidebar.locator("ul.nav-guides > li")
+    assert guides.count() == 1
+    assert guides.first.inner_text().strip() == "A guide"
+    assert page.evaluate("getComputedStyle(document.querySelector('ul.nav-guides > li')).listStyleType") == "none"
+    assert sidebar.get_by_text("Guides").is_visible()
+
+
+def test_the_sidebar_lists_the_current_essays_sections(context, reading):
+    page = context.new_page()
+    page.goto(reading + "01-first.html")
+    toc = page.locator("nav.essay-list .nav-toc a")
+    assert toc.all_inner_texts() == [
+        "A section with code",
+        "A subsection",
+        "Another section",
+        "Where a cell fails",
+    ]
+    toc.nth(2).click()
+    page.wait_for_function("location.hash === '#another-section'")
+    assert page.locator("#another-section").is_visible()
+
+
+# ----- 3. phones reach the contents and the next chapter from the top ------------------------
+
+
+def test_on_a_phone_the_contents_and_chapter_navigation_open_from_the_top(browser, reading):
+    page = phone_page(browser, reading + "01-first.html")
+    try:
+        assert not page.locator("nav.essay-list").is_visible()
+        menu = page.locator("nav.phone-nav")
+        assert menu.is_visible()
+        box = menu.bounding_box()
+        assert box and box["y"] < 200  # within the first screen, not at the foot of the page
+        nxt = menu.locator("a[rel=next]")
+        assert nxt.is_visible() and nxt.get_attribute("href") == "02-second.html"
+        assert not menu.locator(".nav-toc").is_visible()
+        menu.get_by_text("Contents").click()
+        section = menu.locator(".nav-toc a", has_text="Where a cell fails")
+        assert section.is_visible()
+        assert menu.locator("ol.nav-chapters a", has_text="The second chapter").is_visible()
+        section.click()
+        page.wait_for_function("location.hash === '#where-a-cell-fails'")
+        top = page.evaluate("document.getElementById('where-a-cell-fails').getBoundingClientRect().top")
+        assert 0 <= top < PHONE["height"]
+    finally:
+        page.context.close()
+
+
+def test_at_desktop_width_the_phone_menu_is_hidden(context, reading):
+    page = context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(reading + "01-first.html")
+    assert page.locator("nav.essay-list").is_visible()
+    assert not page.locator("nav.phone-nav").is_visible()
