@@ -32,6 +32,11 @@ EDITOR_BUNDLE = BUNDLES / "editor.js"
 # MathML, so a `_repr_latex_` output is typeset in the page as at build time
 PAGE_PACKAGES = ("latex2mathml",)
 VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
+# An OpenType math font (npm `@fontsource/noto-sans-math`: a MATH table, so sums, fractions
+# and limits are set at their proper sizes, and sans like the prose): few systems have one.
+# style.css names it first for <math>; a browser fetches it only for a page that has math.
+MATH_FONT = PYODIDE_DIR.parent / "@fontsource" / "noto-sans-math" / "files" / "noto-sans-math-latin-400-normal.woff2"
+MATH_FONT_FILE = "fonts/noto-sans-math.woff2"
 # The page's scripts. page.js (the main thread: editors, buttons, outputs) and kernel-worker.js
 # (Python, in a Web Worker of its own) are bundles of runtime/js/'s modules; figures.js
 # (charts) and diagrams.js (Graphviz diagrams a reader's edit made) import nothing: their
@@ -117,6 +122,8 @@ def write_static(
         _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
     else:
         diagnostics.warn("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
+    if MATH_FONT.is_file():  # without it, math falls back to the system's fonts (style.css)
+        writer.copy_file(MATH_FONT, f"{STATIC}/{MATH_FONT_FILE}")
     if VIZ_BUNDLE.is_file():
         writer.copy_file(VIZ_BUNDLE, f"{STATIC}/viz.js")
     else:

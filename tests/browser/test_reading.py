@@ -166,3 +166,51 @@ def test_at_desktop_width_the_phone_menu_is_hidden(context, reading):
     page.goto(reading + "01-first.html")
     assert page.locator("nav.essay-list").is_visible()
     assert not page.locator("nav.phone-nav").is_visible()
+
+
+# ----- 2. math ---------------------------------------------------------------------------
+
+
+def test_math_is_set_in_the_shipped_math_font_with_large_display_operators(context, reading):
+    page = context.new_page()
+    page.goto(reading + "01-first.html")
+    page.evaluate("document.fonts.ready")
+    family = page.evaluate("getComputedStyle(document.querySelector('math')).fontFamily")
+    assert family.startswith('"Noto Sans Math"')
+    page.wait_for_function("document.fonts.check('16px \"Noto Sans Math\"')")
+    assert page.evaluate(
+        "[...document.fonts].some((f) => f.family.includes('Noto Sans Math') && f.status === 'loaded')"
+    )
+    # a display sum is larger than the text around it, as a math font's MATH table sets it
+    sigma, size = page.evaluate(
+        """(() => { const mo = [...document.querySelectorAll('.math-display mo')].find((m) => m.textContent === '\u2211');
+            return [mo.getBoundingClientRect().height, parseFloat(getComputedStyle(mo).fontSize)]; })()"""
+    )
+    assert sigma > 1.3 * size  # about 1.4 em in Noto Sans Math; a text font keeps it near 1
+
+
+def test_log_is_an_operator_with_a_thin_space_before_its_argument(context, reading):
+    page = context.new_page()
+    page.goto(reading + "01-first.html")
+    page.evaluate("document.fonts.ready")
+    gap, size = page.evaluate(
+        """(() => { const log = [...document.querySelectorAll('p math mi')].find((m) => m.textContent === 'log');
+            let next = log.nextElementSibling; while (next.tagName === 'mo' && next.textContent === '\u2061') next = next.nextElementSibling;
+            return [next.getBoundingClientRect().left - log.getBoundingClientRect().right, parseFloat(getComputedStyle(log).fontSize)]; })()"""
+    )
+    assert gap >= 0.12 * size  # a thin space is 1/6 em; "logp" would be about 0
+
+
+def test_on_a_phone_a_wide_equation_scrolls_inside_its_block(browser, reading):
+    page = phone_page(browser, reading + "01-first.html")
+    try:
+        block = page.locator(".math-display").first
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        widths = block.evaluate("(e) => [e.scrollWidth, e.clientWidth, getComputedStyle(e).overflowX]")
+        assert widths[0] > widths[1] and widths[2] == "auto"
+        block.evaluate("(e) => { e.scrollLeft = e.scrollWidth; }")
+        assert block.evaluate("(e) => e.scrollLeft") > 0
+        # the sign that there is more: shadows at the edges, over a background that scrolls
+        assert "radial-gradient" in block.evaluate("(e) => getComputedStyle(e).backgroundImage")
+    finally:
+        page.context.close()

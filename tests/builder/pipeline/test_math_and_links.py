@@ -99,3 +99,22 @@ def test_math_reads_with_javascript_off(project):
     assert essays("build", cwd=project.root).returncode == 0
     page = project.page("01-m.html")
     assert "<math" in page and "katex" not in page.lower() and "mathjax" not in page.lower()
+
+
+@pytest.mark.parametrize(
+    ("latex", "after_name"),
+    [
+        (r"\log p", '<mo lspace="0" rspace="0.1667em">\u2061</mo><mi>p</mi>'),
+        (r"\log_2 p", '</msub><mo lspace="0" rspace="0.1667em">\u2061</mo><mi>p</mi>'),
+        (r"\exp(x)", '<mo lspace="0" rspace="0">\u2061</mo><mo stretchy="false">(</mo>'),
+    ],
+)
+def test_function_names_are_applied_with_teXs_spacing(latex, after_name):
+    mathml = to_mathml(latex)
+    assert after_name in mathml
+    assert mathml.count("\u2061") == 1
+
+
+def test_letters_and_a_lone_name_get_no_function_application():
+    assert "\u2061" not in to_mathml("x y^2")
+    assert "\u2061" not in to_mathml(r"\log")
