@@ -5,7 +5,8 @@ import { EditorView, basicSetup } from "codemirror";
 import { python } from "@codemirror/lang-python";
 import { keymap } from "@codemirror/view";
 import { Prec } from "@codemirror/state";
-import { indentUnit } from "@codemirror/language";
+import { indentUnit, syntaxHighlighting } from "@codemirror/language";
+import { classHighlighter } from "@lezer/highlight";
 import { indentWithTab } from "@codemirror/commands";
 
 /**
@@ -47,6 +48,9 @@ export function createEditor(
         ]),
       ),
       basicSetup,
+      // token classes (tok-keyword, ...) coloured by style.css in the page's theme, light or
+      // dark, with the contrast the Pygments colours have (basicSetup's own are 3.6:1)
+      syntaxHighlighting(classHighlighter),
       python(),
       indentUnit.of("    "),
       // Tab indents once the reader chose to edit (Enter on the cell); Escape gives the focus

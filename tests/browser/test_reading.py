@@ -214,3 +214,69 @@ def test_on_a_phone_a_wide_equation_scrolls_inside_its_block(browser, reading):
         assert "radial-gradient" in block.evaluate("(e) => getComputedStyle(e).backgroundImage")
     finally:
         page.context.close()
+
+
+# ----- 6. dark mode and print ------------------------------------------------------------
+
+BACKGROUND = "getComputedStyle(document.body).backgroundColor"
+KEYWORD = "getComputedStyle(document.querySelector('.highlight .k, .highlight .kn')).color"
+
+
+def test_the_systems_dark_preference_darkens_the_page_and_its_code(browser, reading):
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        page.goto(reading + "01-first.html")
+        assert page.evaluate(BACKGROUND) == "rgb(13, 17, 23)"
+        assert page.evaluate(KEYWORD) == "rgb(198, 120, 221)"  # one-dark's keyword colour
+        assert page.locator(".theme-toggle").get_attribute("aria-pressed") == "true"
+    finally:
+        context.close()
+
+
+def test_the_theme_toggle_switches_and_is_remembered(context, reading):
+    page = context.new_page()
+    page.goto(reading + "01-first.html")
+    assert page.evaluate(BACKGROUND) == "rgb(255, 255, 255)"
+    light_keyword = page.evaluate(KEYWORD)
+    toggle = page.get_by_role("button", name="Dark mode")
+    assert toggle.get_attribute("aria-pressed") == "false"
+    toggle.click()
+    assert page.evaluate(BACKGROUND) == "rgb(13, 17, 23)"
+    assert page.evaluate(KEYWORD) != light_keyword
+    assert toggle.get_attribute("aria-pressed") == "true"
+    page.goto(reading + "02-second.html")  # another page, another visit: the choice holds
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate(BACKGROUND) == "rgb(13, 17, 23)"
+    page.get_by_role("button", name="Dark mode").click()
+    page.reload()
+    assert page.evaluate(BACKGROUND) == "rgb(255, 255, 255)"
+
+
+def test_print_hides_the_controls_and_wraps_long_code(browser, reading):
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        page.goto(reading + "01-first.html")
+        page.wait_for_function(OPEN)
+        page.emulate_media(media="print")
+        for hidden in (".cell-toolbar", ".theme-toggle", ".essay-list", ".site-header", ".prev-next"):
+            assert not page.locator(hidden).first.is_visible(), hidden
+        assert page.evaluate(BACKGROUND) == "rgb(255, 255, 255)"  # paper, whatever the screen's theme
+        code = page.locator("[data-cell='0'] pre.cell-code")
+        assert code.evaluate("(e) => e.scrollWidth <= e.clientWidth")
+        assert code.evaluate("(e) => e.getBoundingClientRect().height") > 3 * 16  # the long line wrapped
+    finally:
+        context.close()
+
+
+def test_with_javascript_off_a_chart_is_a_line_that_says_so_not_an_empty_box(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(site[1] + "01-page.html")
+        figure = page.locator(".output-figure").first
+        assert figure.locator(".figure-fallback").is_visible()
+        assert figure.locator(".figure").evaluate("(e) => e.getBoundingClientRect().height") < 10
+    finally:
+        context.close()
