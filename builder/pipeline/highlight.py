@@ -12,7 +12,6 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-
 # Code colours that pass WCAG AA (4.5:1) on the site's code panels, in both themes: Pygments'
 # `xcode` on the light panel (#f6f7f9; its least contrast 4.7:1) and `one-dark` on the dark one
 # (#161b22; 4.6:1). The default style's operator words (`.ow`) were 4.47:1. The classes are the
