@@ -280,3 +280,28 @@ def test_with_javascript_off_a_chart_is_a_line_that_says_so_not_an_empty_box(bro
         assert figure.locator(".figure").evaluate("(e) => e.getBoundingClientRect().height") < 10
     finally:
         context.close()
+
+
+# ----- 7. messages name cells as the reader sees them ----------------------------------------
+
+
+def test_a_cell_that_did_not_run_names_the_failing_cell_by_its_number_and_heading_with_a_link(context, reading):
+    page = context.new_page()
+    page.goto(reading + "01-first.html")
+    page.wait_for_function(OPEN)
+    # every cell shows the number messages name it by
+    assert cell(page, 1).locator(".cell-number").inner_text() == "Cell 2"
+    cell(page, 2).get_by_role("button", name="Run").click()  # runs cells 1 and 2 first; 2 fails here
+    page.wait_for_function("/^not run/.test(document.querySelector(\"[data-cell='2'] .cell-state\").textContent)")
+    state = cell(page, 2).locator(".cell-state")
+    assert (
+        state.inner_text()
+        == "not run: cell 2 (“Where a cell fails”) above failed here (it ran when the essay was built)"
+    )
+    link = state.locator("a")
+    target = cell(page, 1).get_attribute("id")
+    assert link.get_attribute("href") == "#" + target
+    status = page.locator(".kernel-status")
+    assert status.inner_text().startswith("Cell 2 (“Where a cell fails”) failed, so cell 3")
+    status.locator("a").first.click()
+    page.wait_for_function("(id) => location.hash === '#' + id", arg=target)

@@ -57,6 +57,37 @@ function required(root, selector) {
   return /** @type {E} */ (element);
 }
 
+/**
+ * The text of the nearest heading above `section` in the essay, without its "#" link.
+ * @param {Element} section
+ * @returns {string}
+ */
+function headingAbove(section) {
+  for (let e = section.previousElementSibling; e; e = e.previousElementSibling) {
+    if (/^H[1-4]$/.test(e.tagName)) {
+      const copy = /** @type {Element} */ (e.cloneNode(true));
+      copy.querySelectorAll(".header-anchor").forEach((a) => a.remove());
+      return (copy.textContent || "").trim();
+    }
+  }
+  return "";
+}
+
+/**
+ * Words and cells as one message: each cell a link to it, named as the reader sees it.
+ * @typedef {string | Cell} Part
+ * @param {Part[]} parts
+ * @returns {(string | Node)[]}
+ */
+export function message(parts) {
+  return parts.map((p, i) => {
+    if (typeof p === "string") return p;
+    const a = p.link();
+    if (i === 0) a.textContent = a.textContent.replace(/^c/, "C"); // a sentence's first word
+    return a;
+  });
+}
+
 export class Cell {
   /**
    * Turn the build's `<section class="cell">` into an editable, runnable cell.
@@ -70,7 +101,10 @@ export class Cell {
     this.index = Number(section.dataset.cell);
     /** the cell's chained key at build time (edits were once saved under it) */
     this.key = section.dataset.key || "";
+    /** how messages name it: its number, shown above its code */
     this.label = "cell " + (this.index + 1);
+    /** the heading the cell sits under, as the reader sees it ("" above the first) */
+    this.heading = headingAbove(section);
     /** @type {HTMLPreElement} the build's highlighted code, until the editor takes its place */
     this.code = required(section, ".cell-code");
     this.original = originalCode(section);
@@ -164,7 +198,12 @@ export class Cell {
   #layOut() {
     const bar = document.createElement("div");
     bar.className = "cell-toolbar";
-    bar.append(this.runButton, this.stopButton);
+    // the number the page's messages name the cell by, seen where the cell is
+    const number = document.createElement("a");
+    number.className = "cell-number";
+    number.href = "#" + this.section.id;
+    number.textContent = "Cell " + (this.index + 1);
+    bar.append(number, this.runButton, this.stopButton);
     if (this.iterationsInput) {
       const label = document.createElement("label");
       label.className = "iterations";
@@ -253,6 +292,26 @@ export class Cell {
     else saved.remove(saved.key(this.codeId));
     if (!this.running) this.setStale(code !== this.outputCode ? STALE_EDITED : null);
     this.host.ensureKernel().catch(() => {}); // the first edit starts Python's download; a focus does not
+  }
+
+  /**
+   * A link to the cell, named by its number and the heading it sits under.
+   * @returns {HTMLAnchorElement}
+   */
+  link() {
+    const a = document.createElement("a");
+    a.href = "#" + this.section.id;
+    a.className = "cell-link";
+    a.textContent = this.label + (this.heading ? " (“" + this.heading + "”)" : "");
+    return a;
+  }
+
+  /**
+   * What the cell is doing or how its last run ended, where the cells it names are links.
+   * @param {...Part} parts
+   */
+  setState(...parts) {
+    this.stateText.replaceChildren(...message(parts));
   }
 
   /** The "× N" count: a whole number of 1 or more, or null when the reader's entry is not one. */
