@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import build_fixture_site, serve
-from support import FIXTURES
+from support import FIXTURES, ROOT
 from test_page import cell
 
 pytestmark = pytest.mark.browser
@@ -305,3 +305,64 @@ def test_a_cell_that_did_not_run_names_the_failing_cell_by_its_number_and_headin
     assert status.inner_text().startswith("Cell 2 (“Where a cell fails”) failed, so cell 3")
     status.locator("a").first.click()
     page.wait_for_function("(id) => location.hash === '#' + id", arg=target)
+
+
+# ----- 10. accessibility: axe-core finds nothing serious -----------------------------------
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = """() => axe.run(document, {resultTypes: ["violations"]}).then((r) => r.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => v.id + ": " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")))"""
+
+
+def serious_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(SERIOUS)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_no_serious_violation_before_or_after_the_editor_loads(browser, site, reading, scheme, width):
+    if not AXE.exists():
+        pytest.skip("node_modules/axe-core is missing: run `npm ci`")
+    context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900})
+    context.set_default_timeout(90_000)
+    try:
+        for url in (
+            reading + "01-first.html",
+            reading + "index.html",
+            site[1] + "01-page.html",
+            site[1] + "04-rich.html",
+        ):
+            page = context.new_page()
+            page.goto(url)
+            page.evaluate("document.fonts.ready")
+            assert serious_violations(page) == [], url
+            if page.evaluate("!!window.essayPage"):
+                page.evaluate("essayPage.loadEditor()")
+                page.locator(".cm-content").first.wait_for()
+                assert serious_violations(page) == [], url + " with the editor"
+            page.close()
+    finally:
+        context.close()
+
+
+def test_heading_anchors_are_named_after_their_section(context, reading):
+    page = context.new_page()
+    page.goto(reading + "01-first.html")
+    anchor = page.locator("#another-section .header-anchor")
+    assert anchor.get_attribute("aria-label") == "Link to this section: Another section"
+    assert page.get_by_role("link", name="Link to this section: A section with code").count() == 1
+
+
+def test_a_wide_equation_on_a_phone_is_a_tab_stop_and_scrolls_with_the_keys(browser, reading):
+    page = phone_page(browser, reading + "01-first.html")
+    try:
+        block = page.locator(".math-display").first
+        page.wait_for_function("document.querySelector('.math-display').tabIndex === 0")
+        block.focus()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("document.querySelector('.math-display').scrollLeft > 0")
+    finally:
+        page.context.close()
