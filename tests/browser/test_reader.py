@@ -120,7 +120,7 @@ def test_an_endless_loop_kept_from_an_earlier_visit_can_be_stopped_from_a_cell_b
     assert page.evaluate(LONGEST_TASK, 500) < 200
     cell(page, 1).get_by_role("button", name="Stop").click()
     page.wait_for_function(FINISHED, arg=0, timeout=5000)
-    assert "not run: cell 1 above was stopped" in state(page, 1)
+    assert "not run: cell 1 (“Page runtime fixture”) above was stopped" in state(page, 1)
 
 
 def test_stop_inside_a_long_iteration_keeps_the_last_whole_iterations_output(context, isolated_site):
