@@ -14,6 +14,10 @@ import xml.etree.ElementTree as ET
 # MathML elements and the number of children each must have
 ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "mroot": 2, "munder": 2, "mover": 2, "munderover": 3}
 NS = "{http://www.w3.org/1998/Math/MathML}"
+ET.register_namespace("", NS[1:-1])
+# elements whose first child is a base that scripts decorate (\log_2: msub's first child)
+SCRIPTED = {"msub", "msup", "msubsup", "munder", "mover", "munderover"}
+OPENING = {"(", "[", "{", "|", "\u2016", "\u27e8", "\u2308", "\u230a"}
 
 
 class MathError(ValueError):
@@ -58,4 +62,36 @@ def to_mathml(latex: str, display: bool = False) -> str:
             raise MathError(f"unknown command {element.text}")
         if tag in ARITY and len(element) != ARITY[tag]:
             raise MathError(f"\\{tag.removeprefix('m')} is missing a part")
+    if _space_function_names(root):
+        return ET.tostring(root, encoding="unicode")
     return mathml
+
+
+def _space_function_names(root: ET.Element) -> bool:
+    """Give \\log, \\sin, \\exp... the spacing TeX gives an operator name.
+
+    latex2mathml writes `\\log p` as <mi>log</mi><mi>p</mi>, which a browser sets as "logp".
+    TeX puts a thin space between an operator name and what it applies to, and none before
+    an opening bracket, so an invisible function application (U+2061) follows the name,
+    with a thin space after it or none. Returns whether it changed anything."""
+    changed = False
+    for parent in list(root.iter()):
+        if parent.tag.removeprefix(NS) in SCRIPTED:
+            continue  # a base and its scripts, not a row: the row around it gets the space
+        children = list(parent)
+        for i, child in enumerate(children):
+            name = child
+            if child.tag.removeprefix(NS) in SCRIPTED and len(child):
+                name = child[0]
+            text = name.text or ""
+            if name.tag.removeprefix(NS) != "mi" or len(text) < 2 or not text.isalpha() or len(name):
+                continue
+            if i + 1 >= len(children):
+                continue  # nothing it applies to: no space to make
+            after = children[i + 1]
+            bracket = after.tag.removeprefix(NS) == "mo" and (after.text or "").strip() in OPENING
+            apply = ET.Element(NS + "mo", {"lspace": "0", "rspace": "0" if bracket else "0.1667em"})
+            apply.text = "\u2061"
+            parent.insert(list(parent).index(child) + 1, apply)
+            changed = True
+    return changed

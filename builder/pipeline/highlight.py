@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from html import escape
 
@@ -11,10 +12,18 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+# Code colours that pass WCAG AA (4.5:1) on the site's code panels, in both themes: Pygments'
+# `xcode` on the light panel (#f6f7f9; its least contrast 4.7:1) and `one-dark` on the dark one
+# (#161b22; 4.6:1). The default style's operator words (`.ow`) were 4.47:1. The classes are the
+# same in every style, so one highlighted page takes either theme's colours.
+LIGHT_STYLE = "xcode"
+DARK_STYLE = "one-dark"
+DARK_SELECTORS = (':root[data-theme="dark"] .highlight', ':root:not([data-theme="light"]) .highlight')
+
 
 @lru_cache(maxsize=1)
 def formatter() -> HtmlFormatter:
-    return HtmlFormatter(cssclass="highlight", nowrap=True)
+    return HtmlFormatter(cssclass="highlight", nowrap=True, style=LIGHT_STYLE)
 
 
 @lru_cache(maxsize=32)
@@ -31,5 +40,31 @@ def highlight(code: str, lang: str = "python") -> str:
     return str(_pygments_highlight(code, lexer, formatter()))
 
 
+def _token_rules(style: str, selector: str) -> dict[str, str]:
+    """A style's rules for the tokens under `selector` (class -> declarations), without its
+    page background: the panels keep the site's colours (style.css), which the contrast
+    figures above assume."""
+    rules = {}
+    for line in str(HtmlFormatter(style=style).get_style_defs(selector)).splitlines():
+        match = re.match(re.escape(selector) + r" \.([\w-]+) \{ (.*?) \}", line)
+        if match and match.group(1) != "linenos":
+            rules[match.group(1)] = match.group(2)
+    return rules
+
+
 def stylesheet() -> str:
-    return str(formatter().get_style_defs(".highlight"))
+    """The code colours: light by default (and in print), dark on screens whose reader or
+    system asks for it."""
+    light = _token_rules(LIGHT_STYLE, ".highlight")
+    dark = _token_rules(DARK_STYLE, ".highlight")
+    # a class only the light style colours would keep its dark-on-light colour: the text's
+    dark = {name: dark.get(name, "color: var(--text)") for name in light.keys() | dark.keys()}
+    explicit, system = DARK_SELECTORS
+    lines = [f".highlight .{name} {{ {rule} }}" for name, rule in light.items()]
+    lines.append("@media screen {")
+    lines += [f"{explicit} .{name} {{ {rule} }}" for name, rule in sorted(dark.items())]
+    lines.append("}")
+    lines.append("@media screen and (prefers-color-scheme: dark) {")
+    lines += [f"{system} .{name} {{ {rule} }}" for name, rule in sorted(dark.items())]
+    lines.append("}")
+    return "\n".join(lines)

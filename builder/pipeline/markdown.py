@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import escape
@@ -36,11 +37,27 @@ def markdown() -> MarkdownIt:
     md.use(footnote_plugin)
     # headings get ids and a "#" link, so every section can be linked to
     md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkBefore=False)
+    md.core.ruler.push("anchor_names", _name_anchors)
     # $…$ and $$…$$, as pandoc reads them: "$5 and $10" stays text, \$ is a dollar
     md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)
     for name in ("math_inline", "math_inline_double", "math_block", "math_block_label"):
         md.add_render_rule(name, _render_math)
     return md
+
+
+def _name_anchors(state: StateCore) -> None:
+    """A screen reader would read each heading's permalink as "#": name it after its section."""
+    for i, token in enumerate(state.tokens[:-1]):
+        if token.type != "heading_open":
+            continue
+        children = state.tokens[i + 1].children or []
+        words: list[str] = []
+        for child in children:
+            if child.type == "link_open" and child.attrGet("class") == "header-anchor":
+                child.attrSet("aria-label", "Link to this section: " + "".join(words).strip())
+                break
+            if child.type in ("text", "code_inline", "math_inline"):
+                words.append(child.content)
 
 
 def _render_cell(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:

@@ -55,6 +55,40 @@ class NavEntry:
         return f"{self.number}. {self.title}" if self.number is not None else self.title
 
 
+@dataclass(frozen=True)
+class TocEntry:
+    """A section of an essay, for its table of contents."""
+
+    level: int  # 2 for an h2, 3 for an h3
+    id: str
+    text: str
+
+
+TOC_LEVELS = ("h2", "h3")
+
+
+def table_of_contents(essay: Essay) -> list[TocEntry]:
+    """The essay's h2 and h3 headings, as plain text (the "#" permalink left out), in order."""
+    entries = []
+    for block in essay.blocks:
+        if not isinstance(block, Prose):
+            continue
+        tokens = block.tokens
+        for i, token in enumerate(tokens[:-1]):
+            if token.type != "heading_open" or token.tag not in TOC_LEVELS or "id" not in token.attrs:
+                continue
+            words, in_anchor = [], False
+            for child in tokens[i + 1].children or []:
+                if child.type == "link_open" and child.attrs.get("class") == "header-anchor":
+                    in_anchor = True
+                elif child.type == "link_close":
+                    in_anchor = False
+                elif not in_anchor and child.type in ("text", "code_inline", "math_inline"):
+                    words.append(child.content)
+            entries.append(TocEntry(int(token.tag[1]), str(token.attrs["id"]), "".join(words).strip()))
+    return entries
+
+
 def environment(template_dir: Path | None) -> Environment:
     loaders: list[BaseLoader] = []
     if template_dir is not None and template_dir.is_dir():
@@ -120,6 +154,7 @@ def render_essay(
         essay=essay,
         blocks=blocks,
         nav=nav,
+        toc=table_of_contents(essay),
         current=nav[position],
         prev=nav[position - 1] if position > 0 else None,
         next=nav[position + 1] if position + 1 < len(nav) else None,

@@ -3,8 +3,10 @@ runtime's Python for the page, and the essays' own asset folders."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -32,6 +34,43 @@ EDITOR_BUNDLE = BUNDLES / "editor.js"
 # MathML, so a `_repr_latex_` output is typeset in the page as at build time
 PAGE_PACKAGES = ("latex2mathml",)
 VIZ_BUNDLE = PYODIDE_DIR.parent / "@viz-js" / "viz" / "dist" / "viz.js"  # Graphviz for the page
+# An OpenType math font (npm `@fontsource/noto-sans-math`: a MATH table, so sums, fractions
+# and limits are set at their proper sizes, and sans like the prose): few systems have one.
+# style.css names it first for <math>; a browser fetches it only for a page that has math.
+MATH_FONT = PYODIDE_DIR.parent / "@fontsource" / "noto-sans-math" / "files" / "noto-sans-math-latin-400-normal.woff"
+MATH_FONT_FILE = "fonts/noto-sans-math.woff"
+# The whole font is 255 KB, which would take a text page with one formula past its 300 KB. Where
+# fontTools is installed (matplotlib's dependency) the site gets the characters formulas use:
+# ASCII, Greek, operators, arrows, the italic and bold math letters MathML sets single
+# letters in; the subsetter keeps the MATH table and the stretched variants it names.
+MATH_CHARACTERS = [
+    *range(0x20, 0x7F), 0xB1, 0xAC, 0xD7, 0xF7, *range(0x391, 0x3CA), *range(0x3D0, 0x3F6),
+    *range(0x2016, 0x2034), 0x2061, 0x2062, 0x2063, *range(0x2190, 0x2300), *range(0x2308, 0x230C),
+    0x27E8, 0x27E9, *range(0x1D400, 0x1D4D0), *range(0x1D6A8, 0x1D7CC),
+]  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def math_font() -> bytes:
+    """The math font for the site: its subset where fontTools can make one, else all of it."""
+    try:
+        from fontTools import subset
+        from fontTools.ttLib import TTFont
+    except ImportError:
+        return MATH_FONT.read_bytes()
+    font = TTFont(str(MATH_FONT))
+    options = subset.Options()
+    options.flavor = "woff"  # woff2 would need brotli
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]  # the licence and the names stay with the font
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=MATH_CHARACTERS)
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
 # The page's scripts. page.js (the main thread: editors, buttons, outputs) and kernel-worker.js
 # (Python, in a Web Worker of its own) are bundles of runtime/js/'s modules; figures.js
 # (charts) and diagrams.js (Graphviz diagrams a reader's edit made) import nothing: their
@@ -119,6 +158,8 @@ def write_static(
         _copy(writer, EDITOR_BUNDLE, f"{STATIC}/editor.js")
     else:
         diagnostics.warn("the CodeMirror bundle is missing (run `make install`): pages edit cells in a plain text box")
+    if MATH_FONT.is_file():  # without it, math falls back to the system's fonts (style.css)
+        writer.write_bytes(f"{STATIC}/{MATH_FONT_FILE}", math_font())
     if VIZ_BUNDLE.is_file():
         writer.copy_file(VIZ_BUNDLE, f"{STATIC}/viz.js")
     else:

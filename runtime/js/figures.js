@@ -230,6 +230,36 @@
     });
   }
 
+  // Keyboard readers scroll a wide equation, code block, table or diagram with the arrow
+  // keys once it has the focus: each one that overflows its column becomes a tab stop (and
+  // stops being one when the window grows wide enough to show it whole).
+  const SCROLLERS = ".math-display, article pre:not(.cell-code), .rich, .diagram";
+  function focusableScrollers() {
+    document.querySelectorAll(SCROLLERS).forEach(function (element) {
+      const wide = element.scrollWidth > element.clientWidth + 1;
+      if (wide && !element.hasAttribute("tabindex")) {
+        element.setAttribute("tabindex", "0");
+        element.setAttribute("data-scroll-stop", "");
+      } else if (!wide && element.hasAttribute("data-scroll-stop")) {
+        element.removeAttribute("tabindex");
+        element.removeAttribute("data-scroll-stop");
+      }
+    });
+  }
+  /** @type {number | undefined} */
+  let resizing;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(focusableScrollers, 200);
+  });
+  // after the fonts: the math font changes the width of every equation
+  const whenLaidOut = document.fonts ? document.fonts.ready : Promise.resolve();
+  if (document.readyState === "loading")
+    document.addEventListener("DOMContentLoaded", function () {
+      whenLaidOut.then(focusableScrollers);
+    });
+  else whenLaidOut.then(focusableScrollers);
+
   window.essayFigures = { ready: ready, draw: draw, drawAll: drawAll };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {

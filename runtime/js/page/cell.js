@@ -57,6 +57,37 @@ function required(root, selector) {
   return /** @type {E} */ (element);
 }
 
+/**
+ * The text of the nearest heading above `section` in the essay, without its "#" link.
+ * @param {Element} section
+ * @returns {string}
+ */
+function headingAbove(section) {
+  for (let e = section.previousElementSibling; e; e = e.previousElementSibling) {
+    if (/^H[1-4]$/.test(e.tagName)) {
+      const copy = /** @type {Element} */ (e.cloneNode(true));
+      copy.querySelectorAll(".header-anchor").forEach((a) => a.remove());
+      return (copy.textContent || "").trim();
+    }
+  }
+  return "";
+}
+
+/**
+ * Words and cells as one message: each cell a link to it, named as the reader sees it.
+ * @typedef {string | Cell} Part
+ * @param {Part[]} parts
+ * @returns {(string | Node)[]}
+ */
+export function message(parts) {
+  return parts.map((p, i) => {
+    if (typeof p === "string") return p;
+    const a = p.link();
+    if (i === 0) a.textContent = a.textContent.replace(/^c/, "C"); // a sentence's first word
+    return a;
+  });
+}
+
 export class Cell {
   /**
    * Turn the build's `<section class="cell">` into an editable, runnable cell.
@@ -70,7 +101,10 @@ export class Cell {
     this.index = Number(section.dataset.cell);
     /** the cell's chained key at build time (edits were once saved under it) */
     this.key = section.dataset.key || "";
+    /** how messages name it: its number, shown above its code */
     this.label = "cell " + (this.index + 1);
+    /** the heading the cell sits under, as the reader sees it ("" above the first) */
+    this.heading = headingAbove(section);
     /** @type {HTMLPreElement} the build's highlighted code, until the editor takes its place */
     this.code = required(section, ".cell-code");
     this.original = originalCode(section);
@@ -117,12 +151,19 @@ export class Cell {
     this.editedMark.className = "cell-edited";
     this.editedMark.textContent = "edited";
     this.editedMark.hidden = true;
-    // keyboard help, read with the editor and shown while it has focus: Tab indents there
+    // keyboard help, read with the cell and shown while it has focus
     this.hint = document.createElement("p");
     this.hint.className = "cell-hint";
     this.hint.id = "cell-hint-" + this.index;
     this.hint.textContent =
-      "Tab indents. To leave the editor press Escape, then Tab. Shift+Enter runs the cell.";
+      "Enter (or typing) edits the code, where Tab indents; Escape leaves the editor. " +
+      "Shift+Enter runs the cell.";
+    /**
+     * The cell's one stop in the tab order: the build's code until the editor loads, then
+     * the editor's frame. Tab only ever moves past it; Enter, a click or typing edits.
+     * @type {HTMLElement}
+     */
+    this.tabStop = this.code;
     this.#layOut();
 
     const saved = host.saved;
@@ -137,6 +178,7 @@ export class Cell {
       },
       onChange: (code) => this.#changed(code),
       onFocus: () => {},
+      onEscape: () => this.tabStop.focus(),
       label: "Python code of " + this.label,
       describedBy: this.hint.id,
     };
@@ -157,7 +199,12 @@ export class Cell {
   #layOut() {
     const bar = document.createElement("div");
     bar.className = "cell-toolbar";
-    bar.append(this.runButton, this.stopButton);
+    // the number the page's messages name the cell by, seen where the cell is
+    const number = document.createElement("a");
+    number.className = "cell-number";
+    number.href = "#" + this.section.id;
+    number.textContent = "Cell " + (this.index + 1);
+    bar.append(number, this.runButton, this.stopButton);
     if (this.iterationsInput) {
       const label = document.createElement("label");
       label.className = "iterations";
@@ -166,10 +213,47 @@ export class Cell {
     }
     bar.append(this.resetButton, this.editedMark, this.progress, this.stateText);
     this.section.insertBefore(bar, this.code);
-    // the highlighted code stands in for the editor until it loads: focusable, and named
-    this.code.tabIndex = 0;
-    this.code.setAttribute("aria-label", "Python code of " + this.label);
+    // the highlighted code stands in for the editor until it loads: a tab stop, named
+    this.#makeTabStop(this.code);
+    this.code.addEventListener("click", () => this.edit());
     this.section.insertBefore(this.hint, this.code);
+  }
+
+  /**
+   * Make `element` the cell's stop in the tab order.
+   * @param {HTMLElement} element
+   */
+  #makeTabStop(element) {
+    this.tabStop = element;
+    element.tabIndex = 0;
+    element.setAttribute("role", "group");
+    element.setAttribute("aria-label", "Python code of " + this.label);
+    element.setAttribute("aria-describedby", this.hint.id);
+    element.addEventListener("keydown", (event) => {
+      if (event.target !== element || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "Enter" && event.shiftKey) {
+        event.preventDefault();
+        this.host.run(this);
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        this.edit();
+      } else if (event.key.length === 1 && event.key !== " ") {
+        // a character typed on the cell starts editing with it (Space scrolls, as on a page)
+        event.preventDefault();
+        this.edit(event.key);
+      }
+    });
+  }
+
+  /**
+   * Put the focus in the editor (loading it first if need be), and type `text` there.
+   * @param {string} [text]
+   */
+  edit(text) {
+    return this.host.loadEditor().then(() => {
+      this.editor.focus();
+      if (text) this.editor.insert(text);
+    });
   }
 
   #iterationsInput() {
@@ -211,6 +295,26 @@ export class Cell {
     this.host.ensureKernel().catch(() => {}); // the first edit starts Python's download; a focus does not
   }
 
+  /**
+   * A link to the cell, named by its number and the heading it sits under.
+   * @returns {HTMLAnchorElement}
+   */
+  link() {
+    const a = document.createElement("a");
+    a.href = "#" + this.section.id;
+    a.className = "cell-link";
+    a.textContent = this.label + (this.heading ? " (“" + this.heading + "”)" : "");
+    return a;
+  }
+
+  /**
+   * What the cell is doing or how its last run ended, where the cells it names are links.
+   * @param {...Part} parts
+   */
+  setState(...parts) {
+    this.stateText.replaceChildren(...message(parts));
+  }
+
   /** The "× N" count: a whole number of 1 or more, or null when the reader's entry is not one. */
   iterations() {
     if (!this.iterationsInput) return 1;
@@ -233,7 +337,9 @@ export class Cell {
     const hadFocus = this.code.contains(document.activeElement);
     this.code.replaceWith(holder);
     this.editor = makeEditor(holder, doc, this.handlers);
-    if (hadFocus) this.editor.focus();
+    this.#makeTabStop(holder);
+    // a keyboard focus that brought the editor stays on the cell: only Enter or typing edits
+    if (hadFocus) holder.focus();
   }
 
   /**

@@ -10,6 +10,7 @@
  * @property {() => string} get
  * @property {(text: string) => void} set replaces the code, and tells onChange
  * @property {() => unknown} focus
+ * @property {(text: string) => void} insert types `text` where the cursor is
  */
 
 /** @typedef {import("../editor.js").EditorHandlers} EditorHandlers */
@@ -61,6 +62,11 @@ export class PendingEditor {
     this.text = text;
     this.onChange(text);
   }
+
+  /** @param {string} text */
+  insert(text) {
+    this.set(text + this.text); // the cursor of an editor not yet made is at the start
+  }
 }
 
 /**
@@ -78,6 +84,7 @@ export function makeEditor(holder, doc, handlers) {
       get: () => cm.getCode(view),
       set: (t) => cm.setCode(view, t),
       focus: () => view.focus(),
+      insert: (t) => cm.insertText(view, t),
     };
   }
   const area = document.createElement("textarea");
@@ -85,12 +92,17 @@ export function makeEditor(holder, doc, handlers) {
   area.value = doc;
   area.rows = Math.max(2, doc.split("\n").length);
   area.setAttribute("aria-label", handlers.label);
+  area.tabIndex = -1; // the cell is the stop in the tab order, as with CodeMirror
+  if (handlers.describedBy) area.setAttribute("aria-describedby", handlers.describedBy);
   area.addEventListener("input", () => handlers.onChange(area.value));
   area.addEventListener("focus", handlers.onFocus);
   area.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.shiftKey) {
       event.preventDefault();
       handlers.onRun();
+    } else if (event.key === "Escape" && handlers.onEscape) {
+      event.preventDefault();
+      handlers.onEscape();
     }
   });
   holder.appendChild(area);
@@ -101,5 +113,9 @@ export function makeEditor(holder, doc, handlers) {
       handlers.onChange(t);
     },
     focus: () => area.focus(),
+    insert: (t) => {
+      area.setRangeText(t, area.selectionStart, area.selectionEnd, "end");
+      handlers.onChange(area.value);
+    },
   };
 }

@@ -2,7 +2,7 @@
 // The essay's cells together: runs are queued (a second click waits for the first), running
 // cell k first runs every cell above it that has not run in this page yet, and a run that
 // may change what the cells below would see marks their outputs stale.
-import { Cell, originalCode } from "./cell.js";
+import { Cell, message, originalCode } from "./cell.js";
 import { loadEditorBundle } from "./editors.js";
 import { Kernel, Restarted } from "./kernel.js";
 import {
@@ -124,7 +124,7 @@ export class EssayPage {
       return Promise.resolve();
     }
     if (this.busy && this.busy !== cell) {
-      cell.stateText.textContent = "queued: waits for " + this.busy.label + " to finish";
+      cell.setState("queued: waits for ", this.busy, " to finish");
     }
     cell.waiting = true;
     const job = this.queue.then(() => {
@@ -171,9 +171,9 @@ export class EssayPage {
       if (c !== cell)
         status.show(
           "running",
-          "Running cells above first: " + (c.index + 1) + " of " + (cell.index + 1),
+          message(["Running the cells above ", cell, " first: ", c, " of " + (cell.index + 1)]),
         );
-      else status.show("running", "Running " + cell.label);
+      else status.show("running", message(["Running ", cell]));
       // A cell above that raises does not stop the others, as in the build; a Stop, or a
       // failure of the runtime itself, does.
       const outcome = await this.#execute(c, c.iterations() || c.defaultIterations);
@@ -188,12 +188,9 @@ export class EssayPage {
             : outcome === "broken"
               ? "hit a runtime error"
               : "failed here (it ran when the essay was built)";
-        cell.stateText.textContent = "not run: cell " + (c.index + 1) + " above " + why;
+        cell.setState("not run: ", c, " above " + why);
         if (failedHere && !c.packageFailure)
-          status.show(
-            "failed",
-            "Cell " + (c.index + 1) + " failed, so " + cell.label + " did not run",
-          );
+          status.show("failed", message([c, " failed, so ", cell, " did not run"]));
         pending.forEach((p) => {
           if (p !== c && p !== cell && !p.ran) p.stateText.textContent = "";
         });
@@ -247,16 +244,17 @@ export class EssayPage {
           // nothing ran: the output shown stays, under one message that says why
           cell.packageFailure = true;
           cell.output.querySelectorAll(".output-package").forEach((e) => e.remove());
-          const message = note(packageMessage(result.failed), "error");
-          message.classList.add("output-package");
-          cell.output.prepend(message);
+          const why = note(packageMessage(result.failed), "error");
+          why.classList.add("output-package");
+          cell.output.prepend(why);
           const names = packageNames(result.failed);
           status.show(
             "failed",
-            (names.join(", ") || "A package") +
-              " could not be loaded: " +
-              cell.label +
+            message([
+              (names.join(", ") || "A package") + " could not be loaded: ",
+              cell,
               " did not run",
+            ]),
           );
           ok = false;
           break;

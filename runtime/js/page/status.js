@@ -20,7 +20,7 @@ export class StatusBar {
 
   /**
    * @param {KernelState} state
-   * @param {string} text
+   * @param {string | (string | Node)[]} text words, or words and links (page/cell.js's message)
    * @param {{loaded: number, total: number}} [bytes] a download's progress, shown as a bar
    */
   show(state, text, bytes) {
@@ -34,7 +34,8 @@ export class StatusBar {
       document.body.appendChild(this.#root);
     }
     this.#root.dataset.state = state;
-    this.#text.textContent = text;
+    if (typeof text === "string") this.#text.textContent = text;
+    else this.#text.replaceChildren(...text);
     this.#bar.hidden = !(bytes && bytes.total);
     if (bytes && bytes.total) {
       this.#bar.max = bytes.total;

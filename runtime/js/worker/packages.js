@@ -76,12 +76,46 @@ export async function loadPackages(py, lock, packageBaseUrl, code) {
   if (!lock || (!missing.length && messages.length && !needed.length)) {
     // Pyodide failed on something the lock file does not name: report it as it came
     return messages.length
-      ? [{ name: null, url: packageBaseUrl, reason: messages.join("; ") }]
+      ? [{ name: null, url: packageBaseUrl, reason: joinReasons(messages) }]
       : [];
   }
   return missing.map((name) => ({
     name,
     url: new URL(lock[name].file_name, packageBaseUrl).href,
-    reason: messages.find((m) => m.includes(name)) || messages[0] || "",
+    reason: reasonFor(name, messages),
   }));
+}
+
+/**
+ * Pyodide's reason a package failed. Its messages come one a line, and a line that names the
+ * package often only announces the next ("The following error occurred while loading
+ * numpy:"): the two are one reason, and an announcement with nothing after it is dropped.
+ * @param {string} name
+ * @param {string[]} messages
+ * @returns {string}
+ */
+export function reasonFor(name, messages) {
+  const at = Math.max(
+    0,
+    messages.findIndex((m) => m.includes(name)),
+  );
+  const first = (messages[at] || "").trim();
+  if (!first.endsWith(":")) return first;
+  const next = (messages[at + 1] || "").trim();
+  return next ? first + " " + next : first.slice(0, -1);
+}
+
+/**
+ * Pyodide's messages as one line: an announcement ending in ":" runs on into what follows it,
+ * and a last one with nothing after it loses its colon.
+ * @param {string[]} messages
+ * @returns {string}
+ */
+export function joinReasons(messages) {
+  return messages
+    .map((m) => m.trim())
+    .filter(Boolean)
+    .map((m, i, all) => m + (i === all.length - 1 ? "" : m.endsWith(":") ? " " : "; "))
+    .join("")
+    .replace(/:$/, "");
 }

@@ -113,3 +113,22 @@ def test_double_dollars_that_do_not_parse_show_their_source_with_both_dollars():
     html, warnings = html_of("See $$\\frac{1}{$$ here.\n")
     assert len(warnings) == 1
     assert '<code class="math-error"' in html and "$$\\frac{1}{$$</code>" in html
+
+
+@pytest.mark.parametrize(
+    ("latex", "after_name"),
+    [
+        (r"\log p", '<mo lspace="0" rspace="0.1667em">\u2061</mo><mi>p</mi>'),
+        (r"\log_2 p", '</msub><mo lspace="0" rspace="0.1667em">\u2061</mo><mi>p</mi>'),
+        (r"\exp(x)", '<mo lspace="0" rspace="0">\u2061</mo><mo stretchy="false">(</mo>'),
+    ],
+)
+def test_function_names_are_applied_with_teXs_spacing(latex, after_name):
+    mathml = to_mathml(latex)
+    assert after_name in mathml
+    assert mathml.count("\u2061") == 1
+
+
+def test_letters_and_a_lone_name_get_no_function_application():
+    assert "\u2061" not in to_mathml("x y^2")
+    assert "\u2061" not in to_mathml(r"\log")
