@@ -1,0 +1,147 @@
+"""The WaveNet essay (essays/07-wavenet.md). Fast tests load its module `wavenet` (the
+dataset of eight characters, the layers Embedding, FlattenConsecutive, Sequential and the
+BatchNorm1d over batch and time, the per-position batch norm kept to measure the bug, the
+two networks and the Trainer) and check shapes, parameter counts, backward passes against
+finite differences and the statistics; slow tests run every cell (after building the
+modules of chapters 1, 2, 3 and 5, which it imports) and check the numbers the prose quotes."""
+
+from __future__ import annotations
+
+import essay_modules
+import numpy as np
+import pytest
+
+ESSAYS = essay_modules.ESSAYS
+ESSAY = ESSAYS / "07-wavenet.md"
+SERIES = ("01-bigram", "02-autograd", "03-mlp", "05-batchnorm", "07-wavenet")
+
+
+@pytest.fixture(scope="module")
+def modules():
+    return essay_modules.load_series(*SERIES)
+
+
+@pytest.fixture(scope="module")
+def wn(modules):
+    return modules["wavenet"]
+
+
+def check(wn, fn, arrays, seed=0):
+    essay_modules.check_tensor_gradients(wn.Tensor, fn, arrays, seed)
+
+
+def test_contexts_are_eight_characters_padded_with_dots(wn):
+    X, Y = wn.build_dataset(["ella"])
+    assert X.shape == (5, 8) and wn.block_size == 8
+    text = ["".join(wn.itos[int(i)] for i in row) for row in X]
+    assert text == ["........", ".......e", "......el", ".....ell", "....ella"]
+    assert "".join(wn.itos[int(i)] for i in Y) == "ella."
+
+
+def test_the_split_is_chapter_threes(modules):
+    wn, mlp = modules["wavenet"], modules["mlp"]
+    for ours, theirs in ((wn.Y_train, mlp.Y_train), (wn.Y_dev, mlp.Y_dev), (wn.Y_test, mlp.Y_test)):
+        np.testing.assert_array_equal(ours, theirs)
+    # the last three characters of our windows are chapter 3's whole windows
+    np.testing.assert_array_equal(wn.X_dev[:, -3:], mlp.X_dev)
+
+
+def test_flatten_consecutive_joins_neighbours_in_order(wn):
+    x = wn.Tensor(np.arange(2 * 8 * 3, dtype=np.float64).reshape(2, 8, 3))
+    pairs = wn.FlattenConsecutive(2)(x)
+    assert pairs.shape == (2, 4, 6)
+    np.testing.assert_array_equal(pairs.data[1, 2], np.concatenate([x.data[1, 4], x.data[1, 5]]))
+    whole = wn.FlattenConsecutive(8)(x)
+    assert whole.shape == (2, 24)  # the axis of one group is dropped
+    np.testing.assert_array_equal(whole.data[0], x.data[0].reshape(-1))
+    rng = np.random.default_rng(1)
+    check(wn, lambda t: wn.FlattenConsecutive(2)(t), [rng.standard_normal((3, 4, 2))])
+    check(wn, lambda t: wn.FlattenConsecutive(4)(t), [rng.standard_normal((3, 4, 2))])
+
+
+def test_embedding_looks_up_rows_and_sums_repeated_gradients(wn):
+    layer = wn.Embedding(5, 3, np.random.default_rng(0))
+    assert layer.weight.data.dtype == np.float32 and layer.parameters() == [layer.weight]
+    indices = np.array([[0, 2, 2, 4]])
+    out = layer(indices)
+    np.testing.assert_array_equal(out.data[0], layer.weight.data[[0, 2, 2, 4]])
+    out.backward(np.ones(out.shape, np.float32))
+    np.testing.assert_array_equal(layer.weight.grad[:, 0], [1, 0, 2, 0, 1])
+
+
+def test_batch_norm_takes_statistics_over_batch_and_time(wn):
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((6, 4, 3)) * np.array([1.0, 2.0, 3.0]) + np.array([0.0, 5.0, -5.0])).astype(np.float32)
+    layer = wn.BatchNorm1d(3, momentum=1.0)
+    assert layer.reduce_axes(x) == (0, 1) and layer.reduce_axes(x[:, 0]) == (0,)
+    out = layer(wn.Tensor(x))
+    np.testing.assert_allclose(out.data.mean(axis=(0, 1)), 0, atol=1e-5)
+    np.testing.assert_allclose(out.data.std(axis=(0, 1)), 1, atol=1e-3)
+    assert layer.running_mean.shape == (3,)
+    np.testing.assert_allclose(layer.running_var, x.reshape(-1, 3).var(axis=0, ddof=1), rtol=1e-5)  # n = 24
+    g, b = rng.standard_normal((2, 3))
+    check(wn, lambda x, g, b: wn.batch_norm(x, g, b, wn.BatchNorm1d(3).reduce_axes(x))[0], [rng.standard_normal((4, 2, 3)), g, b])
+
+
+def test_chapter_fives_layer_refuses_a_sequence_and_the_per_position_one_does_not(wn, modules):
+    x = wn.Tensor(np.random.default_rng(3).standard_normal((8, 4, 5)).astype(np.float32))
+    with pytest.raises(ValueError):
+        modules["batchnorm"].BatchNorm1d(5)(x)
+    layer = wn.BatchNormPerPosition(5, momentum=1.0)
+    out = layer(x)
+    assert layer.running_mean.shape == (20,)  # one per position and feature
+    np.testing.assert_allclose(out.data.mean(axis=0), 0, atol=1e-5)  # each position on its own
+    np.testing.assert_allclose(layer.running_mean.reshape(4, 5), x.data.mean(axis=0), rtol=1e-5, atol=1e-6)
+    layer.training = False
+    expected = (x.data - x.data.mean(axis=0)) / np.sqrt(x.data.var(axis=0, ddof=1) + 1e-5)
+    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_networks_have_the_lectures_parameter_counts_and_shapes(wn):
+    assert wn.count_parameters(wn.flat_network()) == 22_097
+    tree = wn.tree_network()
+    assert wn.count_parameters(tree) == 22_397
+    assert wn.count_parameters(wn.tree_network(embedding_size=24, hidden_size=128)) == 76_579
+    tree(wn.X_train[:32])
+    shapes = [layer.out.shape for layer in tree.layers]
+    assert shapes[0] == (32, 8, 10) and shapes[1] == (32, 4, 20) and shapes[2] == (32, 4, 68)
+    assert shapes[5] == (32, 2, 136) and shapes[9] == (32, 136) and shapes[-1] == (32, 27)
+    assert [type(layer).__name__ for layer in tree.layers].count("BatchNorm1d") == 3
+
+
+def test_the_whole_tree_backward_matches_finite_differences(wn):
+    """A small tree in float64: the gradient of every parameter against central differences."""
+    rng = np.random.default_rng(4)
+    model = wn.tree_network(embedding_size=2, hidden_size=3, seed=1)
+    contexts, targets = rng.integers(0, 27, (6, 8)), rng.integers(0, 27, 6)
+    arrays = [p.data.astype(np.float64) for p in model.parameters()]
+
+    def loss_of(*tensors):
+        """The loss with the model's parameters replaced by these tensors, in parameters() order."""
+        given = iter(tensors)
+        for layer in model.layers:
+            for name in ("weight", "bias", "gamma", "beta"):
+                if getattr(layer, name, None) is not None:
+                    setattr(layer, name, next(given))
+        return model(contexts).cross_entropy(targets)
+
+    check(wn, loss_of, arrays)
+
+
+def test_the_trainer_decays_the_rate_and_learns(wn):
+    trainer = wn.Trainer(wn.tree_network(), total_steps=40, batch_size=32)
+    assert trainer.learning_rate() == 0.1
+    trainer.run(30)
+    assert trainer.learning_rate() == 0.01 and trainer.steps == 30
+    before = wn.loss_on(trainer.model, wn.X_dev[:2000], wn.Y_dev[:2000])
+    trainer.run(10)
+    assert len(trainer.history["dev"]) == 2 and trainer.history["dev"][0] < np.log(27)
+    assert all(layer.training for layer in trainer.model.layers if hasattr(layer, "training"))  # restored
+    assert wn.loss_on(trainer.model, wn.X_dev[:2000], wn.Y_dev[:2000]) < before + 0.05
+
+
+def test_chapter_seven_exports_quietly(capsys):
+    modules = essay_modules.load_series(*SERIES)
+    assert capsys.readouterr().out == ""
+    for name in ("Embedding", "FlattenConsecutive", "Sequential", "BatchNorm1d", "BatchNormPerPosition", "Trainer"):
+        assert hasattr(modules["wavenet"], name)
