@@ -55,8 +55,8 @@ def test_flatten_consecutive_joins_neighbours_in_order(wn):
     assert whole.shape == (2, 24)  # the axis of one group is dropped
     np.testing.assert_array_equal(whole.data[0], x.data[0].reshape(-1))
     rng = np.random.default_rng(1)
-    check(wn, lambda t: wn.FlattenConsecutive(2)(t), [rng.standard_normal((3, 4, 2))])
-    check(wn, lambda t: wn.FlattenConsecutive(4)(t), [rng.standard_normal((3, 4, 2))])
+    check(wn, wn.FlattenConsecutive(2), [rng.standard_normal((3, 4, 2))])
+    check(wn, wn.FlattenConsecutive(4), [rng.standard_normal((3, 4, 2))])
 
 
 def test_embedding_looks_up_rows_and_sums_repeated_gradients(wn):
@@ -80,7 +80,11 @@ def test_batch_norm_takes_statistics_over_batch_and_time(wn):
     assert layer.running_mean.shape == (3,)
     np.testing.assert_allclose(layer.running_var, x.reshape(-1, 3).var(axis=0, ddof=1), rtol=1e-5)  # n = 24
     g, b = rng.standard_normal((2, 3))
-    check(wn, lambda x, g, b: wn.batch_norm(x, g, b, wn.BatchNorm1d(3).reduce_axes(x))[0], [rng.standard_normal((4, 2, 3)), g, b])
+    check(
+        wn,
+        lambda x, g, b: wn.batch_norm(x, g, b, wn.BatchNorm1d(3).reduce_axes(x))[0],
+        [rng.standard_normal((4, 2, 3)), g, b],
+    )
 
 
 def test_chapter_fives_layer_refuses_a_sequence_and_the_per_position_one_does_not(wn, modules):
@@ -145,3 +149,44 @@ def test_chapter_seven_exports_quietly(capsys):
     assert capsys.readouterr().out == ""
     for name in ("Embedding", "FlattenConsecutive", "Sequential", "BatchNorm1d", "BatchNormPerPosition", "Trainer"):
         assert hasattr(modules["wavenet"], name)
+
+
+# ----- the whole essay -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ns():
+    return essay_modules.run_essay(ESSAY, *SERIES[:-1])
+
+
+def prose() -> str:
+    return " ".join(ESSAY.read_text(encoding="utf-8").split())  # lines joined
+
+
+@pytest.mark.slow
+def test_the_dataset_and_the_layers(ns):
+    assert ns["same_targets_as_chapter_3"] is True
+    assert max(ns["flatten_errors"].values()) < 1e-7 and max(ns["batch_norm_errors"].values()) < 1e-7
+    assert ns["parameter_counts"] == {"flat": 22_097, "tree": 22_397}
+    assert "22,097 and 22,397 parameters" in prose()
+    assert ns["chapter_5_on_a_sequence"].startswith("ValueError")
+    assert ns["statistics_shape"] == {"batch and time": (68,), "batch only": (272,)}
+
+
+@pytest.mark.slow
+def test_the_numbers_of_the_per_position_bug(ns):
+    text = prose()
+    assert round(100 * ns["padding_share"]) == 91 and "In 91% of the training contexts" in text
+    spreads = ns["spread_by_position"]
+    assert spreads == sorted(spreads) and spreads[0] < 0.5  # "less than half"
+    assert "0.43 of it, against 0.82, 1.1 and 1.27" in text and spreads == [0.43, 0.82, 1.1, 1.27]
+    assert 1 / spreads[0] > 2  # "more than twofold"
+    noise = ns["batch_mean_noise"]
+    assert [round(n, 2) for n in noise["batch only, per position"]] in (
+        [0.17, 0.18, 0.17, 0.17],
+        [0.17, 0.18, 0.18, 0.18],
+    )
+    assert round(noise["batch and time"], 2) == 0.09 and "against 0.09 for the mean over batch and time" in text
+    assert min(noise["batch only, per position"]) / noise["batch and time"] == pytest.approx(
+        2, abs=0.2
+    )  # "Half as much"
