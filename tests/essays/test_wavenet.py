@@ -164,6 +164,7 @@ def prose() -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # whichever runs first runs every cell: about 4 minutes idle, more when busy
 def test_the_dataset_and_the_layers(ns):
     assert ns["same_targets_as_chapter_3"] is True
     assert max(ns["flatten_errors"].values()) < 1e-7 and max(ns["batch_norm_errors"].values()) < 1e-7
@@ -174,6 +175,7 @@ def test_the_dataset_and_the_layers(ns):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # whichever runs first runs every cell: about 4 minutes idle, more when busy
 def test_the_numbers_of_the_per_position_bug(ns):
     text = prose()
     assert round(100 * ns["padding_share"]) == 91 and "In 91% of the training contexts" in text
@@ -190,6 +192,7 @@ def test_the_numbers_of_the_per_position_bug(ns):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # whichever runs first runs every cell: about 4 minutes idle, more when busy
 def test_the_tree_beats_the_flat_network(ns):
     text = prose()
     dev = ns["comparison_dev"]
@@ -205,6 +208,7 @@ def test_the_tree_beats_the_flat_network(ns):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # whichever runs first runs every cell: about 4 minutes idle, more when busy
 def test_the_bigger_tree_beats_chapter_five(ns):
     text = prose()
     assert ns["big_parameters"] == 76_579 and "76,579 parameters" in text
@@ -226,6 +230,7 @@ def test_the_bigger_tree_beats_chapter_five(ns):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # whichever runs first runs every cell: about 4 minutes idle, more when busy
 def test_twenty_names_and_which_are_in_the_data(ns):
     samples = ns["samples"]
     assert len(samples) == 20 and all(s and set(s) <= set("abcdefghijklmnopqrstuvwxyz") for s in samples)
