@@ -8,7 +8,7 @@ ESSAYS := $(BIN)/essays
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install site serve test test-deps bench clean lint check format
+.PHONY: install site serve test test-full test-deps bench clean lint check format
 
 # The page's scripts: the modules under runtime/js/ and the build script that bundles them.
 PAGE_JS := $(filter-out runtime/js/dist/%,$(wildcard runtime/js/*.js runtime/js/*/*.js)) runtime/js/build.mjs
@@ -77,6 +77,12 @@ check: lint
 # of 6 on a 2-core machine. CI runs it in one, the way every test was written to pass.
 test: install test-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Everything make test runs, and the tiers too long for it: the repository's essays built
+# incrementally against clean (ESSAYS_DIFF_FULL) and the chapters that train for minutes
+# (ESSAYS_FULL).
+test-full: install test-deps
+	ESSAYS_FULL=1 ESSAYS_DIFF_FULL=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install test-deps
 	$(BIN)/python benchmarks/run.py
