@@ -534,7 +534,7 @@ def test_syntax_error_names_the_essay_line(project):
     project.write("01-a.md", "---\ntitle: T\n---\n\n# T\n\n<script>\nx = 1\ny = (\n</script>\n")
     out = essays("build", cwd=project.root)
     page = project.page("01-a.html")
-    assert "01-a.md:8: cell 1: SyntaxError" in out.stderr, out.stderr  # the cell starts at line 8
+    assert "01-a.md:9: cell 1: SyntaxError" in out.stderr, out.stderr  # the error's line, not the cell's first (8)
     assert "File &quot;01-a.md&quot;, line 9" in page
     assert "y = (" in page.split("SyntaxError")[0].split("line 9")[-1]
 
@@ -574,7 +574,7 @@ def test_a_crash_publishes_no_private_path_and_the_terminal_says_what_happened(p
     assert "File &quot;builder/execution/child.py&quot;" in page, page  # the dump still names where it was
     for folder in private_folders(project):
         assert folder not in page, folder
-    assert "01-a.md:2: cell 1: crashed: Segmentation fault (SIGSEGV)" in out.stderr, out.stderr
+    assert "01-a.md:4: cell 1: crashed: Segmentation fault (SIGSEGV)" in out.stderr, out.stderr  # string_at's line
 
 
 def test_errors_of_display_methods_and_messages_name_no_private_path(project):
@@ -600,7 +600,9 @@ def test_errors_of_display_methods_and_messages_name_no_private_path(project):
     assert "No such file or directory: 'data/missing.txt'" in output_text(page)
     for folder in private_folders(project):
         assert folder not in page, folder
-    assert "01-a.md:9: cell 2: FileNotFoundError: [Errno 2] No such file or directory: 'data/missing.txt'" in out.stderr
+    assert (
+        "01-a.md:10: cell 2: FileNotFoundError: [Errno 2] No such file or directory: 'data/missing.txt'" in out.stderr
+    )
 
 
 # ----- 12. output folders that cannot be written ------------------------------------------

@@ -94,3 +94,15 @@ def run_essay(path: Path, *series: str) -> dict:
             errors = [o.text for o in outputs if o.kind == "error"]
             assert not errors, f"{path.name}:{cell.line}: {errors[0]}"
     return kernel.namespace
+
+
+def trains_for_minutes(chapter: str):
+    """A mark for the whole-essay tests of a chapter whose cells train for minutes: more than
+    make test's budget holds, so they run in `make test-full` (ESSAYS_FULL=1). The chapter's
+    fast tests (its math against finite differences) run everywhere."""
+    import pytest
+
+    return pytest.mark.skipif(
+        os.environ.get("ESSAYS_FULL") != "1",
+        reason=f"{chapter}'s cells train for minutes: its whole-essay tests run in `make test-full` (ESSAYS_FULL=1)",
+    )

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 ESSAYS = essay_modules.ESSAYS
+WHOLE_CHAPTER = essay_modules.trains_for_minutes("chapter 6")
 ESSAY = ESSAYS / "06-backprop.md"
 
 
@@ -202,6 +203,7 @@ def text():
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 @pytest.mark.timeout(900)  # whichever runs first runs every cell: about a minute idle, minutes when busy
 def test_the_check_table_covers_every_gradient(ns, text):
     checked = ns["checked"]
@@ -217,6 +219,7 @@ def test_the_check_table_covers_every_gradient(ns, text):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 @pytest.mark.timeout(900)
 def test_the_gradients_that_are_zero_in_exact_arithmetic(ns):
     checked = ns["checked"]
@@ -226,6 +229,7 @@ def test_the_gradients_that_are_zero_in_exact_arithmetic(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 @pytest.mark.timeout(900)
 def test_the_fused_backward_passes_agree(ns):
     assert ns["cross_entropy_difference"] < 1e-15 and ns["row_sums"] < 1e-15
@@ -234,6 +238,7 @@ def test_the_fused_backward_passes_agree(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 @pytest.mark.timeout(900)
 def test_the_first_loss_quoted(ns, text):
     assert f"{ns['first_loss']:.2f}" == "3.64" and "`first_loss`, is 3.64" in text
@@ -241,6 +246,7 @@ def test_the_first_loss_quoted(ns, text):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 @pytest.mark.timeout(900)
 def test_training_by_hand(ns, text):
     assert ns["steps_done"] == ns["total_steps"] == 100_000 and "take 100,000" in text

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 ESSAYS = essay_modules.ESSAYS
+WHOLE_CHAPTER = essay_modules.trains_for_minutes("chapter 5")
 ESSAY = ESSAYS / "05-batchnorm.md"
 
 
@@ -163,6 +164,7 @@ def test_the_essay_links_to_what_it_imports():
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_standardising_the_naive_start(ns):
     text = ESSAY.read_text(encoding="utf-8")
     assert round(ns["spread"]["before"], 1) in (5.5, 5.6) and "√30 ≈ 5.5" in text  # "near √30"
@@ -172,6 +174,7 @@ def test_standardising_the_naive_start(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_operations_and_the_bias(ns):
     assert max(ns["operation_errors"].values()) < 1e-7
     gradients = ns["largest_gradient"]
@@ -181,6 +184,7 @@ def test_the_operations_and_the_bias(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_training_with_running_statistics(ns):
     text = ESSAY.read_text(encoding="utf-8")
     assert ns["steps_done"] == 40_000 and len(ns["history"]["dev"]) == 40
@@ -196,6 +200,7 @@ def test_training_with_running_statistics(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_inside_the_deep_network(ns):
     text = ESSAY.read_text(encoding="utf-8")
     assert ns["n_parameters"] == 47_024 and round(47_024 / 11_897) == 4
@@ -215,6 +220,7 @@ def test_inside_the_deep_network(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_update_to_data_ratios(ns):
     text = ESSAY.read_text(encoding="utf-8")
     ratios = ns["final_update_ratio"]
@@ -231,6 +237,7 @@ def test_the_update_to_data_ratios(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_losses_the_prose_quotes(ns):
     text = " ".join(ESSAY.read_text(encoding="utf-8").split())  # lines joined
     losses = ns["losses"]

@@ -7,8 +7,6 @@ modules of chapters 1, 2, 3 and 5, which it imports) and check the numbers the p
 
 from __future__ import annotations
 
-import os
-
 import essay_modules
 import numpy as np
 import pytest
@@ -155,12 +153,7 @@ def test_chapter_seven_exports_quietly(capsys):
 
 # ----- the whole essay -----------------------------------------------------------------
 
-# Every cell of this chapter trains for about 4 minutes on 2 idle cores: more than make
-# test's budget allows. The fast tests above check its math; these run in `make test-full`.
-WHOLE_CHAPTER = pytest.mark.skipif(
-    os.environ.get("ESSAYS_FULL") != "1",
-    reason="chapter 7's cells train for about 4 minutes: its whole-essay tests run in `make test-full` (ESSAYS_FULL=1)",
-)
+WHOLE_CHAPTER = essay_modules.trains_for_minutes("chapter 7")  # about 4 minutes idle
 
 
 @pytest.fixture(scope="module")
