@@ -58,6 +58,12 @@ def file_digest(path: str | Path) -> str | None:
 # ----- in the worker -------------------------------------------------------------------
 
 
+# Top-level modules the runtime answers with a stand-in when their distribution is missing
+# (runtime/ipython.py): a cell that imported one depends on that distribution's absence.
+STAND_INS = {"IPython": "ipython"}
+NOT_INSTALLED = ""  # the recorded "version" of a distribution that was not installed
+
+
 class Recorder:
     """Watches the cell that is running. One per worker process: audit hooks stay for life."""
 
@@ -177,6 +183,10 @@ class Recorder:
                     depends.distributions[dist] = metadata.version(dist)
                 except metadata.PackageNotFoundError:
                     pass
+            if top in STAND_INS and not distributions.get(top):
+                # the runtime's stand-in answered the import: the output holds only while
+                # the real distribution stays uninstalled
+                depends.distributions[STAND_INS[top]] = NOT_INSTALLED
 
 
 # ----- in the builder ------------------------------------------------------------------
@@ -212,8 +222,8 @@ class Checker:
         """What no longer holds (for the report), or None when everything does. Files the
         cell wrote are checked by the caller, which knows which cell wrote them last."""
         for dist, version in depends.distributions.items():
-            if self._version(dist) != version:
-                return f"{dist} is now {self._version(dist) or 'not installed'} (was {version})"
+            if (self._version(dist) or NOT_INSTALLED) != version:
+                return f"{dist} is now {self._version(dist) or 'not installed'} (was {version or 'not installed'})"
         for name, digest in depends.modules.items():
             if self.modules is None or self._digest(self.modules / f"{name}.py") != digest:
                 return f"the module {name} changed"

@@ -254,6 +254,23 @@ def test_a_new_version_of_an_imported_distribution_reruns_its_cells(project, mon
     assert cached_cells(project) == [False]
 
 
+def test_outputs_made_with_the_ipython_stand_in_rerun_once_ipython_is_installed(project, monkeypatch):
+    project.write(
+        "01-shown.md",
+        "# Shown\n\n<script>\nfrom IPython.display import Markdown\nMarkdown('*hi*')\n</script>\n",
+        dedent=False,
+    )
+    project.build()
+    assert cached_cells(project) == [True]
+    site = project.root / "site-packages"  # IPython's distribution appears (its metadata is enough)
+    info = site / "ipython-9.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ipython\nVersion: 9.0\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.syspath_prepend(str(site))
+    assert cached_cells(project) == [False]
+
+
 WRITER = """\
 # Writer
 
