@@ -25,6 +25,7 @@ from builder.build import build
 from builder.config import Config
 from builder.errors import EssaysError, Interrupted
 from builder.execution.cancel import CancelToken
+from builder.settings import settings_path
 
 from .livereload import LiveReloadServer, host_port, network_warning
 
@@ -249,10 +250,23 @@ class DevServer:
                     if path:  # a rename counts for both names: saving by rename, or moving out
                         server.changed(str(path))
 
+        class OnSettings(OnChange):
+            # essays.toml sits beside the essays, in a folder (often the repository) whose
+            # other files are none of the site's business: that one file, and only it
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                names = {os.path.abspath(p) for p in (event.src_path, getattr(event, "dest_path", "")) if p}
+                if str(settings) in names:
+                    super().on_any_event(event)
+
         self._watched_abs = [p.resolve() for p in self.watched()]
         observer = Observer()
         for path in self._watched_abs:
             observer.schedule(OnChange(), str(path), recursive=True)
+        settings = Path(os.path.abspath(settings_path(self.config.source)))
+        if settings.parent.is_dir() and not any(
+            w == settings.parent or w in settings.parent.parents for w in self._watched_abs
+        ):
+            observer.schedule(OnSettings(), str(settings.parent), recursive=False)
         observer.daemon = True
         observer.start()
         self._observer = observer

@@ -132,6 +132,21 @@ def test_a_file_a_cell_writes_into_the_essays_never_rebuilds(project):
         dev.stop()
 
 
+def test_an_edit_to_the_settings_file_beside_the_essays_rebuilds(project):
+    project.write("01-live.md", live_essay("alpha"))
+    settings = project.essays.parent / "essays.toml"
+    settings.write_text('title = "First title"\n')
+    dev = dev_server(project)
+    try:
+        dev.start()
+        assert b"First title" in get(dev, "/index.html")[1]
+        settings.write_text('title = "Second title"\n')
+        wait_for_epoch(dev, 2)
+        assert b"Second title" in get(dev, "/index.html")[1]
+    finally:
+        dev.stop()
+
+
 # ----- the error overlay ------------------------------------------------------------------
 
 
