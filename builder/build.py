@@ -27,6 +27,7 @@ from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.parse import EssayError, parse_essay, title_from_name
 from .pipeline.render import NavEntry, environment, figures, render_essay, render_failed, render_index
+from .pipeline.search_index import write_search
 from .pipeline.static_files import copy_assets, page_config, write_static
 from .pipeline.writer import SiteWriter
 from .progress import Reporter
@@ -230,6 +231,7 @@ def write_site(
     imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
     assets = copy_assets(writer, config.source, diagnostics, imported)
     write_static(writer, config, assets, {m.name: m.text for m in modules.values()}, diagnostics)
+    env.globals["search"] = write_search(writer, [b.essay for b in builds if b.essay is not None])
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:
