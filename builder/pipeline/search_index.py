@@ -128,11 +128,16 @@ def index_script(essays: Iterable[Essay]) -> str:
     return f"window.{GLOBAL}={text};\n"
 
 
+def search_built() -> bool:
+    """Whether the search's scripts are built (`npm run build`)."""
+    return all((BUNDLES / name).is_file() for name in SEARCH_BUNDLES)
+
+
 def write_search(writer: SiteWriter, essays: Iterable[Essay]) -> bool:
     """The index and the search's two scripts, into _static/. False, and nothing written,
     where the scripts are not built (a checkout without `npm run build`): the pages then
     have no search box, rather than one that cannot answer."""
-    if not all((BUNDLES / name).is_file() for name in SEARCH_BUNDLES):
+    if not search_built():
         return False
     for name in SEARCH_BUNDLES:
         writer.write_bytes(f"{STATIC}/{name}", (BUNDLES / name).read_bytes())
