@@ -37,8 +37,8 @@ f"round {round_}"
 """
 
 
-def fast_essay(word: str) -> str:
-    return f"# Fast\n\nThe word is {word}.\n\n<script>\ny = 2\n</script>\n"
+def fast_essay(word: str, title: str = "Fast") -> str:
+    return f"# {title}\n\nThe word is {word}.\n\n<script>\ny = 2\n</script>\n"
 
 
 def page(dev: DevServer, name: str) -> str:
@@ -86,10 +86,11 @@ def test_another_essays_edit_is_published_while_a_slow_cell_runs(slow_project):
             lambda: any(line.startswith("running 01-slow.md: cell 1 of 1 (line 4)") for line in said),
             what="the terminal to name the running cell",
         )
-        project.write("02-fast.md", fast_essay("beta"))
+        project.write("02-fast.md", fast_essay("beta", title="Faster"))
         wait_for(lambda: "The word is beta." in page(dev, "02-fast.html"), what="the fast essay's edit to be served")
         # meanwhile the slow cell still waits, and its page is the last good one
         assert not (project.root / "gate").exists()
+        assert ">Faster</a>" in page(dev, "index.html")  # the index, with the new title
         assert "round 1" in page(dev, "01-slow.html")
         assert "round 2" not in page(dev, "01-slow.html")
         (project.root / "gate").touch()
