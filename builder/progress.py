@@ -156,6 +156,7 @@ class ServeReporter(Reporter):
         self._lock = threading.RLock()
         self._timers: dict[Path, threading.Timer] = {}
         self._announced: set[Path] = set()  # essays whose running cell was named
+        self._closed = False
 
     def __enter__(self) -> ServeReporter:
         self.inner.__enter__()
@@ -175,6 +176,8 @@ class ServeReporter(Reporter):
         line = f"running {essay.path.name}: cell {cell.index + 1} of {len(essay.cells)} (line {cell.line})"
         with self._lock:
             self._cancel(essay.path)
+            if self._closed:
+                return
             timer = threading.Timer(self.after, self._announce, (essay.path, line))
             timer.daemon = True
             self._timers[essay.path] = timer
@@ -187,6 +190,13 @@ class ServeReporter(Reporter):
             del self._timers[path]
             self._announced.add(path)
         self.say(line)
+
+    def close(self) -> None:
+        """The server stops: no cell is named after this."""
+        with self._lock:
+            self._closed = True
+            for path in list(self._timers):
+                self._cancel(path)
 
     def _cancel(self, path: Path) -> None:
         timer = self._timers.pop(path, None)

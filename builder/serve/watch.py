@@ -387,6 +387,7 @@ class DevServer:
             self.state.notify_all()
         if self._observer is not None:
             self._observer.stop()
+        self.reporter.close()
         # The builds in progress end now, not when their cells do: the same stop as Ctrl+C
         # in `essays build` (no worker may start to recover an essay's state meanwhile).
         # Their essays run under tokens of their own (shared between builds): stopped first.
