@@ -75,3 +75,27 @@ def test_the_script_assigns_a_global_and_nothing_in_an_essay_can_close_a_script(
     assert data["format"] == search_index.FORMAT
     rows = [dict(zip(data["fields"], row, strict=True)) for row in data["documents"]]
     assert "</script><script>alert(1)" in rows[0]["text"]
+
+
+def test_without_the_built_scripts_pages_have_no_search_box(project, monkeypatch, tmp_path):
+    project.write("01-a.md", "# A\n\nWords.\n")
+    monkeypatch.setattr(search_index, "BUNDLES", tmp_path / "not-built")
+    project.build()
+    assert "site-search" not in project.page("01-a.html")
+    assert not (project.site / "_static" / search_index.INDEX_FILE).exists()
+
+
+def test_with_them_every_page_has_the_box_and_the_index_covers_every_essay(project, monkeypatch, tmp_path):
+    bundles = tmp_path / "dist"
+    bundles.mkdir()
+    for name in search_index.SEARCH_BUNDLES:
+        (bundles / name).write_text("/* built */")
+    monkeypatch.setattr(search_index, "BUNDLES", bundles)
+    project.write("01-a.md", "# A\n\nAlpha words.\n")
+    project.write("02-b.md", "# B\n\n## Beta\n\nBeta words.\n")
+    project.build()
+    for page in ("index.html", "01-a.html", "02-b.html"):
+        assert 'class="site-search" role="search" hidden' in project.page(page)
+        assert '<script src="_static/search.js" defer></script>' in project.page(page)
+    script = (project.site / "_static" / search_index.INDEX_FILE).read_text()
+    assert '"02-b.html#beta","B","Beta","Beta words."' in script
