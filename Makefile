@@ -12,7 +12,7 @@ PORT ?= 8000
 
 # The page's scripts: the modules under runtime/js/ and the build script that bundles them.
 PAGE_JS := $(filter-out runtime/js/dist/%,$(wildcard runtime/js/*.js runtime/js/*/*.js)) runtime/js/build.mjs
-PAGE_BUNDLES := $(addprefix runtime/js/dist/,page.js kernel-worker.js editor.js figures.js diagrams.js)
+PAGE_BUNDLES := $(addprefix runtime/js/dist/,page.js kernel-worker.js editor.js figures.js diagrams.js search.js search-engine.js)
 
 install: $(VENV)/.installed $(if $(wildcard package.json),$(PAGE_BUNDLES))
 

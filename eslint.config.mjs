@@ -35,6 +35,8 @@ export default [
       "runtime/js/page/*.js",
       "runtime/js/editor.js",
       "runtime/js/messages.js",
+      "runtime/js/search.js",
+      "runtime/js/search/*.js",
     ],
     languageOptions: {
       sourceType: "module",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
@@ -21,12 +23,14 @@ from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
 from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
+from .live import LiveBuild, Superseded
 from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
 from .pipeline.checks import check_essay
 from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.parse import EssayError, parse_essay, title_from_name
 from .pipeline.render import NavEntry, environment, figures, render_essay, render_failed, render_index
+from .pipeline.search_index import search_built, write_search
 from .pipeline.static_files import copy_assets, page_config, write_static
 from .pipeline.writer import SiteWriter
 from .progress import Reporter
@@ -39,13 +43,16 @@ def build(
     swap_lock: ContextManager[object] | None = None,
     reporter: Reporter | None = None,
     cancel: CancelToken | None = None,
+    live: LiveBuild | None = None,
 ) -> BuildResult:
     """Build the whole site. Raises only for problems with the build itself: PathError
     (before any cell runs) for a folder it must not use, OSError when the site cannot be
     written. Problems in essays are recorded in the result and never stop the others.
     A `progress.Reporter` shows progress in the terminal; without one the build is silent.
     `cancel`: this build's token, for whoever may stop it (Ctrl+C, the dev server); its
-    `cancel()` ends this build's workers only."""
+    `cancel()` ends this build's workers only. `live`: what a dev server adds (live.py):
+    pages published as their essays are done, the edited essays first, runs shared with
+    its other builds."""
     cancel = cancel if cancel is not None else CancelToken()
     start = time.monotonic()
     config = config.resolved()
@@ -67,15 +74,18 @@ def build(
     try:
         # opened once: every key of this build has the same salt, whichever step asks
         cache = open_cache(config)
+        early = early_pages(builds, config, modules, settings, live) if live is not None else None
         with scratch(MODULES_PREFIX) as folder:
             write_modules(modules, folder)
-            execute_all(builds, config, cache, reporter, folder, cancel)
+            execute_all(builds, config, cache, reporter, folder, cancel, live=live, early=early)
             if config.verify:
                 verification = verify_clean(builds, config, cache, reporter, folder, cancel)
         if cache is not None:
             cache.report(diagnostics)
         for b in builds:  # after --verify, which may replace an essay's results
             diagnostics.extend(b.diagnostics())
+        if live is not None and live.superseded():  # its pages would be older than the newer build's
+            raise Superseded("a newer build is running")
         write_site(builds, config, writer, diagnostics, modules, settings)
     except BaseException:
         writer.abort()
@@ -138,31 +148,64 @@ def execute_all(
     reporter: Reporter | None = None,
     modules: Path | None = None,
     cancel: CancelToken | None = None,
+    *,
+    live: LiveBuild | None = None,
+    early: Callable[[EssayBuild], None] | None = None,
 ) -> None:
     """Each essay in its own worker process; several at once, one per core. `cache`: None
-    runs every cell."""
+    runs every cell. With `live` (a dev server's build), the essays just edited run first,
+    runs are shared with the server's other builds, and `early(b)` publishes an essay's page
+    when other essays are still running."""
     reporter = reporter or Reporter(enabled=False)
     cancel = cancel if cancel is not None else CancelToken()
     runnable = [b for b in builds if b.essay is not None]
     jobs = config.jobs or min(len(runnable), os.cpu_count() or 1) or 1
+    identities: dict[Path, Hashable] = {}
+    if live is not None and config.executor == "local":
+        identities = {b.source: run_identity(b, config, cache, modules) for b in runnable}
+        live.runs.retire(identities)
+        # the edited essays first; one whose run is in flight for an earlier build last, as
+        # waiting for it holds a thread that the essays behind it would wait for
+        runnable.sort(key=lambda b: (b.source not in live.first, live.runs.in_flight(identities[b.source])))
+    remaining = [len(runnable)]
+    count = threading.Lock()
 
     def run(b: EssayBuild) -> None:
+        if live is not None and live.superseded():
+            return  # a newer build runs this essay (or waits for its run, if this one began it)
         started = time.monotonic()
         essay = b.essay
         assert essay is not None
         reporter.essay_started(essay)
         progress = lambda cell, i, n: reporter.cell_progress(essay, cell, i, n)  # noqa: E731
-        b.results = execute_essay(
-            essay,
-            config.cell_timeout,
-            progress=progress,
-            cache=cache,
-            modules=modules,
-            keys=b.keys,
-            cancel=cancel,
-        )
+
+        def start(token: CancelToken) -> list[CellResult]:
+            return execute_essay(
+                essay,
+                config.cell_timeout,
+                progress=progress,
+                cache=cache,
+                modules=modules,
+                keys=b.keys,
+                cancel=token,
+                timeouts=live.timeouts if live is not None else None,
+                started=lambda cell: reporter.cell_started(essay, cell),
+            )
+
+        if live is None or not identities:
+            b.results = start(cancel)
+        else:
+            shared = live.runs.run(b.source, identities[b.source], start)
+            if shared is None:  # its essay changed while it ran: a newer build runs it
+                return
+            b.results = shared
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
+        with count:
+            remaining[0] -= 1
+            others = remaining[0] > 0
+        if early is not None and others:  # the last one's page comes with the whole site, now
+            early(b)
 
     if config.executor != "local":
         from .execution.cluster import execute_on_cluster
@@ -183,7 +226,42 @@ def execute_all(
             cancel.cancel(lambda: all(f.done() for f in futures))
             raise
         pool.shutdown()
+    if live is not None and live.superseded():
+        return  # its results are partial: the newest build prunes and records what cells wrote
     finish_cache(runnable, config, cache)
+
+
+def run_identity(b: EssayBuild, config: Config, cache: Cache | None, modules: Path | None) -> Hashable:
+    """What makes two builds' runs of an essay the same run: the essay, its cells' cache keys
+    (their sources, the cells above, the modules they import, the files beside the essays,
+    the runtime), the time limit, and the modules' text (a module may be imported at run
+    time, beyond what keys see). Without a cache, no two runs are the same."""
+    if cache is None:
+        return (b.source, object())
+    texts = tuple(sorted((p.name, p.read_bytes()) for p in modules.glob("*.py"))) if modules else ()
+    return (b.source, tuple(cache.key(k) for k in b.keys), config.cell_timeout, hash(texts))
+
+
+def early_pages(
+    builds: list[EssayBuild], config: Config, modules: dict[str, Module], settings: Settings, live: LiveBuild
+) -> Callable[[EssayBuild], None]:
+    """For a dev server's build: the function that publishes one essay's page, with the
+    index beside it (a title may have changed), before the whole site is swapped in. The
+    pages link to the site's _static/ as it is: the swap brings this build's."""
+    env = environment(config.templates)
+    env.globals["site"] = settings
+    env.globals["search"] = search_built()
+    nav = [nav_entry(b) for b in builds]
+    link_series(builds, nav, modules)
+
+    def publish(b: EssayBuild) -> None:
+        assert b.essay is not None
+        page = page_config(config, b.essay.slug, figures(b.results))
+        pages = {b.page: render_essay(env, b.essay, b.results, nav, page, b.keys), "index.html": render_index(env, nav)}
+        if live.publish(pages):
+            live.published.append(b.page)
+
+    return publish
 
 
 def finish_cache(runnable: list[EssayBuild], config: Config, cache: Cache | None) -> None:
@@ -230,6 +308,7 @@ def write_site(
     imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
     assets = copy_assets(writer, config.source, diagnostics, imported)
     write_static(writer, config, assets, {m.name: m.text for m in modules.values()}, diagnostics)
+    env.globals["search"] = write_search(writer, [b.essay for b in builds if b.essay is not None])
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
         if b.essay is not None:

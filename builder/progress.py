@@ -9,7 +9,7 @@ called from several threads at once. rich is imported only when enabled.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +89,15 @@ class Reporter:
                     essay.path.name, total=None, detail=f"{len(essay.cells)} cells"
                 )
 
+    def cell_started(self, essay: Essay, cell: Cell) -> None:
+        """A cell begins to run (the cache did not answer it): the essay's line names it."""
+        if not self.enabled:
+            return
+        with self._lock:
+            task = self._essays.get(essay.path)
+            if self._progress is not None and task is not None:
+                self._progress.update(task, detail=f"cell {cell.index + 1} of {len(essay.cells)} (line {cell.line})")
+
     def cell_progress(self, essay: Essay, cell: Cell, i: int, n: int) -> None:
         """Iteration i of n of an iterated cell finished."""
         if not self.enabled:
@@ -131,3 +140,75 @@ def essay_line(essay: Essay, results: Sequence[CellResult], seconds: float) -> s
     mark = "[red]✗[/red]" if failed else "[green]✓[/green]"
     cells = "cell" if len(results) == 1 else "cells"
     return f"{mark} {essay.path.name}  {len(results)} {cells}: {', '.join(parts)}  {seconds:.2f} s"
+
+
+class ServeReporter(Reporter):
+    """`essays serve`'s progress, as plain lines beside the server's own: which essay is
+    running which cell, once that cell has run for `after` seconds (a quick cell says
+    nothing), and when that essay is done. The live display of `inner` (enabled when stdout
+    is a terminal) goes on as in `essays build`. `say`: where a line goes."""
+
+    def __init__(self, inner: Reporter | None = None, after: float = 2.0, say: Callable[[str], None] | None = None):
+        super().__init__(enabled=False)
+        self.inner = inner or Reporter(enabled=False)
+        self.after = after
+        self.say = say or (lambda line: print(line, flush=True))
+        self._lock = threading.RLock()
+        self._timers: dict[Path, threading.Timer] = {}
+        self._announced: set[Path] = set()  # essays whose running cell was named
+        self._closed = False
+
+    def __enter__(self) -> ServeReporter:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.inner.__exit__(*exc_info)
+
+    def essay_started(self, essay: Essay) -> None:
+        self.inner.essay_started(essay)
+
+    def cell_progress(self, essay: Essay, cell: Cell, i: int, n: int) -> None:
+        self.inner.cell_progress(essay, cell, i, n)
+
+    def cell_started(self, essay: Essay, cell: Cell) -> None:
+        self.inner.cell_started(essay, cell)
+        line = f"running {essay.path.name}: cell {cell.index + 1} of {len(essay.cells)} (line {cell.line})"
+        with self._lock:
+            self._cancel(essay.path)
+            if self._closed:
+                return
+            timer = threading.Timer(self.after, self._announce, (essay.path, line))
+            timer.daemon = True
+            self._timers[essay.path] = timer
+            timer.start()
+
+    def _announce(self, path: Path, line: str) -> None:
+        with self._lock:
+            if path not in self._timers:  # the cell ended as the timer fired
+                return
+            del self._timers[path]
+            self._announced.add(path)
+        self.say(line)
+
+    def close(self) -> None:
+        """The server stops: no cell is named after this."""
+        with self._lock:
+            self._closed = True
+            for path in list(self._timers):
+                self._cancel(path)
+
+    def _cancel(self, path: Path) -> None:
+        timer = self._timers.pop(path, None)
+        if timer is not None:
+            timer.cancel()
+
+    def essay_done(self, essay: Essay, results: Sequence[CellResult], seconds: float) -> None:
+        self.inner.essay_done(essay, results, seconds)
+        with self._lock:
+            self._cancel(essay.path)
+            announced = essay.path in self._announced
+            self._announced.discard(essay.path)
+        if announced:  # its slow cell was named: say that the wait is over
+            ran = sum(1 for r in results if not r.cached)
+            self.say(f"done {essay.path.name}: {ran} of {len(results)} cells run in {seconds:.1f} s")

@@ -8,7 +8,7 @@ otherwise by running again the cells that had succeeded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from runtime.display import Output
 
 from .cancel import CancelToken
 from .protocol import FailureKind
+from .timeouts import Timeouts
 from .worker import ProgressFn, Worker
 
 
@@ -41,14 +42,20 @@ def execute_essay(
     *,
     keys: Sequence[str] | None = None,
     cancel: CancelToken | None = None,
+    timeouts: Timeouts | None = None,
+    started: Callable[[Cell], None] | None = None,
 ) -> list[CellResult]:
     """Run an essay's cells in order in a fresh worker process, taking from the cache
     every cell it can and starting from the latest snapshot before the first that changed.
     `modules`: the folder of the essays' exported modules, put on the worker's path.
     `keys`: the cells' content keys (cache/keys.py); None: the essay's alone, as for an
     essay that imports no other's module. `cancel`: the build's token, which stops its
-    workers (Cancelled out of here)."""
-    return EssayRun(essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel).run()
+    workers (Cancelled out of here). `timeouts`: the dev server's timed-out cells, which
+    it does not run again while their keys stand (timeouts.py); `started`: told of each
+    cell as it begins to run (not of those the cache answers)."""
+    run = EssayRun(essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel, timeouts=timeouts)
+    run.started = started
+    return run.run()
 
 
 def cached_essay(
@@ -74,6 +81,7 @@ class EssayRun:
         *,
         keys: Sequence[str] | None = None,
         cancel: CancelToken | None = None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.modules = modules
         self.cancel = cancel if cancel is not None else CancelToken()
@@ -84,6 +92,7 @@ class EssayRun:
         content = keys if keys is not None else content_keys(self.cells)
         self.keys = [cache.key(k) for k in content] if cache else []
         self.cwd = essay.path.resolve().parent
+        self.path = essay.path
         self.filename = display_name(essay.path)
         self.results: list[CellResult] = []
         # cells 0..k, where they are now: what cell k's cached outputs are moved to
@@ -95,6 +104,11 @@ class EssayRun:
         self.reads = _reads_from(self.cells)
         self.stale: str | None = None  # why a cached result could not serve, for the report
         self.worker: Worker | None = None
+        # the dev server's memory of cells that timed out; needs the cache's keys, which
+        # cover what the cell depends on (without a cache, every cell runs)
+        self.timeouts = timeouts if cache is not None else None
+        self.started: Callable[[Cell], None] | None = None
+        self._iterations: dict[int, tuple[int, int]] = {}  # cell index -> (done, total) last reported
 
     def run(self) -> list[CellResult]:
         first_miss = self._take_cached()
@@ -110,6 +124,11 @@ class EssayRun:
             # the cells whose effects the state holds: what a rebuild after a timeout re-runs
             done_ok = [c for c, r in zip(self.cells[:start], self.results, strict=True) if r.status == "ok"]
             for cell in self.cells[start:]:
+                if (recalled := self._recall(cell)) is not None:
+                    # it timed out before with this key: the state stays as it is before it,
+                    # as the worker's rebuild after that timeout left it
+                    self.results.append(recalled)
+                    continue
                 result = self._run_cell(cell)
                 # what the report and the page add to the cell's own result: its record is
                 # replaced, the one the cache stored stays as the cell made it
@@ -145,6 +164,8 @@ class EssayRun:
         for key, places in zip(self.keys, self.places, strict=True):
             hit = self.cache.load(key, places)
             if hit is None:
+                hit = self._recall(self.cells[len(self.results)])
+            if hit is None:
                 break
             if hit.depends is not None and (why := checker.changed(hit.depends)):
                 self.stale = f"cell {len(self.results) + 1} ran again: {why}"
@@ -161,11 +182,26 @@ class EssayRun:
             del self.results[first:]
         return len(self.results)
 
+    def _recall(self, cell: Cell) -> CellResult | None:
+        return self.timeouts.recall(self.keys[cell.index]) if self.timeouts is not None else None
+
+    def _progress(self, cell: Cell, done: int, total: int) -> None:
+        self._iterations[cell.index] = (done, total)
+        if self.progress is not None:
+            self.progress(cell, done, total)
+
     def _run_cell(self, cell: Cell) -> CellResult:
         assert self.worker is not None
         cache = self.cache
         snapshot_to = (cache.snapshot(self.keys[cell.index]), cache.blobs) if cache and cache.writable else None
-        result = self.worker.run(cell, self.filename, cell.timeout or self.default_timeout, self.progress, snapshot_to)
+        if self.started is not None:
+            self.started(cell)
+        limit = cell.timeout or self.default_timeout
+        result = self.worker.run(cell, self.filename, limit, self._progress, snapshot_to)
+        if result.status == "timeout" and self.timeouts is not None:
+            self.timeouts.remember(
+                self.keys[cell.index], self.path, cell, result, limit, self._iterations.get(cell.index)
+            )
         if cache and result.cache_error:
             cache.write_failed(result.cache_error)
         previous = self.results[-1].lost if self.results else None

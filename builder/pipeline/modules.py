@@ -123,7 +123,7 @@ def _digest(module: Module, modules: dict[str, Module], seen: set[str]) -> str:
 def imported_digests(essay: Essay, modules: dict[str, Module]) -> list[dict[str, str]]:
     """For each cell, the other essays' modules it imports, name -> digest: what its cache
     key covers besides the essay (cache/keys.py), so editing an exported cell re-runs the
-    cells that import it (and those after them), nothing else."""
+    first cell of each essay that imports it and, as keys chain, every cell after that one."""
     own = essay.module
     return [
         {m: modules[m].digest for m in imported_modules(cell.source) if m in modules and m != own}

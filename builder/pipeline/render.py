@@ -102,6 +102,7 @@ def environment(template_dir: Path | None) -> Environment:
         lstrip_blocks=True,
     )
     env.globals["site"] = Settings()  # essays.toml's, when the build read one
+    env.globals["search"] = False  # the header's search box: True once the build wrote its files
     return env
 
 

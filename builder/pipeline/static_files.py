@@ -140,7 +140,8 @@ def write_static(
     # GitHub Pages runs Jekyll unless told not to, and Jekyll drops folders starting with "_"
     writer.write_text(".nojekyll", "")
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
-    writer.write_text(f"{STATIC}/style.css", css + "\n" + stylesheet())
+    search = (BUILDER / "static" / "search.css").read_text(encoding="utf-8")  # the header's search box
+    writer.write_text(f"{STATIC}/style.css", css + "\n" + search + "\n" + stylesheet())
     for name in PAGE_SCRIPTS:
         minified = BUNDLES / name
         _copy(writer, minified if minified.is_file() else RUNTIME / "js" / name, f"{STATIC}/{name}")

@@ -8,29 +8,38 @@ build thread runs `build()` and then tells the server `reloaded(errors)`.
 The server never shows a half-built page: a build writes a new folder and swaps it in
 under `swap_lock`, and the server opens files under the same lock. A failed build leaves
 the last good site and puts its errors in an overlay over the open pages.
+
+Slow cells (builder/live.py): a save starts a build at once, even while an earlier one
+waits for a slow cell; the new build runs the saved essay first, shares the earlier build's
+run of any essay whose cells did not change, and publishes each essay's page as soon as it
+is done, one file renamed into place under the same lock. Only the newest build publishes
+or swaps. A cell that timed out is not run again while it is unchanged
+(execution/timeouts.py), and the terminal names a cell that runs for a while.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from builder.build import build
 from builder.config import Config
 from builder.errors import EssaysError, Interrupted
 from builder.execution.cancel import CancelToken
+from builder.execution.timeouts import Timeouts
+from builder.live import LiveBuild, SharedRuns, Superseded
+from builder.paths import SITE_MARKER
+from builder.progress import Reporter, ServeReporter
 from builder.settings import settings_path
 
 from .livereload import LiveReloadServer, host_port, network_warning
-
-if TYPE_CHECKING:
-    from builder.progress import Reporter
 
 PACKAGE = Path(__file__).resolve().parents[1]  # builder/
 ROOT = PACKAGE.parent
@@ -45,16 +54,21 @@ class BuildCancelled(Interrupted):
 
 class _SwapGate:
     """The swap lock as a build sees it. A build still running when stop() begins had its
-    cells killed, so its pages would show that; refusing the swap keeps the last good site."""
+    cells killed, so its pages would show that; refusing the swap keeps the last good site.
+    A build that a newer one superseded is refused too: its pages are older."""
 
-    def __init__(self, server: DevServer) -> None:
+    def __init__(self, server: DevServer, generation: int) -> None:
         self.server = server
+        self.generation = generation
 
     def __enter__(self) -> _SwapGate:
         self.server.swap_lock.acquire()
         if self.server.stopping:
             self.server.swap_lock.release()
             raise BuildCancelled("the server is stopping")
+        if self.generation < self.server.latest:
+            self.server.swap_lock.release()
+            raise Superseded("a newer build is running")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -78,7 +92,10 @@ class DevServer:
         templates, static files, runtime and shaders that every page is made from.
         `allowed_hosts`: host names to answer besides the local ones (LiveReloadServer)."""
         self.config = config
-        self.reporter = reporter
+        # where the lines on slow cells, timeouts and early pages go (tests collect them)
+        self.say: Callable[[str], None] = self._print
+        # the terminal names a cell that runs for a while (`progress_after` seconds)
+        self.reporter = ServeReporter(reporter, say=self._said)
         self._watch_list = watch
         self.debounce = DEBOUNCE
         # a plain Lock, not the server's default: _SwapGate acquires and releases it by hand
@@ -87,7 +104,12 @@ class DevServer:
         # or stop() begins. Held around server.reloaded() (then the server's lock: that order)
         self.state = threading.Condition()
         self.stopping = False
-        self.building = False
+        self.building = 0  # builds running: a save starts one while another waits for a cell
+        self.latest = 0  # the newest build's number: only it may publish or swap
+        self._tokens: set[CancelToken] = set()  # the running builds'
+        self._threads: set[threading.Thread] = set()
+        self.runs = SharedRuns()  # essays running, shared between builds (builder/live.py)
+        self.timeouts = Timeouts(said=self._said)  # cells that timed out, not run again unchanged
         self._last_change = 0.0
         self._dirty = False
         self._stopped = False
@@ -96,8 +118,6 @@ class DevServer:
             lambda: self.config.output, host, port, lock=self.swap_lock, allowed_hosts=allowed_hosts
         )
         self._builder: threading.Thread | None = None
-        # the running build's own token: stop() ends its workers (and no other build's)
-        self._cancel: CancelToken | None = None
         self._observer: Any = None  # watchdog's Observer, imported when watching starts
         self._watched_abs: list[Path] = []
         # where builds write: events there are the build's own, never a reason to rebuild
@@ -136,12 +156,45 @@ class DevServer:
 
     # -- building ------------------------------------------------------------------------
 
-    def rebuild(self, cancel: CancelToken | None = None) -> None:
+    @property
+    def progress_after(self) -> float:
+        """Seconds a cell runs before the terminal names it."""
+        return self.reporter.after
+
+    @progress_after.setter
+    def progress_after(self, seconds: float) -> None:
+        self.reporter.after = seconds
+
+    def _said(self, line: str) -> None:
+        self.say(line)  # looked up at each line: `say` may be replaced after start
+
+    def _print(self, line: str) -> None:
+        if not self.config.quiet:
+            print(line, flush=True)
+
+    def rebuild(
+        self, cancel: CancelToken | None = None, generation: int | None = None, first: frozenset[Path] = frozenset()
+    ) -> None:
         """One build, swapped in and reloaded; `cancel`: its token (the build loop's, so
-        that stop() can end it)."""
+        that stop() can end it); `generation`: its number, from the build loop (None: the
+        next); `first`: the essays just saved, which run first."""
         started = time.monotonic()
+        if generation is None:
+            with self.state:
+                self.latest += 1
+                generation = self.latest
+        number = generation
+        live = LiveBuild(
+            publish=lambda pages: self.publish(number, pages),
+            runs=self.runs,
+            timeouts=self.timeouts,
+            first=first,
+            superseded=lambda: self.stopping or number < self.latest,
+        )
         try:
-            result = build(self.config, swap_lock=_SwapGate(self), reporter=self.reporter, cancel=cancel)
+            result = build(
+                self.config, swap_lock=_SwapGate(self, generation), reporter=self.reporter, cancel=cancel, live=live
+            )
             # the terminal lists what `essays build --strict` would refuse; the overlay names
             # the essays that could not be read (their last good page stays): a failing cell
             # shows on its own page
@@ -153,13 +206,15 @@ class DevServer:
                 self._generated = {Path(os.path.abspath(p)) for p in result.generated}
                 if self._dirty and self._changes <= self._generated:
                     self._dirty = False  # the build's own writes, seen while it ran
-        except BuildCancelled:
+        except (BuildCancelled, Superseded):
             return
         except Exception as exc:  # a template error: keep serving the last good site
+            if live.superseded():  # a newer build has the say (a cancelled run, say)
+                return
             errors = problems = [f"the build failed: {type(exc).__name__}: {exc}"]
             warnings = []
         with self.state:  # held: stop() must not begin between this check and the epoch's move
-            if self.stopping:
+            if self.stopping or generation < self.latest:
                 return
             self.server.reloaded(errors)
         if not self.config.quiet:
@@ -168,6 +223,38 @@ class DevServer:
                 print(f"  {line}", file=sys.stderr, flush=True)
             for line in warnings:
                 print(f"  warning: {line}", file=sys.stderr, flush=True)
+
+    def publish(self, generation: int, pages: dict[str, str]) -> bool:
+        """Put pages of build `generation` into the served site before the build ends: each
+        written beside its place and renamed over it, under the lock the server opens files
+        under, so a request gets the old page or the new one. Refused for a build that a
+        newer one superseded, while stopping, and before the first site is in place; pages
+        that are already as given are left alone. Open pages reload when one changed."""
+        written = []
+        with self.swap_lock:
+            site = self.config.output
+            if self.stopping or generation < self.latest or not (site / SITE_MARKER).is_file():
+                return False
+            for name, text in pages.items():
+                data = text.encode("utf-8")
+                target = site / name
+                try:
+                    if target.read_bytes() == data:
+                        continue
+                except OSError:
+                    pass
+                temporary = site / f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+                temporary.write_bytes(data)
+                os.replace(temporary, target)
+                written.append(name)
+        if not written:
+            return False
+        with self.state:
+            if self.stopping:
+                return False
+            self.server.reloaded(self.server.errors)
+        self.say(f"published {', '.join(written)} (other essays still running)")
+        return True
 
     def changed(self, path: str) -> None:
         """A watched file changed: schedule a rebuild once the burst of saves is over."""
@@ -193,6 +280,8 @@ class DevServer:
         return any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
 
     def _build_loop(self) -> None:
+        """Start a build once the burst of saves is over; while a build runs too: a newer
+        one supersedes it, sharing the runs it still waits for (builder/live.py)."""
         while True:
             with self.state:
                 while not self._dirty and not self.stopping:
@@ -203,17 +292,30 @@ class DevServer:
                 if self.stopping:
                     return
                 self._dirty = False
+                first = frozenset(p for p in self._changes if p.suffix == ".md")
                 self._changes.clear()
-                self.building = True
-                # made under the lock that stop() takes to read it: a build that starts is
+                self.building += 1
+                self.latest += 1
+                # made under the lock that stop() takes to read them: a build that starts is
                 # either seen by stop() or never starts
-                self._cancel = cancel = CancelToken()
-            try:
-                self.rebuild(cancel)
-            finally:
-                with self.state:
-                    self.building = False
-                    self.state.notify_all()
+                cancel = CancelToken()
+                self._tokens.add(cancel)
+                thread = threading.Thread(
+                    target=self._one_build, args=(cancel, self.latest, first), name=f"essays-build-{self.latest}"
+                )
+                thread.daemon = True
+                self._threads.add(thread)
+                thread.start()
+
+    def _one_build(self, cancel: CancelToken, generation: int, first: frozenset[Path]) -> None:
+        try:
+            self.rebuild(cancel, generation, first)
+        finally:
+            with self.state:
+                self.building -= 1
+                self._tokens.discard(cancel)
+                self._threads.discard(threading.current_thread())
+                self.state.notify_all()
 
     def idle(self) -> bool:
         """No build running and none pending (for tests and benchmarks)."""
@@ -294,20 +396,25 @@ class DevServer:
             if self._stopped:
                 return
             self._stopped = self.stopping = True
-            cancel = self._cancel
+            tokens = list(self._tokens)
+            threads = list(self._threads)
             self.state.notify_all()
         if self._observer is not None:
             self._observer.stop()
-        # A build in progress ends now, not when its cells do: the same stop as Ctrl+C in
-        # `essays build` (no worker may start to recover an essay's state meanwhile).
-        builder = self._builder
-        if cancel is not None and builder is not None and builder.is_alive():
-            cancel.cancel(lambda: not builder.is_alive(), STOP_GRACE)
+        self.reporter.close()
+        # The builds in progress end now, not when their cells do: the same stop as Ctrl+C
+        # in `essays build` (no worker may start to recover an essay's state meanwhile).
+        # Their essays run under tokens of their own (shared between builds): stopped first.
+        self.runs.stop()
+        done = lambda: not any(t.is_alive() for t in threads)  # noqa: E731
+        for token in tokens:
+            token.cancel(done, STOP_GRACE)
         self.server.shutdown()  # the event streams end; pages wait for a server to reconnect to
         if self._observer is not None:
             self._observer.join(timeout=5)
-        if cancel is not None:
-            cancel.cancel()  # a build that outlived the grace: what it still holds ends now
+        self.runs.stop()  # a run that outlived the grace: what it still holds ends now
+        for token in tokens:
+            token.cancel()
 
 
 def serve(

@@ -6,6 +6,9 @@
 //                          module scripts are refused on a page opened from a file
 //   dist/kernel-worker.js  kernel-worker.js and worker/: started as a module worker
 //   dist/editor.js         CodeMirror (the global EssayEditor), loaded on first approach
+//   dist/search.js         search.js: the header's search box (a classic script)
+//   dist/search-engine.js  search/engine.js and MiniSearch (the global EssaySearchEngine),
+//                          loaded with _static/search-index.js when a reader first searches
 //   dist/figures.js, dist/diagrams.js   the two classic scripts, minified: they import
 //                          nothing, so a site built without npm copies them as written
 //
@@ -33,6 +36,20 @@ await Promise.all([
     format: "iife",
     globalName: "EssayEditor",
     outfile: "runtime/js/dist/editor.js",
+  }),
+  // the search box on every page, small; MiniSearch comes with the index, on first use
+  esbuild.build({
+    ...common,
+    entryPoints: ["runtime/js/search.js"],
+    format: "iife",
+    outfile: "runtime/js/dist/search.js",
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: ["runtime/js/search/engine.js"],
+    format: "iife",
+    globalName: "EssaySearchEngine",
+    outfile: "runtime/js/dist/search-engine.js",
   }),
   // already IIFEs: minified only, not wrapped again
   ...["figures.js", "diagrams.js"].map((name) =>

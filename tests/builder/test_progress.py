@@ -63,6 +63,19 @@ def test_iterated_cell_shows_a_bar_while_it_runs():
     assert "1 cell: 1 run, 0 cached" in out.getvalue()
 
 
+def test_the_running_essays_line_names_the_cell_that_runs():
+    con, out = console()
+    e = essay(cells=3)
+    reporter = Reporter(enabled=True, console=con)
+    with reporter:
+        reporter.essay_started(e)
+        reporter.cell_started(e, e.cells[1])
+        reporter._progress.refresh()
+        drawn = out.getvalue()
+        reporter.essay_done(e, [CellResult("ok")] * 3, 0.1)
+    assert "01-demo.md" in drawn and "cell 2 of 3 (line 8)" in drawn
+
+
 def test_threads_report_at_once():
     con, out = console()
     essays = [essay(f"{i:02d}-e.md", cells=2) for i in range(8)]

@@ -101,3 +101,32 @@ def test_a_cell_result_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.note = "later"  # type: ignore[misc]
     assert dataclasses.replace(result, note="later").note == "later" and result.note is None
+
+
+EXPORTER = '<script data-export>\ndef area(r):\n    """The area."""\n    return 3 * r * r\n</script>\n\n<script>\nlater = 1\n</script>\n'
+IMPORTER = (
+    "# B\n\n<script>\nbefore = 1\n</script>\n\n<script>\nfrom first import area\n</script>\n\n"
+    "<script>\nslow_and_unrelated = 2\n</script>\n"
+)
+
+
+def test_a_docstring_edit_of_an_exported_cell_moves_the_keys_the_readme_says():
+    """README: the exporting essay from the edited cell on; in an importing essay, the first
+    importing cell and every cell after it (keys chain), not the cells above it; an essay
+    that does not import the module, nothing."""
+    from builder.build import link_essays
+    from builder.diagnostics import Diagnostics
+    from builder.records import EssayBuild
+
+    def keys_of(exporter: str) -> list[tuple[str, ...]]:
+        builds = [
+            EssayBuild(Path(name), essay=parse_text(text, Path(name)))
+            for name, text in (("01-first.md", exporter), ("02-b.md", IMPORTER), ("03-c.md", TWO))
+        ]
+        link_essays(builds, Diagnostics())
+        return [b.keys for b in builds]
+
+    before = keys_of(EXPORTER)
+    after = keys_of(EXPORTER.replace("The area.", "The area of a square."))
+    changed = [[a != b for a, b in zip(x, y, strict=True)] for x, y in zip(before, after, strict=True)]
+    assert changed == [[True, True], [False, True, True], [False, False]]

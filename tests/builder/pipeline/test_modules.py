@@ -83,7 +83,7 @@ def test_module_lines_are_the_essays_lines():
     assert lines[17] == "class Circle:"  # line 18
 
 
-def test_editing_an_exported_cell_reruns_the_importing_cells_and_nothing_else(project):
+def test_editing_an_exported_cell_reruns_the_importing_cells_and_those_after_them(project):
     project.write("01-first.md", FIRST)
     project.write("02-second.md", SECOND)
     project.write("03-third.md", THIRD)
