@@ -5,6 +5,7 @@ warning of kind "markup" (an error under --strict), with a suggestion where one 
 - an element id used twice in a page (a cell's `id` equal to a heading's)
 - an image or a file the prose links to that is not beside the essays, or not published
 - a cell that swallowed prose because its `</script>` is missing (see `unclosed_cells`)
+- a `:::` callout of a type the builder does not know (callouts.py)
 
 The files are looked at here, not in parse.py, which reads nothing but the essay.
 """
@@ -23,6 +24,7 @@ from markdown_it.token import Token
 
 from builder.diagnostics import Diagnostics
 
+from .callouts import check_callouts
 from .parse import Cell, Essay, Prose
 
 # every attribute a cell's <script> tag may carry (parse.py and the templates read them)
@@ -50,6 +52,7 @@ def check_essay(essay: Essay, diagnostics: Diagnostics) -> None:
     duplicate_ids(essay, diagnostics)
     missing_files(essay, diagnostics)
     unclosed_cells(essay, diagnostics)
+    check_callouts(essay, diagnostics)
 
 
 def _suggest(word: str, choices: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str:

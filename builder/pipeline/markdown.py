@@ -15,6 +15,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from .callouts import callouts_plugin
 from .cell_rule import python_cell
 
 
@@ -35,6 +36,7 @@ def markdown() -> MarkdownIt:
     md.add_render_rule("python_cell", _render_cell)
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
+    md.use(callouts_plugin)  # > [!NOTE] and ::: note
     # headings get ids and a "#" link, so every section can be linked to
     md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkBefore=False)
     md.core.ruler.push("anchor_names", _name_anchors)
