@@ -11,6 +11,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import escape
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
@@ -37,6 +38,9 @@ def markdown() -> MarkdownIt:
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
     md.use(callouts_plugin)  # > [!NOTE] and ::: note
+    md.use(deflist_plugin)  # pandoc's: a term, then lines starting ": "
+    # "- [x] done": markdown-it-py's own task lists, their checkboxes disabled (not a form)
+    md.options["tasklists"] = True
     # headings get ids and a "#" link, so every section can be linked to
     md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkBefore=False)
     md.core.ruler.push("anchor_names", _name_anchors)
