@@ -6,6 +6,7 @@ warning of kind "markup" (an error under --strict), with a suggestion where one 
 - an image or a file the prose links to that is not beside the essays, or not published
 - a cell that swallowed prose because its `</script>` is missing (see `unclosed_cells`)
 - a `:::` callout of a type the builder does not know (callouts.py)
+- a front-matter switch (`toc:`) that is not true or false
 
 The files are looked at here, not in parse.py, which reads nothing but the essay.
 """
@@ -53,6 +54,7 @@ def check_essay(essay: Essay, diagnostics: Diagnostics) -> None:
     missing_files(essay, diagnostics)
     unclosed_cells(essay, diagnostics)
     check_callouts(essay, diagnostics)
+    front_matter_switches(essay, diagnostics)
 
 
 def _suggest(word: str, choices: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str:
@@ -151,6 +153,27 @@ def missing_files(essay: Essay, diagnostics: Diagnostics) -> None:
             diagnostics.warn(
                 f"the {what} {parts.path} is not in the essays folder{hint}", essay.path, line, kind="markup"
             )
+
+
+SWITCHES = ("toc",)  # front-matter keys that take true or false
+
+
+def front_matter_switches(essay: Essay, diagnostics: Diagnostics) -> None:
+    """`toc: "no"` (a string) would be read as true: say so, at the key's line."""
+    for key in SWITCHES:
+        value = essay.meta.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        line = 1
+        try:
+            for number, text in enumerate(essay.path.read_text(encoding="utf-8").splitlines(), 1):
+                if re.match(rf"{key}\s*:", text):
+                    line = number
+                    break
+        except OSError:
+            pass
+        message = f"{key}: takes true or false, not {value!r}; the page keeps its {key}"
+        diagnostics.warn(message, essay.path, line, kind="markup")
 
 
 def _files(folder: Path) -> list[str]:
