@@ -7,6 +7,7 @@ warning of kind "markup" (an error under --strict), with a suggestion where one 
 - a cell that swallowed prose because its `</script>` is missing (see `unclosed_cells`)
 - a `:::` callout of a type the builder does not know (callouts.py)
 - a front-matter switch (`toc:`) that is not true or false
+- an `@fig-…` that names no figure (references.py; citations are citations.py's)
 
 The files are looked at here, not in parse.py, which reads nothing but the essay.
 """
@@ -27,6 +28,7 @@ from builder.diagnostics import Diagnostics
 
 from .callouts import check_callouts
 from .parse import Cell, Essay, Prose
+from .references import check_references
 
 # every attribute a cell's <script> tag may carry (parse.py and the templates read them)
 CELL_ATTRIBUTES = (
@@ -55,6 +57,7 @@ def check_essay(essay: Essay, diagnostics: Diagnostics) -> None:
     unclosed_cells(essay, diagnostics)
     check_callouts(essay, diagnostics)
     front_matter_switches(essay, diagnostics)
+    check_references(essay, diagnostics)
 
 
 def _suggest(word: str, choices: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str:

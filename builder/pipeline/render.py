@@ -28,6 +28,7 @@ from builder.records import CellResult
 from builder.settings import Settings
 from runtime.html import outputs_html
 
+from .citations import references_html
 from .highlight import highlight
 from .markdown import markdown
 from .parse import Cell, Essay, Prose
@@ -101,6 +102,9 @@ def table_of_contents(essay: Essay) -> list[TocEntry]:
         # the level as the list shows it: 2 for the top level, 3 below it
         level = 2 + levels.index(token.tag)
         entries.append(TocEntry(level, str(token.attrs["id"]), "".join(words).strip()))
+    bibliography = essay.env.get("bibliography")
+    if bibliography is not None and bibliography.works:
+        entries.append(TocEntry(2, bibliography.heading_id, "References"))
     return entries
 
 
@@ -162,6 +166,9 @@ def render_essay(
         else cell_html(env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else "")
         for b in essay.blocks
     ]
+    references = references_html(essay)  # the works it cites, after its last block
+    if references:
+        blocks.append(references)
     position = next(i for i, n in enumerate(nav) if n.page == essay.page)
     return env.get_template("essay.html").render(
         title=essay.title,
