@@ -224,20 +224,23 @@ def _anchor(key: str) -> str:
     return "ref-" + urllib.parse.quote(key, safe="")
 
 
-def _link(work: Work, text: str) -> str:
+def _link(work: Work, text: str, link: bool = True) -> str:
+    if not link:  # inside an author's link
+        return str(escape(text))
     return f'<a class="citation" href="#{_anchor(work.key)}">{escape(text)}</a>'
 
 
-def cite_in_text(env: Any, key: str) -> str | None:
-    """`@key` in a sentence: "Knuth (1997)"; None for a key that names no work."""
+def cite_in_text(env: Any, key: str, link: bool = True) -> str | None:
+    """`@key` in a sentence: "Knuth (1997)"; None for a key that names no work. `link`:
+    False inside the text of a link, which may not hold another."""
     bibliography: Bibliography | None = env.get("bibliography")
     work = bibliography.works.get(key) if bibliography else None
     if work is None:
         return None
-    return f"{escape(work.names)} ({_link(work, work.year)})"
+    return f"{escape(work.names)} ({_link(work, work.year, link)})"
 
 
-def cite_group(env: Any, items: list[tuple[str, bool, str, str]]) -> str | None:
+def cite_group(env: Any, items: list[tuple[str, bool, str, str]], link: bool = True) -> str | None:
     """`[see @a, p. 3; -@b]`: "(see Knuth 1997, p. 3; 2003)"; cross-references in a bracket
     are their names ("Figure 1"). None when a key names nothing, so the source shows."""
     from .references import target_html
@@ -250,13 +253,13 @@ def cite_group(env: Any, items: list[tuple[str, bool, str, str]]) -> str | None:
             target = env.get("targets", {}).get(key)
             if target is None:
                 return None
-            inner = target_html(target)
+            inner = target_html(target, link)
         else:
             work = bibliography.works.get(key) if bibliography else None
             if work is None:
                 return None
             citations = True
-            inner = _link(work, work.year if minus else f"{work.names} {work.year}")
+            inner = _link(work, work.year if minus else f"{work.names} {work.year}", link)
         before = f"{escape(prefix)} " if prefix else ""
         parts.append(f"{before}{inner}{escape(suffix)}")
     joined = "; ".join(parts)

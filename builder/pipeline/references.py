@@ -114,7 +114,8 @@ def _at_reference(state: StateInline, silent: bool) -> bool:
     if not silent:
         token = state.push("at_ref", "", 0)
         token.content = match.group(0)
-        token.meta = {"key": match.group(1)}
+        # inside a link's text, a reference is its name alone: an <a> may not hold another
+        token.meta = {"key": match.group(1), "in_link": state.linkLevel > 0}
     state.pos = match.end()
     return True
 
@@ -137,7 +138,7 @@ def _cite_bracket(state: StateInline, silent: bool) -> bool:
     if not silent:
         token = state.push("cite_group", "", 0)
         token.content = src[pos : end + 1]
-        token.meta = {"items": items}
+        token.meta = {"items": items, "in_link": state.linkLevel > 0}
     state.pos = end + 1
     return True
 
@@ -237,7 +238,9 @@ def _label_equations(inline: Token, line: int, number: Any) -> None:
 # ----- rendering -------------------------------------------------------------------------
 
 
-def target_html(target: Target) -> str:
+def target_html(target: Target, link: bool = True) -> str:
+    if not link:
+        return str(escape(target.name))
     return f'<a class="crossref" href="#{escape(target.id)}">{escape(target.name)}</a>'
 
 
@@ -246,10 +249,10 @@ def _render_at_ref(self: RendererHTML, tokens: Sequence[Token], idx: int, option
     key = token.meta["key"]
     if kind_of(key) is not None:
         target = env.get("targets", {}).get(key)
-        return target_html(target) if target is not None else str(escape(token.content))
+        return target_html(target, not token.meta["in_link"]) if target is not None else str(escape(token.content))
     from .citations import cite_in_text
 
-    return cite_in_text(env, key) or str(escape(token.content))
+    return cite_in_text(env, key, not token.meta["in_link"]) or str(escape(token.content))
 
 
 def _render_cite_group(
@@ -258,7 +261,7 @@ def _render_cite_group(
     from .citations import cite_group
 
     token = tokens[idx]
-    html = cite_group(env, token.meta["items"])
+    html = cite_group(env, token.meta["items"], not token.meta["in_link"])
     return html if html is not None else str(escape(token.content))
 
 

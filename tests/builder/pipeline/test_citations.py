@@ -160,3 +160,8 @@ def test_the_bib_file_is_an_input_of_the_build_and_the_watcher(project):
         assert dev._dirty  # a save of the .bib rebuilds
     finally:
         dev.stop()
+
+
+def test_a_citation_inside_a_links_text_is_not_a_second_link(tmp_path):
+    html, _refs, _problems = load(tmp_path, FRONT + "[as @knuth1997 wrote](https://example.org)\n")
+    assert html == '<p><a href="https://example.org">as Knuth (1997) wrote</a></p>\n'

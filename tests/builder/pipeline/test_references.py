@@ -107,3 +107,8 @@ def test_a_strict_build_fails_for_an_unknown_reference(project):
     assert report_build(result, project.config(strict=True)) == 1
     assert report_build(result, project.config()) == 0
     assert "See @fig-nothing." in project.page("01-e.html")
+
+
+def test_a_reference_inside_a_links_text_is_its_name_without_a_link_of_its_own():
+    html = html_of("![A](a.png){#fig-a}\n\n[see @fig-a](x.html) and [@fig-a][r]\n\n[r]: y.html\n")
+    assert '<p><a href="x.html">see Figure 1</a> and <a href="y.html">Figure 1</a></p>' in html
