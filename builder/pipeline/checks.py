@@ -41,6 +41,8 @@ CELL_ATTRIBUTES = (
     "data-verify",
     "data-show",
     "data-hide",
+    "data-figure",  # references.py: the cell as a numbered figure
+    "data-caption",
 )
 HTML_ID = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)
 HTML_IMG = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)

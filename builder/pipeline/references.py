@@ -158,11 +158,17 @@ def _number_targets(state: StateCore) -> None:
         targets[id_] = Target(id_, KINDS[kind], counts[kind])
         return targets[id_]
 
+    cell_figures: dict[int, Target] = state.env.setdefault("cell_figures", {})
     tokens = state.tokens
     i = 0
     while i < len(tokens):
         token = tokens[i]
         line = (token.map[0] if token.map else 0) + 1
+        figure_id = str(token.attrs.get("data-figure", "")) if token.type == "python_cell" else ""
+        if kind_of(figure_id) == "fig":  # a cell whose output is a figure, by its <script> line
+            target = number(figure_id, "fig", line)
+            if target is not None:
+                cell_figures[line] = target
         if token.type == "paragraph_open" and i + 2 < len(tokens):
             inline = tokens[i + 1]
             children = inline.children or []
@@ -287,6 +293,22 @@ def _render_table_caption_open(
     return f'<caption><span class="target-number">{target.name}:</span> '
 
 
+def cell_figure(html: str, tag_line: int, attrs: dict[str, str], env: Any) -> str:
+    """A cell with `data-figure="fig-loss"` (and `data-caption`): the cell, code and output,
+    inside a numbered <figure>; any other cell as it was."""
+    target: Target | None = env.get("cell_figures", {}).get(tag_line)
+    if target is None:
+        return html
+    from .markdown import markdown
+
+    caption = markdown().renderInline(attrs.get("data-caption", ""))
+    number = f'<span class="target-number">{target.name}{":" if caption else ""}</span>'
+    return (
+        f'<figure id="{escape(target.id)}" class="numbered-figure cell-figure">\n{html}'
+        f"<figcaption>{number} {caption}</figcaption>\n</figure>\n"
+    )
+
+
 # ----- checking --------------------------------------------------------------------------
 
 
@@ -299,6 +321,14 @@ def check_references(essay: Essay, diagnostics: Diagnostics) -> None:
     for id_, line in essay.env.get("duplicate_targets", []):
         message = f"the id {id_} is given to two {KINDS[kind_of(id_) or 'fig'].lower()}s: only the first is numbered"
         diagnostics.warn(message, essay.path, line, kind="markup")
+    for cell in essay.cells:
+        figure_id = cell.attrs.get("data-figure")
+        if figure_id is not None and kind_of(figure_id) != "fig":
+            message = f'cell {cell.index + 1}: data-figure takes an id that starts with fig-, not "{figure_id}"'
+            diagnostics.warn(message, essay.path, cell.tag_line, kind="markup")
+        elif "data-caption" in cell.attrs and figure_id is None:
+            message = f'cell {cell.index + 1} has a data-caption but no data-figure="fig-…" to number it'
+            diagnostics.warn(message, essay.path, cell.tag_line, kind="markup")
     for token, line in _prose_tokens(essay.blocks):
         keys = []
         if token.type == "at_ref":

@@ -32,6 +32,7 @@ from .citations import references_html
 from .highlight import highlight
 from .markdown import markdown
 from .parse import Cell, Essay, Prose
+from .references import cell_figure
 
 
 @dataclass
@@ -163,7 +164,14 @@ def render_essay(
     blocks = [
         prose_html(b, essay.env)
         if isinstance(b, Prose)
-        else cell_html(env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else "")
+        else Markup(
+            cell_figure(
+                cell_html(env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else ""),
+                b.tag_line,
+                b.attrs,
+                essay.env,
+            )
+        )
         for b in essay.blocks
     ]
     references = references_html(essay)  # the works it cites, after its last block

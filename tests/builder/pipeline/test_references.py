@@ -112,3 +112,29 @@ def test_a_strict_build_fails_for_an_unknown_reference(project):
 def test_a_reference_inside_a_links_text_is_its_name_without_a_link_of_its_own():
     html = html_of("![A](a.png){#fig-a}\n\n[see @fig-a](x.html) and [@fig-a][r]\n\n[r]: y.html\n")
     assert '<p><a href="x.html">see Figure 1</a> and <a href="y.html">Figure 1</a></p>' in html
+
+
+def test_a_cell_with_data_figure_is_a_numbered_figure_counted_with_the_images(project):
+    project.write(
+        "01-e.md",
+        "# E\n\n![A](data/a.svg){#fig-a}\n\n"
+        '<script data-figure="fig-loss" data-caption="The *loss* falls">\nprint("plot")\n</script>\n\n'
+        "@fig-loss follows @fig-a.\n",
+    )
+    project.write("data/a.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    result = project.build()
+    assert [str(d) for d in result.diagnostics] == []
+    page = project.page("01-e.html")
+    start = page.index('<figure id="fig-loss" class="numbered-figure cell-figure">\n<section class="cell')
+    figure = page[start : page.index("</figure>", start)]
+    assert "plot" in figure  # the cell's output, inside
+    assert '<figcaption><span class="target-number">Figure 2:</span> The <em>loss</em> falls</figcaption>' in figure
+    assert '<a class="crossref" href="#fig-loss">Figure 2</a> follows <a class="crossref" href="#fig-a">Figure 1</a>' in page
+
+
+def test_data_figure_without_the_fig_prefix_or_a_lone_caption_warns():
+    text = '<script data-figure="loss">\nx = 1\n</script>\n\n<script data-caption="A">\ny = 2\n</script>\n'
+    assert problems_of(text) == [
+        (1, "markup", 'cell 1: data-figure takes an id that starts with fig-, not "loss"'),
+        (5, "markup", 'cell 2 has a data-caption but no data-figure="fig-…" to number it'),
+    ]
