@@ -129,7 +129,10 @@ def test_a_cell_with_data_figure_is_a_numbered_figure_counted_with_the_images(pr
     figure = page[start : page.index("</figure>", start)]
     assert "plot" in figure  # the cell's output, inside
     assert '<figcaption><span class="target-number">Figure 2:</span> The <em>loss</em> falls</figcaption>' in figure
-    assert '<a class="crossref" href="#fig-loss">Figure 2</a> follows <a class="crossref" href="#fig-a">Figure 1</a>' in page
+    assert (
+        '<a class="crossref" href="#fig-loss">Figure 2</a> follows <a class="crossref" href="#fig-a">Figure 1</a>'
+        in page
+    )
 
 
 def test_data_figure_without_the_fig_prefix_or_a_lone_caption_warns():
