@@ -3,7 +3,8 @@
 links to the essay's References, a list at its end of the works it cites, formatted by
 pybtex's `plain` style (as BibTeX's plain.bst would) and sorted by author and year.
 
-The front matter names the file, relative to the essay and inside the essays folder, so
+The front matter names the file (or essays.toml's `bibliography`, for every essay that names
+none), relative to the essay and inside the essays folder, so
 that it is an input like any other file there: the cache's salt covers it
 (paths.source_files) and the dev server's watcher sees it change. `bibliography:` takes one
 path or a list. The inline syntax is read by references.py; this module reads the .bib
@@ -55,10 +56,13 @@ def attach_bibliography(essay: Essay, diagnostics: Diagnostics) -> None:
     the renderer. A file that is missing, outside the essays folder or not valid BibTeX, an
     entry pybtex cannot format and a key no file has are file:line warnings."""
     value = essay.meta.get("bibliography")
+    line = _meta_line(essay.path, "bibliography")
+    if value is None:  # essays.toml's, relative to the essays folder, where the essays are
+        value = essay.env.get("defaults", {}).get("bibliography")
+        line = 1
     if not value:
         return
     names = value if isinstance(value, list) else [value]
-    line = _meta_line(essay.path, "bibliography")
     entries: dict[str, Any] = {}
     sources: dict[str, tuple[Path, str]] = {}  # key -> (file, its text), for line numbers
     for name in names:

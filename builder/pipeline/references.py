@@ -88,15 +88,18 @@ def references_plugin(md: MarkdownIt) -> None:
 
 def _citations_on(state: StateCore) -> None:
     """Citations are read only in an essay that names a bibliography, so an `@name` in any
-    other essay stays the text it always was."""
+    other essay stays the text it always was (essays.toml's `bibliography` names one for all)."""
+    value = state.env.get("defaults", {}).get("bibliography")
     for token in state.tokens[:1]:
         if token.type == "front_matter":
             try:
                 meta = yaml.safe_load(token.content)
             except yaml.YAMLError:
-                return  # parse.py reports it
-            if isinstance(meta, dict) and meta.get("bibliography"):
-                state.env["citations_on"] = True
+                meta = None  # parse.py reports it
+            if isinstance(meta, dict) and "bibliography" in meta:
+                value = meta["bibliography"]  # `bibliography: false` turns the site's off
+    if value:
+        state.env["citations_on"] = True
 
 
 def _wanted(key: str, env: Any) -> bool:

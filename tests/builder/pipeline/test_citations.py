@@ -165,3 +165,15 @@ def test_the_bib_file_is_an_input_of_the_build_and_the_watcher(project):
 def test_a_citation_inside_a_links_text_is_not_a_second_link(tmp_path):
     html, _refs, _problems = load(tmp_path, FRONT + "[as @knuth1997 wrote](https://example.org)\n")
     assert html == '<p><a href="https://example.org">as Knuth (1997) wrote</a></p>\n'
+
+
+def test_essays_toml_names_a_bibliography_for_every_essay_that_names_none(project):
+    (project.root / "essays.toml").write_text('bibliography = "refs.bib"\n', encoding="utf-8")
+    project.write("refs.bib", BIB)
+    project.write("01-one.md", "# One\n\nAs @knuth1997 wrote.\n")
+    project.write("02-two.md", "---\nbibliography: false\n---\n# Two\n\nAsk @knuth1997.\n")
+    result = project.build()
+    assert [str(d) for d in result.diagnostics] == []
+    assert 'Knuth (<a class="citation" href="#ref-knuth1997">1997</a>) wrote.' in project.page("01-one.html")
+    two = project.page("02-two.html")
+    assert "Ask @knuth1997." in two and "References" not in two
