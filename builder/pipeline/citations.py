@@ -47,6 +47,10 @@ class Bibliography:
     works: dict[str, Work] = field(default_factory=dict)  # the cited works, by key
     heading_id: str = "references"
 
+    def anchors(self) -> set[str]:
+        """The ids the References section gives the page: its heading's and each entry's."""
+        return {self.heading_id, *(anchor(key) for key in self.works)} if self.works else set()
+
 
 # ----- loading ---------------------------------------------------------------------------
 
@@ -224,14 +228,15 @@ def _SafeHtml() -> Any:  # a class made on first use, so pybtex loads only where
 # ----- rendering -------------------------------------------------------------------------
 
 
-def _anchor(key: str) -> str:
+def anchor(key: str) -> str:
+    """The id of a work's entry in the References."""
     return "ref-" + urllib.parse.quote(key, safe="")
 
 
 def _link(work: Work, text: str, link: bool = True) -> str:
     if not link:  # inside an author's link
         return str(escape(text))
-    return f'<a class="citation" href="#{_anchor(work.key)}">{escape(text)}</a>'
+    return f'<a class="citation" href="#{anchor(work.key)}">{escape(text)}</a>'
 
 
 def cite_in_text(env: Any, key: str, link: bool = True) -> str | None:
@@ -275,7 +280,7 @@ def references_html(essay: Essay) -> Markup:
     bibliography: Bibliography | None = essay.env.get("bibliography")
     if not bibliography or not bibliography.works:
         return Markup("")
-    items = "\n".join(f'<li id="{escape(_anchor(w.key))}">{w.html}</li>' for w in bibliography.works.values())
+    items = "\n".join(f'<li id="{escape(anchor(w.key))}">{w.html}</li>' for w in bibliography.works.values())
     hid = bibliography.heading_id
     return Markup(
         f'<section class="references" aria-labelledby="{hid}">\n'

@@ -24,10 +24,9 @@ from .parse import Essay, Prose
 def anchors(essay: Essay) -> set[str]:
     ids = {c.dom_id for c in essay.cells}
     ids.update(essay.env.get("targets", {}))  # numbered figures, tables and equations
-    bibliography = essay.env.get("bibliography")
-    if bibliography is not None and bibliography.works:
-        ids.add(bibliography.heading_id)
-        ids.update(f"ref-{key}" for key in bibliography.works)
+    bibliography = essay.env.get("bibliography")  # the References (citations.py)
+    if bibliography is not None:
+        ids.update(bibliography.anchors())
     for block in essay.blocks:
         if isinstance(block, Prose):
             ids.update(str(t.attrs["id"]) for t in block.tokens if t.type == "heading_open" and "id" in t.attrs)

@@ -177,3 +177,15 @@ def test_essays_toml_names_a_bibliography_for_every_essay_that_names_none(projec
     assert 'Knuth (<a class="citation" href="#ref-knuth1997">1997</a>) wrote.' in project.page("01-one.html")
     two = project.page("02-two.html")
     assert "Ask @knuth1997." in two and "References" not in two
+
+
+def test_links_to_the_references_and_an_entry_are_known_anchors(tmp_path):
+    from builder.pipeline.links import anchors
+
+    path = tmp_path / "01-e.md"
+    (tmp_path / "refs.bib").write_text(BIB, encoding="utf-8")
+    path.write_text(FRONT + "# E\n\n@knuth1997, see [the list](#references).\n", encoding="utf-8")
+    essay = parse_essay(path)
+    attach_bibliography(essay, Diagnostics())
+    assert {"references", "ref-knuth1997"} <= anchors(essay)
+    assert "ref-bengio2003" not in anchors(essay)  # not cited, not listed
