@@ -96,10 +96,16 @@ def _ids(essay: Essay) -> Iterator[tuple[str, int, str]]:
         if isinstance(block, Cell):
             if block.anchor:
                 yield block.anchor, block.tag_line, f"cell {block.index + 1}"
+            if block.attrs.get("data-figure", "").startswith("fig-"):
+                yield block.attrs["data-figure"], block.tag_line, f"cell {block.index + 1}'s figure"
             continue
         for tok, line in _prose_tokens([block]):
             if tok.type == "heading_open" and "id" in tok.attrs:
                 yield str(tok.attrs["id"]), line, "a heading"
+            elif tok.type in ("figure_open", "table_open") and "id" in tok.attrs:  # references.py
+                yield str(tok.attrs["id"]), line, "a figure" if tok.type == "figure_open" else "a table"
+            elif tok.type.startswith("math_") and "target" in tok.meta:  # a numbered equation
+                yield tok.meta["target"].id, line, "an equation"
             elif tok.type in ("html_block", "html_inline"):
                 for match in HTML_ID.finditer(tok.content):
                     yield next(g for g in match.groups() if g is not None), line, "an HTML element"

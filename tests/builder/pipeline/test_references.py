@@ -141,3 +141,11 @@ def test_data_figure_without_the_fig_prefix_or_a_lone_caption_warns():
         (1, "markup", 'cell 1: data-figure takes an id that starts with fig-, not "loss"'),
         (5, "markup", 'cell 2 has a data-caption but no data-figure="fig-…" to number it'),
     ]
+
+
+def test_a_figure_id_that_a_heading_or_cell_also_has_is_an_id_used_twice():
+    text = '## Fig\n\n![A](a.png){#fig}\n\n<script id="fig-a">\nx = 1\n</script>\n\n![B](b.png){#fig-a}\n\n$$x$$ {#eq-x}\n\n# eq-x\n'
+    assert [p[2] for p in problems_of(text)] == [
+        'the id "fig-a" of a figure is used by cell 1 at line 5 too: links find only one; give one of them another id',
+        'the id "eq-x" of a heading is used by an equation at line 11 too: links find only one; give one of them another id',
+    ]
