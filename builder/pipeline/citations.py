@@ -78,15 +78,21 @@ def attach_bibliography(essay: Essay, diagnostics: Diagnostics) -> None:
             if key not in entries:
                 entries[key] = entry
                 sources[key] = (path, text)
-    cited = list(dict.fromkeys(key for key, _line in _cited_keys(essay)))
+    cited: list[str] = []  # in the order of first use
+    missing: set[str] = set()
     for key, where in _cited_keys(essay):
-        if key not in entries and key in cited:
-            cited.remove(key)  # warned once, at its first use
+        if key in entries and key not in cited:
+            cited.append(key)
+        elif key not in entries and key not in missing:  # warned once, at its first use
+            missing.add(key)
             close = difflib.get_close_matches(key, list(entries), n=1, cutoff=0.6)
             hint = f": did you mean @{close[0]}?" if close else ""
             diagnostics.warn(f"@{key} is in no bibliography of this essay{hint}", essay.path, where, kind="link")
-    works = _format([entries[k] for k in cited if k in entries], sources, essay, diagnostics)
-    taken = {str(t.attrs.get("id")) for b in essay.blocks for t in getattr(b, "tokens", []) if t.type == "heading_open"}
+    works = _format([entries[k] for k in cited], sources, diagnostics)
+    # the section's heading id: "references", unless a heading or cell of the essay has it
+    taken = {c.dom_id for c in essay.cells} | {
+        str(t.attrs.get("id")) for b in essay.blocks for t in getattr(b, "tokens", []) if t.type == "heading_open"
+    }
     essay.env["bibliography"] = Bibliography(works, "references" if "references" not in taken else "bibliography")
 
 
@@ -169,9 +175,7 @@ def _names(entry: Any) -> str:
     return f"{last[0]} et al."
 
 
-def _format(
-    entries: list[Any], sources: dict[str, tuple[Path, str]], essay: Essay, diagnostics: Diagnostics
-) -> dict[str, Work]:
+def _format(entries: list[Any], sources: dict[str, tuple[Path, str]], diagnostics: Diagnostics) -> dict[str, Work]:
     """The works, sorted by author and year, each formatted by pybtex's plain style; one
     author's works of one year get letters (1997a, 1997b) in title order."""
     from pybtex.exceptions import PybtexError

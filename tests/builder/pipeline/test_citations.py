@@ -189,3 +189,15 @@ def test_links_to_the_references_and_an_entry_are_known_anchors(tmp_path):
     attach_bibliography(essay, Diagnostics())
     assert {"references", "ref-knuth1997"} <= anchors(essay)
     assert "ref-bengio2003" not in anchors(essay)  # not cited, not listed
+
+
+def test_an_essay_with_its_own_references_heading_keeps_that_id(tmp_path):
+    _html, refs, problems = load(tmp_path, FRONT + "# E\n\n## References\n\nSee @knuth1997.\n")
+    assert refs.startswith('<section class="references" aria-labelledby="bibliography">\n<h2 id="bibliography">')
+    assert problems == []
+
+
+def test_a_key_cited_twice_is_listed_once_and_an_unknown_one_warned_once(tmp_path):
+    _html, refs, problems = load(tmp_path, FRONT + "@knuth1997 [@knuth1997] @nobody\n\n@nobody\n")
+    assert refs.count('<li id="ref-knuth1997">') == 1
+    assert [p[1:] for p in problems] == [(5, "@nobody is in no bibliography of this essay")]
