@@ -91,7 +91,8 @@ def _citations_on(state: StateCore) -> None:
     other essay stays the text it always was (essays.toml's `bibliography` names one for all)."""
     value = state.env.get("defaults", {}).get("bibliography")
     for token in state.tokens[:1]:
-        if token.type == "front_matter":
+        # YAML is slow to read: only a front matter that names the key is read here
+        if token.type == "front_matter" and "bibliography" in token.content:
             try:
                 meta = yaml.safe_load(token.content)
             except yaml.YAMLError:
@@ -150,6 +151,8 @@ def _number_targets(state: StateCore) -> None:
     """Number the figures, tables and equations in the page's order, into env["targets"];
     make each figure's paragraph a <figure> and each table's caption its <caption>."""
     targets: dict[str, Target] = state.env.setdefault("targets", {})
+    if "{#" not in state.src and "data-figure" not in state.src:
+        return  # nothing is numbered: most essays need no walk through their tokens
     counts = dict.fromkeys(KINDS, 0)
     duplicates: list[tuple[str, int]] = state.env.setdefault("duplicate_targets", [])
 
