@@ -26,6 +26,7 @@ from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
 from .live import LiveBuild, Superseded
 from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
 from .pipeline.checks import check_essay
+from .pipeline.citations import attach_bibliography
 from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.parse import EssayError, parse_essay, title_from_name
@@ -116,6 +117,7 @@ def parse_one(path: Path, diagnostics: Diagnostics, defaults: dict[str, str] | N
         essay = parse_essay(path, diagnostics, defaults)
     except EssayError as exc:
         return EssayBuild(path, error=exc)
+    attach_bibliography(essay, diagnostics)  # the works it cites, from its .bib files
     check_essay(essay, diagnostics)  # what still renders but is wrong: ids, files, attributes
     return EssayBuild(path, essay=essay)
 

@@ -9,6 +9,7 @@ base_url = "https://example.org/walks/"
 repository = "https://github.com/example/walks"
 show = "last"        # every cell's default data-show (an essay's front matter overrides it)
 hide = "code"        # every cell's default data-hide
+bibliography = "refs.bib"  # every essay's .bib file, beside the essays (its front matter overrides it)
 ```
 """
 
@@ -37,10 +38,12 @@ class Settings:
     repository: str = ""
     show: str = ""  # "" : each essay's own, else "names"
     hide: str = ""
+    bibliography: str = ""  # pipeline/citations.py
 
     def cell_defaults(self) -> dict[str, str]:
         """The front-matter keys these settings give every essay that does not set them."""
-        return {key: value for key, value in (("show", self.show), ("hide", self.hide)) if value}
+        pairs = (("show", self.show), ("hide", self.hide), ("bibliography", self.bibliography))
+        return {key: value for key, value in pairs if value}
 
 
 def settings_path(source: Path) -> Path:

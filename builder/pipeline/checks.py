@@ -5,6 +5,9 @@ warning of kind "markup" (an error under --strict), with a suggestion where one 
 - an element id used twice in a page (a cell's `id` equal to a heading's)
 - an image or a file the prose links to that is not beside the essays, or not published
 - a cell that swallowed prose because its `</script>` is missing (see `unclosed_cells`)
+- a `:::` callout of a type the builder does not know (callouts.py)
+- a front-matter switch (`toc:`) that is not true or false
+- an `@fig-…` that names no figure (references.py; citations are citations.py's)
 
 The files are looked at here, not in parse.py, which reads nothing but the essay.
 """
@@ -23,7 +26,9 @@ from markdown_it.token import Token
 
 from builder.diagnostics import Diagnostics
 
+from .callouts import check_callouts
 from .parse import Cell, Essay, Prose
+from .references import check_references
 
 # every attribute a cell's <script> tag may carry (parse.py and the templates read them)
 CELL_ATTRIBUTES = (
@@ -36,6 +41,8 @@ CELL_ATTRIBUTES = (
     "data-verify",
     "data-show",
     "data-hide",
+    "data-figure",  # references.py: the cell as a numbered figure
+    "data-caption",
 )
 HTML_ID = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)
 HTML_IMG = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)
@@ -50,6 +57,9 @@ def check_essay(essay: Essay, diagnostics: Diagnostics) -> None:
     duplicate_ids(essay, diagnostics)
     missing_files(essay, diagnostics)
     unclosed_cells(essay, diagnostics)
+    check_callouts(essay, diagnostics)
+    front_matter_switches(essay, diagnostics)
+    check_references(essay, diagnostics)
 
 
 def _suggest(word: str, choices: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str:
@@ -86,10 +96,16 @@ def _ids(essay: Essay) -> Iterator[tuple[str, int, str]]:
         if isinstance(block, Cell):
             if block.anchor:
                 yield block.anchor, block.tag_line, f"cell {block.index + 1}"
+            if block.attrs.get("data-figure", "").startswith("fig-"):
+                yield block.attrs["data-figure"], block.tag_line, f"cell {block.index + 1}'s figure"
             continue
         for tok, line in _prose_tokens([block]):
             if tok.type == "heading_open" and "id" in tok.attrs:
                 yield str(tok.attrs["id"]), line, "a heading"
+            elif tok.type in ("figure_open", "table_open") and "id" in tok.attrs:  # references.py
+                yield str(tok.attrs["id"]), line, "a figure" if tok.type == "figure_open" else "a table"
+            elif tok.type.startswith("math_") and "target" in tok.meta:  # a numbered equation
+                yield tok.meta["target"].id, line, "an equation"
             elif tok.type in ("html_block", "html_inline"):
                 for match in HTML_ID.finditer(tok.content):
                     yield next(g for g in match.groups() if g is not None), line, "an HTML element"
@@ -148,6 +164,27 @@ def missing_files(essay: Essay, diagnostics: Diagnostics) -> None:
             diagnostics.warn(
                 f"the {what} {parts.path} is not in the essays folder{hint}", essay.path, line, kind="markup"
             )
+
+
+SWITCHES = ("toc",)  # front-matter keys that take true or false
+
+
+def front_matter_switches(essay: Essay, diagnostics: Diagnostics) -> None:
+    """`toc: "no"` (a string) would be read as true: say so, at the key's line."""
+    for key in SWITCHES:
+        value = essay.meta.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        line = 1
+        try:
+            for number, text in enumerate(essay.path.read_text(encoding="utf-8").splitlines(), 1):
+                if re.match(rf"{key}\s*:", text):
+                    line = number
+                    break
+        except OSError:
+            pass
+        message = f"{key}: takes true or false, not {value!r}; the page keeps its {key}"
+        diagnostics.warn(message, essay.path, line, kind="markup")
 
 
 def _files(folder: Path) -> list[str]:

@@ -23,6 +23,10 @@ from .parse import Essay, Prose
 
 def anchors(essay: Essay) -> set[str]:
     ids = {c.dom_id for c in essay.cells}
+    ids.update(essay.env.get("targets", {}))  # numbered figures, tables and equations
+    bibliography = essay.env.get("bibliography")  # the References (citations.py)
+    if bibliography is not None:
+        ids.update(bibliography.anchors())
     for block in essay.blocks:
         if isinstance(block, Prose):
             ids.update(str(t.attrs["id"]) for t in block.tokens if t.type == "heading_open" and "id" in t.attrs)

@@ -11,11 +11,14 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import escape
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from .callouts import callouts_plugin
 from .cell_rule import python_cell
+from .references import references_plugin
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
@@ -35,11 +38,17 @@ def markdown() -> MarkdownIt:
     md.add_render_rule("python_cell", _render_cell)
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
+    md.use(callouts_plugin)  # > [!NOTE] and ::: note
+    md.use(deflist_plugin)  # pandoc's: a term, then lines starting ": "
+    # "- [x] done": markdown-it-py's own task lists, their checkboxes disabled (not a form)
+    md.options["tasklists"] = True
     # headings get ids and a "#" link, so every section can be linked to
     md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkBefore=False)
     md.core.ruler.push("anchor_names", _name_anchors)
     # $…$ and $$…$$, as pandoc reads them: "$5 and $10" stays text, \$ is a dollar
     md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)
+    # numbered figures, tables and equations; @fig-… and [@key] (after math, which owns $)
+    md.use(references_plugin)
     for name in ("math_inline", "math_inline_double", "math_block", "math_block_label"):
         md.add_render_rule(name, _render_math)
     return md
@@ -96,5 +105,9 @@ def _render_math(self: RendererHTML, tokens: list[Token], idx: int, options: Opt
         html = f'<code class="math-error" title="{escape(str(exc))}">{escape(source)}</code>'
     if block:
         return f'<div class="math-display">{html}</div>\n'
+    target = token.meta.get("target")  # `$$…$$ {#eq-loss}` (references.py)
+    if target is not None and display:
+        number = f'<span class="equation-number">({target.number})</span>'
+        return f'<span class="math-display numbered-equation" id="{escape(target.id)}">{html}{number}</span>'
     # inside a paragraph, where a <div> may not stand: a span the style sheet makes a block
     return f'<span class="math-display">{html}</span>' if display else html

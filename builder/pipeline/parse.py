@@ -155,7 +155,8 @@ def parse_essay(path: Path, diagnostics: Diagnostics | None = None, defaults: di
 def parse_text(
     text: str, path: Path, diagnostics: Diagnostics | None = None, defaults: dict[str, Any] | None = None
 ) -> Essay:
-    env: dict[str, Any] = {}
+    # the site's defaults, for the rules that read the front matter (references.py)
+    env: dict[str, Any] = {"defaults": dict(defaults or {})}
     tokens = markdown().parse(text, env)
     meta: dict[str, Any] = {}
     blocks: list[Prose | Cell] = []

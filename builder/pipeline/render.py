@@ -28,9 +28,11 @@ from builder.records import CellResult
 from builder.settings import Settings
 from runtime.html import outputs_html
 
+from .citations import references_html
 from .highlight import highlight
 from .markdown import markdown
 from .parse import Cell, Essay, Prose
+from .references import cell_figure
 
 
 @dataclass
@@ -68,24 +70,42 @@ TOC_LEVELS = ("h2", "h3")
 
 
 def table_of_contents(essay: Essay) -> list[TocEntry]:
-    """The essay's h2 and h3 headings, as plain text (the "#" permalink left out), in order."""
+    """The essay's sections, as plain text (the "#" permalink left out), in order: its h2 and
+    h3 headings, or, in an essay that uses several h1s for its sections (as many converted
+    notebooks do), the h1s after the title and the h2s. None when the front matter says
+    `toc: false`."""
+    if essay.meta.get("toc", True) is False:
+        return []
+    headings = [
+        (token, block.tokens[i + 1])
+        for block in essay.blocks
+        if isinstance(block, Prose)
+        for i, token in enumerate(block.tokens[:-1])
+        if token.type == "heading_open" and "id" in token.attrs
+    ]
+    levels = TOC_LEVELS
+    if sum(1 for token, _ in headings if token.tag == "h1") > 1:
+        levels = ("h1", "h2")
+        if headings and headings[0][0].tag == "h1":
+            headings = headings[1:]  # the title, at the top of the page already
     entries = []
-    for block in essay.blocks:
-        if not isinstance(block, Prose):
+    for token, inline in headings:
+        if token.tag not in levels:
             continue
-        tokens = block.tokens
-        for i, token in enumerate(tokens[:-1]):
-            if token.type != "heading_open" or token.tag not in TOC_LEVELS or "id" not in token.attrs:
-                continue
-            words, in_anchor = [], False
-            for child in tokens[i + 1].children or []:
-                if child.type == "link_open" and child.attrs.get("class") == "header-anchor":
-                    in_anchor = True
-                elif child.type == "link_close":
-                    in_anchor = False
-                elif not in_anchor and child.type in ("text", "code_inline", "math_inline"):
-                    words.append(child.content)
-            entries.append(TocEntry(int(token.tag[1]), str(token.attrs["id"]), "".join(words).strip()))
+        words, in_anchor = [], False
+        for child in inline.children or []:
+            if child.type == "link_open" and child.attrs.get("class") == "header-anchor":
+                in_anchor = True
+            elif child.type == "link_close":
+                in_anchor = False
+            elif not in_anchor and child.type in ("text", "code_inline", "math_inline"):
+                words.append(child.content)
+        # the level as the list shows it: 2 for the top level, 3 below it
+        level = 2 + levels.index(token.tag)
+        entries.append(TocEntry(level, str(token.attrs["id"]), "".join(words).strip()))
+    bibliography = essay.env.get("bibliography")
+    if bibliography is not None and bibliography.works:
+        entries.append(TocEntry(2, bibliography.heading_id, "References"))
     return entries
 
 
@@ -145,9 +165,19 @@ def render_essay(
     blocks = [
         prose_html(b, essay.env)
         if isinstance(b, Prose)
-        else cell_html(env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else "")
+        else Markup(
+            cell_figure(
+                cell_html(env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else ""),
+                b.tag_line,
+                b.attrs,
+                essay.env,
+            )
+        )
         for b in essay.blocks
     ]
+    references = references_html(essay)  # the works it cites, after its last block
+    if references:
+        blocks.append(references)
     position = next(i for i, n in enumerate(nav) if n.page == essay.page)
     return env.get_template("essay.html").render(
         title=essay.title,
