@@ -39,7 +39,8 @@ export function packageMessage(failed) {
   return (
     "Could not load " +
     what +
-    " from Pyodide's package server, so this cell did not run:\n" +
+    (failed.every((f) => f.site) ? " from this site" : " from Pyodide's package server") +
+    ", so this cell did not run:\n" +
     lines.join("\n") +
     "\nThe network, or the package host, may be unreachable: check the connection and run " +
     "the cell again. An author can host the packages with the site and build with " +

@@ -1,0 +1,261 @@
+"""Which packages the page needs, and where each comes from.
+
+The cells' imports are known twice over: the static analysis of each cell's code
+(runtime.analysis.imported_modules), and the distributions a cell loaded while it ran
+(cache/depends.py, which sees a package's own imports too, and imports made by a helper
+module). For each distribution either names:
+
+- Pyodide distributes it (pyodide-lock.json of the installed npm `pyodide`): the page loads
+  it from Pyodide's package server, as it always did;
+- it is pure Python: its wheel is rebuilt from the installation (wheels.py) and written
+  under _static/wheels/, and the page installs it from there when a cell first imports it;
+  its requirements follow the same rule;
+- neither (compiled code Pyodide lacks): a warning at the first cell that imports it, as
+  that cell cannot run in the page.
+
+Only what a cell's own code imports is shipped (with its requirements): the page installs a
+wheel when a cell's imports name it, so a package loaded on the side at build time would be
+written and never installed. Those are listed when Pyodide has them, as the page may load
+them too.
+
+The runtime's manifest lists the shipped wheels with their modules and requirements, so
+the page's worker knows what to fetch for an import without asking the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from builder.diagnostics import Diagnostics
+from builder.records import EssayBuild
+from runtime.analysis import imported_modules
+
+from .wheels import NotShippable, Wheel, cached_wheel, canonical
+from .writer import SiteWriter
+
+WHEELS = "_static/wheels"
+# the page has these already: the runtime itself (this project's own distribution), and the
+# packages static_files.py copies beside the essays' modules
+PROVIDED = frozenset({"runtime"})
+
+
+@dataclass(frozen=True)
+class Need:
+    """Why the page needs a distribution: the first cell that imports it, or the shipped
+    package that requires it."""
+
+    path: Path | None = None
+    line: int | None = None
+    direct: bool = False  # the cell's own code imports it, not a package it loaded
+    required_by: str | None = None
+
+
+@dataclass
+class PagePackages:
+    """What the build decided for the page's packages, for the manifest and the report."""
+
+    shipped: list[Wheel] = field(default_factory=list)
+    pyodide: list[str] = field(default_factory=list)  # names in pyodide-lock.json
+    unavailable: dict[str, str] = field(default_factory=dict)  # distribution -> why not
+    requires: dict[str, list[str]] = field(default_factory=dict)  # shipped name -> names it needs
+
+    def manifest(self) -> list[dict[str, Any]]:
+        """The wheels as the page's worker reads them (runtime/js/worker/wheels.js)."""
+        return [
+            {
+                "name": canonical(w.name),
+                "file": w.filename,
+                "imports": list(w.imports),
+                "requires": self.requires.get(canonical(w.name), []),
+            }
+            for w in self.shipped
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The --report's view."""
+        return {
+            "shipped": [
+                {"name": w.name, "version": w.version, "file": f"{WHEELS}/{w.filename}", "bytes": len(w.data)}
+                for w in self.shipped
+            ],
+            "pyodide": sorted(self.pyodide),
+            "unavailable": dict(sorted(self.unavailable.items())),
+        }
+
+    def summary(self) -> str | None:
+        """One line for the terminal, or None when the essays import no package."""
+        parts = []
+        if self.shipped:
+            wheels = ", ".join(f"{w.name} {w.version} ({len(w.data) / 1e6:.1f} MB)" for w in self.shipped)
+            parts.append(f"ships {wheels}")
+        if self.pyodide:
+            parts.append(f"from Pyodide: {', '.join(sorted(self.pyodide))}")
+        if self.unavailable:
+            parts.append(f"not in the page: {', '.join(sorted(self.unavailable))}")
+        return f"the page's packages: {'; '.join(parts)}" if parts else None
+
+
+@dataclass(frozen=True)
+class PyodideIndex:
+    """pyodide-lock.json's packages: by canonical name, and by the module each provides."""
+
+    names: frozenset[str]
+    by_import: dict[str, str]
+
+    @classmethod
+    def read(cls, lock: Path) -> PyodideIndex | None:
+        try:
+            packages = json.loads(lock.read_text(encoding="utf-8"))["packages"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        by_import = {module: name for name, info in packages.items() for module in info.get("imports", [])}
+        return cls(frozenset(canonical(n) for n in packages), by_import)
+
+    def provides(self, dist: str, modules: Iterable[str]) -> str | None:
+        """The lock's name for a distribution (matched by name, or by every module it
+        installs), or None when Pyodide does not distribute it."""
+        if canonical(dist) in self.names:
+            return canonical(dist)
+        found = {self.by_import.get(m) for m in modules}
+        if found and None not in found and len(found) == 1:
+            return found.pop()
+        return None
+
+
+def needed(builds: list[EssayBuild]) -> dict[str, Need]:
+    """Every installed distribution the essays' cells import, by name, with its first cell."""
+    owners = metadata.packages_distributions()
+    found: dict[str, Need] = {}
+
+    def add(dist: str, need: Need) -> None:
+        known = found.get(dist)
+        if known is None or (need.direct and not known.direct):
+            found[dist] = need
+
+    for b in builds:
+        if b.essay is None:
+            continue
+        for cell, result in zip(b.essay.cells, b.results, strict=False):
+            for module in sorted(imported_modules(cell.source) - PROVIDED):
+                for dist in owners.get(module, []):
+                    add(dist, Need(b.source, cell.line, direct=True))
+            for dist in sorted(result.depends.distributions if result.depends else {}):
+                add(dist, Need(b.source, cell.line))
+        # cells that did not run (an essay that failed early) are still read for imports
+        for cell in b.essay.cells[len(b.results) :]:
+            for module in sorted(imported_modules(cell.source) - PROVIDED):
+                for dist in owners.get(module, []):
+                    add(dist, Need(b.source, cell.line, direct=True))
+    return found
+
+
+def requirements(dist: metadata.Distribution) -> list[str]:
+    """The distributions `dist` needs when installed without extras, on this Python."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names = []
+    for text in dist.requires or []:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            names.append(requirement.name)
+    return names
+
+
+def plan(
+    builds: list[EssayBuild],
+    lock: Path,
+    cache: Path | None,
+    diagnostics: Diagnostics,
+    skip: Iterable[str] = (),
+) -> PagePackages:
+    """Decide each distribution's source and make the wheels to ship. `cache`: the folder
+    wheels are kept in between builds (None: none kept); `skip`: distributions the page has
+    otherwise."""
+    index = PyodideIndex.read(lock)
+    packages = PagePackages()
+    if index is None:  # no Pyodide here: the page cannot run cells at all, as static_files.py says
+        return packages
+    skipped = {canonical(s) for s in skip}
+    todo = sorted(needed(builds).items())
+    seen: set[str] = set()
+    while todo:
+        name, need = todo.pop(0)
+        key = canonical(name)
+        if key in seen or key in skipped:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            dist = None
+        modules = _modules(dist)
+        if PROVIDED & set(modules):
+            continue  # this project's own distribution: the page has the runtime
+        from_pyodide = index.provides(name, modules)
+        if from_pyodide is not None:
+            packages.pyodide.append(from_pyodide)
+            continue
+        if dist is None:
+            continue  # recorded by an earlier build, since uninstalled: nothing to ship
+        if not need.direct and need.required_by is None:
+            # loaded on the side at build time (an optional accelerator, a package's own
+            # import): the page installs wheels for what a cell's code imports, so it would
+            # never install this one
+            continue
+        try:
+            wheel = cached_wheel(dist, cache)
+        except NotShippable as exc:
+            packages.unavailable[name] = str(exc)
+            _warn(diagnostics, name, str(exc), need)
+            continue
+        packages.shipped.append(wheel)
+        wanted = requirements(dist)
+        packages.requires[key] = [canonical(r) for r in wanted]
+        todo.extend((r, Need(need.path, need.line, required_by=name)) for r in wanted)
+    # a requirement answered by Pyodide is named by the lock's name, which the page loads
+    for key, names in packages.requires.items():
+        packages.requires[key] = [_lock_name(index, n) for n in names]
+    packages.pyodide = sorted(set(packages.pyodide))
+    packages.shipped.sort(key=lambda w: canonical(w.name))
+    return packages
+
+
+def _lock_name(index: PyodideIndex, name: str) -> str:
+    return index.provides(name, ()) or name
+
+
+def _modules(dist: metadata.Distribution | None) -> tuple[str, ...]:
+    if dist is None:
+        return ()
+    from .wheels import top_level
+
+    try:
+        return top_level(dist)
+    except NotShippable:
+        return ()
+
+
+def _warn(diagnostics: Diagnostics, name: str, reason: str, need: Need) -> None:
+    """Only what a reader would meet: a package a cell imports itself, or one a shipped
+    package requires. A compiled library that some package loaded on the side at build time
+    (an optional accelerator) may well not be needed in the page."""
+    if need.required_by is not None:
+        message = f"{need.required_by} needs {name}, which cannot be installed in the page: {reason}, and Pyodide does not distribute it"
+    elif need.direct:
+        message = f"{name} cannot be installed in the page: {reason}, and Pyodide does not distribute it; this cell cannot run in the page"
+    else:
+        return
+    diagnostics.warn(message, need.path, need.line)
+
+
+def write_wheels(writer: SiteWriter, packages: PagePackages) -> None:
+    for wheel in packages.shipped:
+        writer.write_bytes(f"{WHEELS}/{wheel.filename}", wheel.data)
