@@ -25,8 +25,11 @@ the page's worker knows what to fetch for an import without asking the server.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -129,7 +132,6 @@ class PyodideIndex:
 
 def needed(builds: list[EssayBuild]) -> dict[str, Need]:
     """Every installed distribution the essays' cells import, by name, with its first cell."""
-    owners = metadata.packages_distributions()
     found: dict[str, Need] = {}
 
     def add(dist: str, need: Need) -> None:
@@ -137,21 +139,45 @@ def needed(builds: list[EssayBuild]) -> dict[str, Need]:
         if known is None or (need.direct and not known.direct):
             found[dist] = need
 
+    imports: list[tuple[str, Need]] = []
     for b in builds:
         if b.essay is None:
             continue
-        for cell, result in zip(b.essay.cells, b.results, strict=False):
-            for module in sorted(imported_modules(cell.source) - PROVIDED):
-                for dist in owners.get(module, []):
-                    add(dist, Need(b.source, cell.line, direct=True))
-            for dist in sorted(result.depends.distributions if result.depends else {}):
+        results = list(b.results) + [None] * (len(b.essay.cells) - len(b.results))  # cells that never ran
+        for cell, result in zip(b.essay.cells, results, strict=False):
+            for module in sorted(imported_modules(cell.source) - PROVIDED - set(sys.stdlib_module_names)):
+                imports.append((module, Need(b.source, cell.line, direct=True)))
+            for dist in sorted(result.depends.distributions if result and result.depends else {}):
                 add(dist, Need(b.source, cell.line))
-        # cells that did not run (an essay that failed early) are still read for imports
-        for cell in b.essay.cells[len(b.results) :]:
-            for module in sorted(imported_modules(cell.source) - PROVIDED):
-                for dist in owners.get(module, []):
-                    add(dist, Need(b.source, cell.line, direct=True))
+    owners = _owners() if imports else {}
+    for module, need in imports:
+        for dist in owners.get(module, []):
+            add(dist, need)
     return found
+
+
+def _site_folders() -> tuple[tuple[str, int], ...]:
+    """The import path's folders with their times of change, which an install or an
+    uninstall moves (it adds or removes a .dist-info folder)."""
+    folders = []
+    for entry in sys.path:
+        try:
+            folders.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(folders)
+
+
+@lru_cache(maxsize=1)
+def _owners_at(folders: tuple[tuple[str, int], ...]) -> Mapping[str, list[str]]:
+    return metadata.packages_distributions()
+
+
+def _owners() -> Mapping[str, list[str]]:
+    """Which distributions install each top-level module. Reading every RECORD takes most of
+    a second, so the dev server's rebuilds reuse the answer while the installation is as it
+    was."""
+    return _owners_at(_site_folders())
 
 
 def requirements(dist: metadata.Distribution) -> list[str]:

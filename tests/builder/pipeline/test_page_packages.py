@@ -111,3 +111,10 @@ def test_the_summary_names_what_ships_and_what_pyodide_gives(tmp_path, site, loc
     report = packages.to_dict()
     assert report["shipped"][0]["file"] == "_static/wheels/demo_pkg-1.2-py3-none-any.whl"
     assert report["pyodide"] == ["packaging"]
+
+
+def test_a_package_installed_between_two_builds_is_seen_by_the_second(tmp_path, site, lock):
+    b = essay_build(tmp_path, "import later_pkg")
+    assert not plan([b], lock, None, Diagnostics()).shipped
+    make_distribution(site, "later-pkg")  # the dev server runs on; the author installs a package
+    assert [w.name for w in plan([b], lock, None, Diagnostics()).shipped] == ["later-pkg"]
