@@ -230,7 +230,10 @@ def write_site(
     unpublished_outputs(builds, diagnostics)
     imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
     assets = copy_assets(writer, config.source, diagnostics, imported)
-    packages = page_packages(builds, config, writer, diagnostics)
+    helpers = {Path(a).stem: config.source / a for a in assets if "/" not in a and a.endswith(".py")}
+    sources = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in helpers.items()}
+    sources.update({m.name: m.text for m in modules.values()})
+    packages = page_packages(builds, config, writer, diagnostics, sources)
     wheels = packages.manifest()
     write_static(writer, config, assets, {m.name: m.text for m in modules.values()}, diagnostics, wheels)
     writer.write_text("index.html", render_index(env, nav))
@@ -248,12 +251,18 @@ def write_site(
 
 
 def page_packages(
-    builds: list[EssayBuild], config: Config, writer: SiteWriter, diagnostics: Diagnostics
+    builds: list[EssayBuild],
+    config: Config,
+    writer: SiteWriter,
+    diagnostics: Diagnostics,
+    sources: dict[str, str] | None = None,
 ) -> PagePackages:
     """The packages the cells import that the page must get: wheels of the pure-Python ones
-    Pyodide lacks, written under _static/wheels/ (kept in the cache folder between builds)."""
+    Pyodide lacks, written under _static/wheels/ (kept in the cache folder between builds).
+    `sources`: the essays' modules and the helpers published beside them, by name."""
     cache = config.cache_root / "wheels" if config.use_cache else None
-    packages = plan(builds, PYODIDE_DIR / "pyodide-lock.json", cache, diagnostics, skip=PAGE_PACKAGES)
+    lock = PYODIDE_DIR / "pyodide-lock.json"
+    packages = plan(builds, lock, cache, diagnostics, skip=PAGE_PACKAGES, sources=sources)
     write_wheels(writer, packages)
     return packages
 

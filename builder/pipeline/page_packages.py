@@ -13,9 +13,10 @@ module). For each distribution either names:
 - neither (compiled code Pyodide lacks): a warning at the first cell that imports it, as
   that cell cannot run in the page.
 
-Only what a cell's own code imports is shipped (with its requirements): the page installs a
-wheel when a cell's imports name it, so a package loaded on the side at build time would be
-written and never installed. Those are listed when Pyodide has them, as the page may load
+Only what a cell's own code imports is shipped (with its requirements), or a module it
+imports from beside the essays (an essay's module, a helper): the page installs a wheel when
+a cell's imports name it or such a module, so a package loaded on the side at build time
+would be written and never installed. Those are listed when Pyodide has them, as the page may load
 them too.
 
 The runtime's manifest lists the shipped wheels with their modules and requirements, so
@@ -66,6 +67,9 @@ class PagePackages:
     pyodide: list[str] = field(default_factory=list)  # names in pyodide-lock.json
     unavailable: dict[str, str] = field(default_factory=dict)  # distribution -> why not
     requires: dict[str, list[str]] = field(default_factory=dict)  # shipped name -> names it needs
+    # an essay's module or a helper beside the essays -> the modules it imports, through others
+    # of its kind: a cell that imports it needs the wheels of those
+    via: dict[str, set[str]] = field(default_factory=dict)
 
     def manifest(self) -> list[dict[str, Any]]:
         """The wheels as the page's worker reads them (runtime/js/worker/wheels.js)."""
@@ -75,6 +79,7 @@ class PagePackages:
                 "file": w.filename,
                 "imports": list(w.imports),
                 "requires": self.requires.get(canonical(w.name), []),
+                "via": sorted(m for m, reached in self.via.items() if reached & set(w.imports)),
             }
             for w in self.shipped
         ]
@@ -130,8 +135,34 @@ class PyodideIndex:
         return None
 
 
-def needed(builds: list[EssayBuild]) -> dict[str, Need]:
-    """Every installed distribution the essays' cells import, by name, with its first cell."""
+def outside(modules: set[str]) -> set[str]:
+    """The modules that may be installed packages: not the standard library, not the runtime."""
+    return modules - PROVIDED - set(sys.stdlib_module_names)
+
+
+def reached(module: str, sources: Mapping[str, str]) -> set[str]:
+    """What `module` (one of `sources`: the essays' modules, the helpers beside them) imports,
+    directly or through others of `sources`, that is none of them."""
+    seen: set[str] = set()
+    found: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for imported in imported_modules(sources[name]):
+            if imported in sources:
+                todo.append(imported)
+            else:
+                found.add(imported)
+    return outside(found)
+
+
+def needed(builds: list[EssayBuild], sources: Mapping[str, str] | None = None) -> dict[str, Need]:
+    """Every installed distribution the essays' cells import, by name, with its first cell; a
+    cell that imports one of `sources` (module name -> its code) imports what that imports."""
+    sources = sources or {}
     found: dict[str, Need] = {}
 
     def add(dist: str, need: Need) -> None:
@@ -145,8 +176,10 @@ def needed(builds: list[EssayBuild]) -> dict[str, Need]:
             continue
         results = list(b.results) + [None] * (len(b.essay.cells) - len(b.results))  # cells that never ran
         for cell, result in zip(b.essay.cells, results, strict=False):
-            for module in sorted(imported_modules(cell.source) - PROVIDED - set(sys.stdlib_module_names)):
-                imports.append((module, Need(b.source, cell.line, direct=True)))
+            need = Need(b.source, cell.line, direct=True)
+            for module in sorted(outside(imported_modules(cell.source))):
+                through = sorted(reached(module, sources)) if module in sources else [module]
+                imports.extend((m, need) for m in through)
             for dist in sorted(result.depends.distributions if result and result.depends else {}):
                 add(dist, Need(b.source, cell.line))
     owners = _owners() if imports else {}
@@ -201,16 +234,20 @@ def plan(
     cache: Path | None,
     diagnostics: Diagnostics,
     skip: Iterable[str] = (),
+    sources: Mapping[str, str] | None = None,
 ) -> PagePackages:
     """Decide each distribution's source and make the wheels to ship. `cache`: the folder
     wheels are kept in between builds (None: none kept); `skip`: distributions the page has
-    otherwise."""
+    otherwise; `sources`: the essays' modules and the helpers beside them (name -> code),
+    whose imports count as those of the cells that import them."""
     index = PyodideIndex.read(lock)
     packages = PagePackages()
     if index is None:  # no Pyodide here: the page cannot run cells at all, as static_files.py says
         return packages
+    sources = sources or {}
+    packages.via = {name: found for name in sources if (found := reached(name, sources))}
     skipped = {canonical(s) for s in skip}
-    todo = sorted(needed(builds).items())
+    todo = sorted(needed(builds, sources).items())
     seen: set[str] = set()
     while todo:
         name, need = todo.pop(0)

@@ -29,8 +29,13 @@ def test_plotly_ships_as_a_wheel_and_numpy_comes_from_pyodide(project):
         import numpy as np
         fig = go.Figure(go.Bar(y=list(np.arange(3))))
         </script>
+
+        <script>
+        import charts
+        </script>
         """,
     )
+    project.write("charts.py", "import plotly.express\n")  # a helper beside the essays
     result = project.build(report=project.root / "report.json")
     assert not result.failures
     name = f"plotly-{plotly.__version__}-py3-none-any.whl"
@@ -44,6 +49,7 @@ def test_plotly_ships_as_a_wheel_and_numpy_comes_from_pyodide(project):
         "file": name,
         "imports": ["_plotly_utils", "plotly"],
         "requires": entry["requires"],
+        "via": ["charts"],  # a cell that imports the helper needs plotly too
     }
     assert set(entry["requires"]) >= {"narwhals", "packaging"}, "plotly's requirements, which Pyodide has"
     report = json.loads((project.root / "report.json").read_text())["packages"]

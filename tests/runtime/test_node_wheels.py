@@ -49,9 +49,14 @@ def results(tmp_path_factory):
     wheels = [build_wheel(demo), build_wheel(helper)]
     for wheel in wheels:
         (folder / wheel.filename).write_bytes(wheel.data)
+    # one that cells reach only through a helper module beside the essays
+    via = build_wheel(make_distribution(installed, "via-pkg", files={"via_pkg/__init__.py": 'NAME = "via"\n'}))
+    (folder / via.filename).write_bytes(via.data)
     # a wheel the manifest names but the site lacks (a partial upload)
     gone = build_wheel(make_distribution(installed, "gone-pkg"))
-    packages = PagePackages(shipped=[*wheels, gone], requires={"demo-pkg": ["helper-dep"]})
+    packages = PagePackages(
+        shipped=[*wheels, via, gone], requires={"demo-pkg": ["helper-dep"]}, via={"via_helper": {"via_pkg"}}
+    )
     (folder / "manifest.json").write_text(json.dumps(packages.manifest()))
     cells = [
         "import json\njson.dumps(1)",
@@ -59,6 +64,9 @@ def results(tmp_path_factory):
         "from importlib.metadata import version\nversion('demo-pkg') + ' ' + version('helper-dep')",
         "import demo_pkg, helper_dep\nhelper_dep.NAME",
         "import gone_pkg",
+        "import sys\nopen('/home/pyodide/via_helper.py', 'w').write('import via_pkg\\nNAME = via_pkg.NAME\\n')\n"
+        "sys.path.insert(0, '/home/pyodide')",
+        "import via_helper\nvia_helper.NAME",
     ]
     return run_in_node(folder, cells)
 
@@ -86,3 +94,8 @@ def test_a_missing_wheel_is_named_with_its_address(results):
     assert failed["name"] == "gone-pkg" and failed["site"] is True
     assert failed["url"].endswith("/gone_pkg-1.2-py3-none-any.whl")
     assert "HTTP 404" in failed["reason"]
+
+
+def test_a_wheel_a_helper_module_imports_installs_for_the_cell_importing_the_helper(results):
+    assert results[5]["failed"] == [] and results[5]["fetched"] == 2
+    assert results[6] == {"failed": [], "value": "via", "fetched": 3}

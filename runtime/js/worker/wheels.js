@@ -19,6 +19,7 @@ import { messageOf } from "./packages.js";
  * @property {string} file its file name under _static/wheels/
  * @property {string[]} imports the top-level modules it installs
  * @property {string[]} requires what it needs: other shipped wheels, or Pyodide's packages by their lock names
+ * @property {string[]} [via] the essays' modules and helpers that import it: a cell importing one needs it
  */
 
 /**
@@ -48,9 +49,13 @@ export class Wheels {
   constructor(list, base) {
     /** @type {Map<string, WheelInfo>} */
     this.byName = new Map((list || []).map((w) => [w.name, w]));
-    /** @type {Map<string, WheelInfo>} */
+    /** @type {Map<string, WheelInfo[]>} a module -> the wheels a cell importing it needs */
     this.byImport = new Map();
-    this.byName.forEach((w) => w.imports.forEach((i) => this.byImport.set(i, w)));
+    this.byName.forEach((w) =>
+      [...w.imports, ...(w.via || [])].forEach((i) =>
+        this.byImport.set(i, [...(this.byImport.get(i) || []), w]),
+      ),
+    );
     this.base = base;
     /** @type {Set<string>} wheels unpacked already, by name */
     this.installed = new Set();
@@ -80,10 +85,7 @@ export class Wheels {
       }
       wheels.push(wheel); // after its requirements: a wheel imported on install finds them
     };
-    imports.forEach((i) => {
-      const wheel = this.byImport.get(i);
-      if (wheel) visit(wheel);
-    });
+    imports.forEach((i) => (this.byImport.get(i) || []).forEach(visit));
     return { wheels, pyodide: [...pyodide] };
   }
 

@@ -59,8 +59,15 @@ def test_a_pure_package_pyodide_lacks_is_shipped_with_what_it_requires(tmp_path,
             "file": "demo_pkg-1.2-py3-none-any.whl",
             "imports": ["demo_pkg"],
             "requires": ["helper-dep", "packaging"],
+            "via": [],
         },
-        {"name": "helper-dep", "file": "helper_dep-2.0-py3-none-any.whl", "imports": ["helper_dep"], "requires": []},
+        {
+            "name": "helper-dep",
+            "file": "helper_dep-2.0-py3-none-any.whl",
+            "imports": ["helper_dep"],
+            "requires": [],
+            "via": [],
+        },
     ]
     assert "numpy" in packages.pyodide
     assert not packages.unavailable and not list(diagnostics)
@@ -118,3 +125,14 @@ def test_a_package_installed_between_two_builds_is_seen_by_the_second(tmp_path, 
     assert not plan([b], lock, None, Diagnostics()).shipped
     make_distribution(site, "later-pkg")  # the dev server runs on; the author installs a package
     assert [w.name for w in plan([b], lock, None, Diagnostics()).shipped] == ["later-pkg"]
+
+
+def test_a_package_imported_through_an_essays_module_is_shipped_for_the_cells_that_import_it(tmp_path, site, lock):
+    make_distribution(site, "demo-pkg")
+    sources = {"charts": "import tools\n", "tools": "import demo_pkg\nimport numpy\n", "plain": "import json\n"}
+    b = essay_build(tmp_path, "from charts import draw")
+    packages = plan([b], lock, None, Diagnostics(), sources=sources)
+    [entry] = packages.manifest()
+    assert entry["name"] == "demo-pkg"
+    assert entry["via"] == ["charts", "tools"], "a cell importing either needs the wheel"
+    assert "numpy" in packages.pyodide
