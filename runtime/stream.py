@@ -52,11 +52,13 @@ class StreamCapture(Capture):
         self.window = -float("inf")  # when the current window began
         self.sent = 0  # chunks sent in it
         self.sent_bytes = 0  # past the output's limit the page would only cut it: stop there
+        self.pending_bytes = 0
 
     def _wrote(self, text: str) -> None:
-        if not text or self.sent_bytes > MAX_BYTES:
+        if not text or self.sent_bytes + self.pending_bytes > MAX_BYTES:
             return
         self.pending.append(text)
+        self.pending_bytes += len(text)
         now = self.clock()
         if now - self.window >= self.interval:
             self.window, self.sent = now, 0
@@ -70,6 +72,7 @@ class StreamCapture(Capture):
             return
         text = "".join(self.pending)
         self.pending.clear()
+        self.pending_bytes = 0
         self.sent += 1
         self.sent_bytes += len(text)
         try:
@@ -80,3 +83,4 @@ class StreamCapture(Capture):
     def reset(self) -> None:
         super().reset()
         self.pending.clear()
+        self.pending_bytes = 0

@@ -66,6 +66,17 @@ def test_streaming_stops_past_the_outputs_limit():
     assert sum(len(c) for c in chunks) <= MAX_BYTES + MAX_BYTES // 2
 
 
+def test_text_waiting_in_a_busy_window_is_held_to_the_limit_too():
+    chunks: list[str] = []
+    clock = Clock()
+    with capture(chunks, clock, burst=1):
+        for _ in range(10_000):
+            print("y" * 100)
+        clock.now = 1.0
+        print("end")
+    assert sum(len(c) for c in chunks) <= MAX_BYTES + 101
+
+
 def test_a_failing_receiver_costs_the_streamed_text_only():
     def broken(text: str) -> None:
         raise RuntimeError("the page went away")
