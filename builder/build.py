@@ -29,10 +29,11 @@ from .pipeline.checks import check_essay
 from .pipeline.citations import attach_bibliography
 from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
+from .pipeline.page_packages import PagePackages, plan, write_wheels
 from .pipeline.parse import EssayError, parse_essay, title_from_name
 from .pipeline.render import NavEntry, environment, figures, render_essay, render_failed, render_index
 from .pipeline.search_index import search_built, write_search
-from .pipeline.static_files import copy_assets, page_config, write_static
+from .pipeline.static_files import PAGE_PACKAGES, PYODIDE_DIR, copy_assets, page_config, write_static
 from .pipeline.writer import SiteWriter
 from .progress import Reporter
 from .records import BuildResult, CellResult, EssayBuild, cell_problem
@@ -87,11 +88,11 @@ def build(
             diagnostics.extend(b.diagnostics())
         if live is not None and live.superseded():  # its pages would be older than the newer build's
             raise Superseded("a newer build is running")
-        write_site(builds, config, writer, diagnostics, modules, settings)
+        packages = write_site(builds, config, writer, diagnostics, modules, settings)
     except BaseException:
         writer.abort()
         raise
-    result = BuildResult(builds, time.monotonic() - start, diagnostics, verification)
+    result = BuildResult(builds, time.monotonic() - start, diagnostics, verification, packages=packages)
     result.generated = sorted(config.source / path for b in builds for path in b.written())
     if config.report is not None:
         try:
@@ -299,9 +300,9 @@ def write_site(
     diagnostics: Diagnostics,
     modules: dict[str, Module],
     site: Settings | None = None,
-) -> None:
+) -> PagePackages:
     """Render and write every page, then swap the site in; adds warnings about what the
-    site lacks."""
+    site lacks. Returns what the page's packages come from."""
     env = environment(config.templates)
     env.globals["site"] = site or Settings()  # essays.toml: the title, author, links
     nav = [nav_entry(b) for b in builds]
@@ -309,7 +310,12 @@ def write_site(
     unpublished_outputs(builds, diagnostics)
     imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
     assets = copy_assets(writer, config.source, diagnostics, imported)
-    write_static(writer, config, assets, {m.name: m.text for m in modules.values()}, diagnostics)
+    helpers = {Path(a).stem: config.source / a for a in assets if "/" not in a and a.endswith(".py")}
+    sources = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in helpers.items()}
+    sources.update({m.name: m.text for m in modules.values()})
+    packages = page_packages(builds, config, writer, diagnostics, sources)
+    wheels = packages.manifest()
+    write_static(writer, config, assets, {m.name: m.text for m in modules.values()}, diagnostics, wheels)
     env.globals["search"] = write_search(writer, [b.essay for b in builds if b.essay is not None])
     writer.write_text("index.html", render_index(env, nav))
     for b, entry in zip(builds, nav, strict=True):
@@ -322,6 +328,24 @@ def write_site(
         else:
             writer.write_text(b.page, render_failed(env, entry, str(b.error), nav))
     writer.commit()
+    return packages
+
+
+def page_packages(
+    builds: list[EssayBuild],
+    config: Config,
+    writer: SiteWriter,
+    diagnostics: Diagnostics,
+    sources: dict[str, str] | None = None,
+) -> PagePackages:
+    """The packages the cells import that the page must get: wheels of the pure-Python ones
+    Pyodide lacks, written under _static/wheels/ (kept in the cache folder between builds).
+    `sources`: the essays' modules and the helpers published beside them, by name."""
+    cache = config.cache_root / "wheels" if config.use_cache else None
+    lock = PYODIDE_DIR / "pyodide-lock.json"
+    packages = plan(builds, lock, cache, diagnostics, skip=PAGE_PACKAGES, sources=sources)
+    write_wheels(writer, packages)
+    return packages
 
 
 def unpublished_outputs(builds: list[EssayBuild], diagnostics: Diagnostics) -> None:
@@ -397,6 +421,7 @@ def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
             for b in result.essays
         ],
         "diagnostics": result.diagnostics.for_strict(strict).to_list(),
+        **({"packages": result.packages.to_dict()} if result.packages else {}),
         **({"verify": result.verification.to_dict()} if result.verification else {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -300,6 +300,9 @@ def report_build(result: BuildResult, config: Config) -> int:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)
         for failure in failures:
             print(f"  {failure}", file=sys.stderr)
+    summary = result.packages.summary() if result.packages else None
+    if summary:
+        print(summary)
     verified = print_verification(result.verification)
     return 1 if (failures and config.strict) or not verified else 0
 

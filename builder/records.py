@@ -20,6 +20,7 @@ from .paths import shown
 if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser for it
     from .cache.verify import Verification
     from .diagnostics import Diagnostic, Diagnostics
+    from .pipeline.page_packages import PagePackages
     from .pipeline.parse import Cell, Essay, EssayError
 
 # "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
@@ -130,6 +131,7 @@ class BuildResult:
     diagnostics: Diagnostics
     verification: Verification | None = None  # with --verify: how the cells compared with a clean build
     generated: list[Path] = field(default_factory=list)  # files the cells wrote into the essays folder
+    packages: PagePackages | None = None  # where the page's packages come from (page_packages.py)
 
     def outside(self) -> list[str]:
         """`file:line: cell N reads ...` for each cell whose output depends on things outside

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from .html import outputs_html
-from .kernel import Kernel
+from .kernel import Capture, Kernel
+from .stream import StreamCapture
 
 _kernel: Kernel | None = None
 
@@ -38,9 +40,11 @@ def kernel() -> Kernel:
     return _kernel
 
 
-def run(source: str, label: str, show: str = "names") -> str:
+def run(source: str, label: str, show: str = "names", emit: Callable[[str], object] | None = None) -> str:
     """Run one iteration of a cell; return JSON {"html": ..., "ok": bool, "interrupted": bool}.
     `show`: how the cell shows its values (its data-show as the build resolved it).
+    `emit`: given what the cell prints while it runs, in batches (runtime/stream.py); the
+    outputs returned at the end replace that text.
 
     Tracebacks name the cell (`File "cell 3", line 2`) with the line numbers of the code as
     the reader sees it in the editor, which may differ from the essay file after edits.
@@ -48,6 +52,12 @@ def run(source: str, label: str, show: str = "names") -> str:
     a running cell; the kernel says so where it caught it (CellRun.interrupted), so a
     cell that merely prints or raises an error ending in that word is a failure, not a Stop.
     """
-    ran = kernel().execute(source, filename=label, line=1, iterations=1, show=show)
+    k = kernel()
+    if emit is not None:
+        k.capture = lambda: StreamCapture(emit)
+    try:
+        ran = k.execute(source, filename=label, line=1, iterations=1, show=show)
+    finally:
+        k.capture = Capture
     interrupted = not ran.ok and ran.interrupted
     return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok, "interrupted": interrupted})

@@ -132,9 +132,15 @@ def plotly_js() -> Path:
 
 
 def write_static(
-    writer: SiteWriter, config: Config, assets: list[str], modules: dict[str, str], diagnostics: Diagnostics
+    writer: SiteWriter,
+    config: Config,
+    assets: list[str],
+    modules: dict[str, str],
+    diagnostics: Diagnostics,
+    wheels: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Write _static/; what could not be included is a warning in `diagnostics`."""
+    """Write _static/; what could not be included is a warning in `diagnostics`. `wheels`:
+    the packages the site ships for the page (page_packages.py), for the manifest."""
     from .highlight import stylesheet
 
     # GitHub Pages runs Jekyll unless told not to, and Jekyll drops folders starting with "_"
@@ -173,12 +179,15 @@ def write_static(
                 writer.copy_file(PYODIDE_DIR / name, f"{STATIC}/pyodide/{name}")
         else:
             diagnostics.warn("Pyodide is not installed (run `make install`): readers cannot run cells in the page")
-    write_runtime(writer, assets, modules)
+    write_runtime(writer, assets, modules, wheels)
 
 
-def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]) -> None:
+def write_runtime(
+    writer: SiteWriter, assets: list[str], modules: dict[str, str], wheels: list[dict[str, Any]] | None = None
+) -> None:
     """The runtime's Python, the shaders and the essays' modules (name -> source), for the
-    page to write into Pyodide's file system, and a manifest saying what to fetch."""
+    page to write into Pyodide's file system, and a manifest saying what to fetch; `wheels`
+    are installed only when a cell imports them."""
     runtime = sorted(p.name for p in RUNTIME.iterdir() if p.name.endswith(".py"))
     folder = shader_folder()
     shaders = sorted(p.name for p in folder.iterdir() if p.name.endswith(".wgsl"))
@@ -193,6 +202,7 @@ def write_runtime(writer: SiteWriter, assets: list[str], modules: dict[str, str]
         "shaders": shaders,
         "assets": assets,
         "modules": [f"{n}.py" for n in sorted(modules)] + ship_packages(writer, PAGE_PACKAGES),
+        "wheels": wheels or [],
     }
     writer.write_text(f"{STATIC}/runtime/manifest.json", json.dumps(manifest, indent=1) + "\n")
 

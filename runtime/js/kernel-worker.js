@@ -9,6 +9,7 @@
 // typed in messages.js.
 import { countingFetch, fetchOk, writeFiles } from "./worker/files.js";
 import { loadPackages, messageOf } from "./worker/packages.js";
+import { Wheels } from "./worker/wheels.js";
 
 /** @typedef {import("pyodide").PyodideInterface} Pyodide */
 /** @typedef {import("pyodide/ffi").PyCallable} PyCallable */
@@ -31,6 +32,7 @@ const HOME = "/home/pyodide";
  * @property {Int32Array | null} interrupt
  * @property {string} packageBaseUrl
  * @property {Lock | null} lock pyodide-lock.json's packages: what an import needs, and where it comes from
+ * @property {Wheels} wheels the pure-Python packages the site ships, installed when a cell imports them
  */
 
 /** @param {Reply} reply */
@@ -83,7 +85,8 @@ async function init(msg) {
   host.setup(HOME);
   const run = host.run.copy(); // its own proxy, kept for every run, so the module's can go
   host.destroy();
-  return { py, run, interrupt: msg.interrupt, packageBaseUrl, lock };
+  const wheels = new Wheels(manifest.wheels, new URL("wheels/", staticBase));
+  return { py, run, interrupt: msg.interrupt, packageBaseUrl, lock, wheels };
 }
 
 // WebGPU calls from Python wait on promises; JSPI lets a synchronous Python call do that
@@ -102,20 +105,28 @@ function isInterrupt(error) {
  */
 async function runCell(kernel, msg) {
   const { py, run, interrupt } = kernel;
+  // the site's wheels first (with the Pyodide packages they require), then what the code
+  // imports from Pyodide's package server
   const failed = msg.packages
-    ? await loadPackages(py, kernel.lock, kernel.packageBaseUrl, msg.code)
+    ? [
+        ...(await kernel.wheels.install(py, kernel.lock, kernel.packageBaseUrl, msg.code)),
+        ...(await loadPackages(py, kernel.lock, kernel.packageBaseUrl, msg.code)),
+      ]
     : [];
   // a cell whose packages are missing is not run: its imports would only fail, less clearly
   if (failed.length) return { html: null, ok: false, interrupted: false, failed };
   // The page clears the interrupt before it sends a run, so a Stop pressed while packages
   // load still ends the cell; this clears it after, so a Stop that came too late for the
   // cell cannot fall on whatever runs next.
+  // what the cell prints, as it prints it (runtime/stream.py batches the calls)
+  /** @param {string} text */
+  const emit = (text) => post({ type: "stream", id: msg.id, text });
   try {
     /** @type {string} */
     const json =
       canSuspend && run.callPromising
-        ? await run.callPromising(msg.code, msg.label, msg.show)
-        : run(msg.code, msg.label, msg.show);
+        ? await run.callPromising(msg.code, msg.label, msg.show, emit)
+        : run(msg.code, msg.label, msg.show, emit);
     /** @type {{html: string, ok: boolean, interrupted: boolean}} runtime.page.run()'s answer */
     const ran = JSON.parse(json);
     return { ...ran, failed };

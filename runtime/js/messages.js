@@ -6,7 +6,8 @@
 //
 // Page -> worker: a request, with an `id` the answer repeats.
 // Worker -> page: the answer to one request (`done` or `error`), or, while Pyodide loads,
-// news with no id (`status`, `progress`).
+// news with no id (`status`, `progress`); while a cell runs, what it prints (`stream`, with
+// the run request's id), which the answer's outputs replace.
 //
 // Stop is not a message: where the page is cross-origin isolated, `interrupt` (init) is an
 // Int32Array on a SharedArrayBuffer that Pyodide polls; the page writes 2 (SIGINT) into it
@@ -53,6 +54,7 @@
  * @property {string | null} name its name in pyodide-lock.json (null: Pyodide failed on something unnamed)
  * @property {string} url the address tried
  * @property {string} reason Pyodide's message
+ * @property {boolean} [site] a wheel the site ships (runtime/js/worker/wheels.js), not one of Pyodide's packages
  */
 
 /** @typedef {{interruptible: boolean}} InitResult */
@@ -94,6 +96,14 @@
  */
 
 /**
+ * Text a running cell printed since the last one, unescaped: the page shows it as text.
+ * @typedef {object} StreamMessage
+ * @property {"stream"} type
+ * @property {number} id the run request's
+ * @property {string} text
+ */
+
+/**
  * @typedef {object} DoneMessage
  * @property {"done"} type
  * @property {number} id
@@ -107,6 +117,6 @@
  * @property {string} message
  */
 
-/** @typedef {StatusMessage | ProgressMessage | DoneMessage | ErrorMessage} Reply */
+/** @typedef {StatusMessage | ProgressMessage | StreamMessage | DoneMessage | ErrorMessage} Reply */
 
 export {};

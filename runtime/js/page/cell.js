@@ -374,6 +374,28 @@ export class Cell {
     return this.host.drawFigures(this.output);
   }
 
+  /**
+   * Text the running cell printed, shown as it comes in the style of the build's printed
+   * output. The outputs shown before wait hidden (a chart keeps its element for showOutput)
+   * until the cell's own outputs replace them all, the streamed text included.
+   * @param {string} text untrusted: added as text, never parsed as markup
+   * @param {boolean} fresh the run's first text: a block of its own
+   */
+  showPrinted(text, fresh) {
+    let live = this.output.querySelector(":scope > .output-live > pre");
+    if (fresh || !live) {
+      this.output.querySelectorAll(":scope > .output-live").forEach((e) => e.remove());
+      for (const child of this.output.children) {
+        /** @type {HTMLElement} */ (child).style.display = "none";
+      }
+      const block = document.createElement("div");
+      block.className = "output output-stream output-block output-live";
+      live = block.appendChild(document.createElement("pre"));
+      this.output.append(block);
+    }
+    live.append(text);
+  }
+
   /** Stop the cell if it runs (or waits to), then bring back the build's code and output. */
   reset() {
     if (this.running || this.waiting) this.host.stopFrom(this);

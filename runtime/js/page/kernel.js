@@ -74,6 +74,8 @@ export class Kernel {
     this.interrupt = null;
     /** @type {Map<number, {resolve: (value: any) => void, reject: (error: Error) => void}>} */
     this.pending = new Map();
+    /** @type {Map<number, (text: string) => void>} who shows what a running request prints */
+    this.printers = new Map();
     this.nextId = 1;
     /** @type {{cell: Runnable} | null} the run request now in the worker */
     this.inflight = null;
@@ -86,14 +88,16 @@ export class Kernel {
    * @template {RequestType} T
    * @param {T} type
    * @param {RequestFields<T>} fields
+   * @param {(text: string) => void} [onPrint] given what the request's cell prints while it runs
    * @returns {Promise<Results[T]>}
    */
-  request(type, fields) {
+  request(type, fields, onPrint) {
     const worker = this.worker;
     if (!worker) return Promise.reject(new Restarted("Python was restarted"));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      if (onPrint) this.printers.set(id, onPrint);
       // `fields` are those of the request of this `type`: one member of the union
       const message = /** @type {Request} */ (/** @type {unknown} */ ({ type, id, ...fields }));
       worker.postMessage(message);
@@ -104,6 +108,7 @@ export class Kernel {
   failPending(error) {
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.printers.clear();
     pending.forEach((p) => p.reject(error));
   }
 
@@ -125,9 +130,15 @@ export class Kernel {
         status.show("loading", "Loading Python… " + mb(msg.loaded) + of + " MB", msg);
         return;
       }
+      case "stream": {
+        const print = this.printers.get(msg.id);
+        if (print) print(msg.text);
+        return;
+      }
       case "done":
       case "error": {
         const waiting = this.pending.get(msg.id);
+        this.printers.delete(msg.id);
         if (!waiting) return;
         this.pending.delete(msg.id);
         if (msg.type === "done") waiting.resolve(msg.value);
@@ -210,14 +221,15 @@ export class Kernel {
    * @param {string} code
    * @param {string} label
    * @param {boolean} packages load the code's imports first
+   * @param {(text: string) => void} [onPrint] given what the cell prints, while it runs
    * @returns {Promise<RunResult>}
    */
-  async runOnce(cell, code, label, packages) {
+  async runOnce(cell, code, label, packages, onPrint) {
     if (this.interrupt) Atomics.store(this.interrupt, 0, 0);
     const inflight = { cell };
     this.inflight = inflight;
     try {
-      return await this.request("run", { code, label, packages, show: cell.show });
+      return await this.request("run", { code, label, packages, show: cell.show }, onPrint);
     } finally {
       if (this.inflight === inflight) this.inflight = null;
     }

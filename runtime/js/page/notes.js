@@ -36,14 +36,20 @@ export function packageMessage(failed) {
   const lines = failed.map(
     (f) => "  " + (f.name || "tried") + ": " + f.url + (f.reason ? "\n    " + f.reason : ""),
   );
+  // a wheel the site ships (runtime/js/worker/wheels.js) is missing from the site itself
+  const fromSite = failed.every((f) => f.site);
   return (
     "Could not load " +
     what +
-    " from Pyodide's package server, so this cell did not run:\n" +
+    (fromSite ? " from this site" : " from Pyodide's package server") +
+    ", so this cell did not run:\n" +
     lines.join("\n") +
-    "\nThe network, or the package host, may be unreachable: check the connection and run " +
-    "the cell again. An author can host the packages with the site and build with " +
-    "`essays build --package-base-url URL`."
+    (fromSite
+      ? "\nThe site, or the connection to it, may be incomplete: run the cell again. An " +
+        "author publishes _static/wheels/ with the pages."
+      : "\nThe network, or the package host, may be unreachable: check the connection and " +
+        "run the cell again. An author can host the packages with the site and build with " +
+        "`essays build --package-base-url URL`.")
   );
 }
 

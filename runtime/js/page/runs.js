@@ -238,7 +238,22 @@ export class EssayPage {
         if (cell.stop) break;
         cell.stateText.textContent = n > 1 ? "iteration " + (i + 1) + " of " + n : "running…";
         cell.progress.value = i;
-        const result = await kernel.runOnce(cell, code, cell.label, i === 0);
+        // a single run shows what it prints as it prints it; an iterated cell keeps the last
+        // whole iteration's output in view instead
+        let fresh = true;
+        /** @param {string} text */
+        const onPrint = (text) => {
+          if (!current()) return;
+          cell.showPrinted(text, fresh);
+          fresh = false;
+        };
+        const result = await kernel.runOnce(
+          cell,
+          code,
+          cell.label,
+          i === 0,
+          n === 1 ? onPrint : undefined,
+        );
         if (!current()) break;
         if (result.failed && result.failed.length) {
           // nothing ran: the output shown stays, under one message that says why
