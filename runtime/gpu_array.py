@@ -171,15 +171,27 @@ def softmax(backend: Backend, x: Any, causal: bool = False, scale: float = 1.0) 
     return out
 
 
+def _constant(backend: Backend, value: float, n: int) -> GpuArray:
+    """A device array of ``n`` copies of ``value``, uploaded once per backend and length and
+    kept: layer_norm without a weight or bias needs ones and zeros, and uploading them on
+    every call would be two writes per pass of a chain."""
+    import numpy as np
+
+    kept = backend.constants
+    if (value, n) not in kept:
+        kept[value, n] = upload(backend, np.full(n, value, np.float32))
+    constant: GpuArray = kept[value, n]
+    return constant
+
+
 def layer_norm(backend: Backend, x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> GpuArray:
     """Layer normalisation over the last axis, times ``weight`` plus ``bias`` (each of the
     last axis's length; ones and zeros when not given)."""
-    import numpy as np
 
     x = upload(backend, x)
     rows, n = _rows(x, "layer_norm")
-    gain = upload(backend, np.ones(n, np.float32) if weight is None else weight)
-    shift = upload(backend, np.zeros(n, np.float32) if bias is None else bias)
+    gain = _constant(backend, 1.0, n) if weight is None else upload(backend, weight)
+    shift = _constant(backend, 0.0, n) if bias is None else upload(backend, bias)
     for label, given in (("weight", gain), ("bias", shift)):
         if given.shape != (n,):
             raise ValueError(f"layer_norm: {label} of shape {given.shape} for rows of {n}")

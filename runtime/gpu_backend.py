@@ -111,6 +111,7 @@ class Backend:
     def __init__(self) -> None:
         self._pipelines: dict[str, Any] = {}
         self._scratch: dict[str, tuple[int, Any]] = {}  # run()'s buffers, reused by size
+        self.constants: dict[tuple[float, int], Any] = {}  # gpu_array's kept constant arrays
         # Cells may call from threads: run() holds this over its shared scratch buffers, and
         # a host may hold it over its queue (re-entrant, so run() can call the primitives).
         self._lock = threading.RLock()

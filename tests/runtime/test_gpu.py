@@ -533,3 +533,36 @@ def test_transposes_refuse_shapes_that_do_not_align(backend, call, message):
 def test_a_transposed_device_operand_that_does_not_align_says_so(backend):
     with pytest.raises(ValueError, match=r"\(2, 6, 4\) and transposed \(2, 5, 3\) do not align: 4 != 3"):
         gpu.matmul(gpu.asarray(np.ones((2, 6, 4))), gpu.asarray(np.ones((2, 5, 3))), transpose_b=True)
+
+
+def test_a_transformer_block_chain_reads_back_once(backend, monkeypatch):
+    # layer norm -> matmul -> GELU -> matmul -> residual add: the MLP half of a block.
+    # Only the inputs are written, once each, and only the result is read, once.
+    x, w1, w2 = rand(64, 64, seed=10), rand(64, 256, seed=11) * 0.1, rand(256, 64, seed=12) * 0.1
+    gain, shift = rand(64, seed=13), rand(64, seed=14)
+    reads, writes = [], []
+    cls = type(backend)
+    read, write = cls.read, cls.write
+    monkeypatch.setattr(cls, "read", lambda self, *args: reads.append(args[2]) or read(self, *args))
+    monkeypatch.setattr(cls, "write", lambda self, *args: writes.append(args[2]) or write(self, *args))
+    dx, dw1, dw2, dgain, dshift = (gpu.asarray(v) for v in (x, w1, w2, gain, shift))
+    out = gpu.add(gpu.matmul(gpu.gelu(gpu.matmul(gpu.layer_norm(dx, dgain, dshift), dw1)), dw2), dx)
+    assert writes == [v.size for v in (x, w1, w2, gain, shift)] and reads == []
+    result = out.numpy()
+    assert reads == [out.size]
+    normed = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * gain + shift
+    hidden = normed @ w1
+    gelu = 0.5 * hidden * (1 + np.tanh(np.sqrt(2 / np.pi) * (hidden + 0.044715 * hidden**3)))
+    np.testing.assert_allclose(result, gelu @ w2 + x, rtol=1e-3, atol=1e-3)
+
+
+def test_layer_norm_without_weight_uploads_its_ones_and_zeros_once(backend, monkeypatch):
+    x = gpu.asarray(rand(4, 48, seed=15))
+    gpu.layer_norm(x)  # may upload the constants for rows of 48
+    writes = []
+    write = type(backend).write
+    monkeypatch.setattr(type(backend), "write", lambda self, *args: writes.append(args[2]) or write(self, *args))
+    first, second = gpu.layer_norm(x), gpu.layer_norm(x)
+    assert writes == []
+    np.testing.assert_allclose(first.numpy(), second.numpy())
+    np.testing.assert_allclose(first.numpy().mean(-1), 0, atol=1e-5)
