@@ -91,7 +91,9 @@ def _check_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
         raise ValueError(f"matmul: shapes {a} and {b} do not align: {a[1]} != {b[0]}")
 
 
-def matmul(a: Any, b: Any) -> np.ndarray | GpuArray | list[list[float]] | None:
+def matmul(
+    a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False
+) -> np.ndarray | GpuArray | list[list[float]] | None:
     """The float32 product ``a @ b`` computed on the GPU, or None where there is no GPU.
 
     Given a GpuArray (either operand), runs on the device and returns a GpuArray, batched
@@ -101,16 +103,33 @@ def matmul(a: Any, b: Any) -> np.ndarray | GpuArray | list[list[float]] | None:
     be imported (the page, unless a cell imported numpy), takes nested lists and returns a
     list of rows of floats. Raises ValueError for inputs that are not 2-D, whose inner
     dimensions differ, or that exceed the device's buffer limits.
+
+    ``transpose_a`` / ``transpose_b`` multiply by the transpose of a / b over their last two
+    axes: ``matmul(q, k, transpose_b=True)`` is ``q @ k.T`` (attention's scores). On the
+    device the kernel reads the operand in that order, without a copy; numpy arrays and
+    lists are transposed on the host as they are copied in anyway.
     """
     if isinstance(a, GpuArray) or isinstance(b, GpuArray):
         backend = _backend()
-        return None if backend is None else gpu_array.matmul(backend, a, b)
+        return None if backend is None else gpu_array.matmul(backend, a, b, transpose_a, transpose_b)
     try:
         import numpy as np
     except ImportError:
-        return _matmul_lists(a, b)
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    b = np.ascontiguousarray(b, dtype=np.float32)
+        return _matmul_lists(_transposed(a) if transpose_a else a, _transposed(b) if transpose_b else b)
+    a = np.asarray(a, dtype=np.float32)
+    b = np.asarray(b, dtype=np.float32)
+    for flag, x, name in ((transpose_a, a, "a"), (transpose_b, b, "b")):
+        if flag and x.ndim != 2:
+            raise ValueError(f"matmul: transpose_{name} needs a 2-D array here, got shape {x.shape}")
+    if (transpose_a or transpose_b) and a.ndim == b.ndim == 2:
+        k, k2 = a.shape[0 if transpose_a else 1], b.shape[1 if transpose_b else 0]
+        if k != k2:
+            seen = (
+                f"{'transposed ' if transpose_a else ''}{a.shape} and {'transposed ' if transpose_b else ''}{b.shape}"
+            )
+            raise ValueError(f"matmul: shapes {seen} do not align: {k} != {k2}")
+    a = np.ascontiguousarray(a.T if transpose_a else a)
+    b = np.ascontiguousarray(b.T if transpose_b else b)
     _check_shapes(a.shape, b.shape)
     backend = _backend()
     if backend is None:
@@ -178,6 +197,14 @@ def _nested_shape(x: Any) -> tuple[int, ...]:
     if len(inner) > 1:
         raise ValueError(f"matmul: ragged nested lists: items of shapes {sorted(inner)}")
     return (len(x), *(inner.pop() if inner else ()))
+
+
+def _transposed(rows: Any) -> Any:
+    """Nested lists of rows, transposed; anything that is not a matrix is left for the
+    shape check to refuse (ragged rows raise here, as they would there)."""
+    if len(_nested_shape(rows)) != 2:
+        return rows
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _matmul_lists(a: Any, b: Any) -> list[list[float]] | None:

@@ -110,16 +110,20 @@ def empty(backend: Backend, shape: tuple[int, ...]) -> GpuArray:
     return GpuArray(backend, backend.alloc(4 * math.prod(shape)), shape)
 
 
-def matmul(backend: Backend, a: Any, b: Any) -> GpuArray:
+def matmul(backend: Backend, a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False) -> GpuArray:
     """``a @ b`` on the device, with numpy's rules for batches: (..., M, K) @ (..., K, N)
     with equal leading axes, or one operand 2-D and used for every matrix of the other.
-    One dispatch (per chunk of K) for the whole batch."""
+    One dispatch (per chunk of K) for the whole batch. ``transpose_a`` takes a as
+    (..., K, M) and multiplies by its transpose over the last two axes, ``transpose_b``
+    takes b as (..., N, K): the kernel reads them in that order, so nothing is copied."""
     a, b = upload(backend, a), upload(backend, b)
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"matmul: expected arrays of 2 or more dimensions, got shapes {a.shape} and {b.shape}")
-    (m, k), (k2, n) = a.shape[-2:], b.shape[-2:]
+    m, k = a.shape[-1:-3:-1] if transpose_a else a.shape[-2:]
+    k2, n = b.shape[-1:-3:-1] if transpose_b else b.shape[-2:]
     if k != k2:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: {k} != {k2}")
+        seen = f"{'transposed ' if transpose_a else ''}{a.shape} and {'transposed ' if transpose_b else ''}{b.shape}"
+        raise ValueError(f"matmul: shapes {seen} do not align: {k} != {k2}")
     lead_a, lead_b = a.shape[:-2], b.shape[:-2]
     if lead_a and lead_b and lead_a != lead_b:
         raise ValueError(f"matmul: batch shapes {lead_a} and {lead_b} differ (one may be 2-D instead)")
@@ -130,7 +134,17 @@ def matmul(backend: Backend, a: Any, b: Any) -> GpuArray:
         a_stride = m * k if lead_a else 0
         b_stride = k * n if lead_b else 0
         buffers = (a.buffer, b.buffer, out.buffer)
-        backend.matmul_buffers(buffers, m, k, n, batch=batch, a_stride=a_stride, b_stride=b_stride)
+        backend.matmul_buffers(
+            buffers,
+            m,
+            k,
+            n,
+            batch=batch,
+            a_stride=a_stride,
+            b_stride=b_stride,
+            transpose_a=transpose_a,
+            transpose_b=transpose_b,
+        )
     return out
 
 
@@ -157,15 +171,27 @@ def softmax(backend: Backend, x: Any, causal: bool = False, scale: float = 1.0) 
     return out
 
 
+def _constant(backend: Backend, value: float, n: int) -> GpuArray:
+    """A device array of ``n`` copies of ``value``, uploaded once per backend and length and
+    kept: layer_norm without a weight or bias needs ones and zeros, and uploading them on
+    every call would be two writes per pass of a chain."""
+    import numpy as np
+
+    kept = backend.constants
+    if (value, n) not in kept:
+        kept[value, n] = upload(backend, np.full(n, value, np.float32))
+    constant: GpuArray = kept[value, n]
+    return constant
+
+
 def layer_norm(backend: Backend, x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> GpuArray:
     """Layer normalisation over the last axis, times ``weight`` plus ``bias`` (each of the
     last axis's length; ones and zeros when not given)."""
-    import numpy as np
 
     x = upload(backend, x)
     rows, n = _rows(x, "layer_norm")
-    gain = upload(backend, np.ones(n, np.float32) if weight is None else weight)
-    shift = upload(backend, np.zeros(n, np.float32) if bias is None else bias)
+    gain = _constant(backend, 1.0, n) if weight is None else upload(backend, weight)
+    shift = _constant(backend, 0.0, n) if bias is None else upload(backend, bias)
     for label, given in (("weight", gain), ("bias", shift)):
         if given.shape != (n,):
             raise ValueError(f"layer_norm: {label} of shape {given.shape} for rows of {n}")

@@ -37,9 +37,17 @@ SHADER_PATH = shader_folder() / "matmul.wgsl"
 TILE_ROWS = 64
 TILE_COLS = 64
 
+# The two matmul kernels and the (rows, columns) of C one workgroup of each computes, as
+# their BM and BN say (a test checks): matmul.wgsl stages tiles in workgroup memory, as
+# GPUs want; matmul_cpu.wgsl keeps a 16 x 16 block per invocation in registers, as CPU
+# adapters (llvmpipe) want. Both take the same buffers and uniform.
+MATMUL_TILES = {"matmul": (TILE_ROWS, TILE_COLS), "matmul_cpu": (16, 128)}
+
 # Each kernel's shader (shaders/NAME.wgsl, entry point `main`). Every one takes its
 # storage buffers at bindings 0.. and then a 32-byte uniform of parameters.
-KERNELS = ("matmul", "softmax", "layernorm", "activation", "add")
+KERNELS = ("matmul", "matmul_cpu", "softmax", "layernorm", "activation", "add")
+
+TRANSPOSE_A, TRANSPOSE_B = 1, 2  # the matmul kernels' `dims.flags`
 
 ROW_GROUP = 64  # invocations per workgroup of the row kernels (softmax, layer norm)
 FLAT_GROUP = 256  # invocations per workgroup of the element-wise kernels
@@ -61,9 +69,11 @@ def _chunks(k: int) -> list[tuple[int, int]]:
     return [(k0, min(k0 + K_CHUNK, k)) for k0 in range(0, k, K_CHUNK)] or [(0, 0)]
 
 
-def _dims(m: int, k: int, n: int, begin: int, end: int, *, a_stride: int = 0, b_stride: int = 0) -> array[int]:
-    """The matmul shader's `dims` uniform for one dispatch, padded to 32 bytes."""
-    return array("I", [m, k, n, begin, end, a_stride, b_stride, 0])
+def _dims(
+    m: int, k: int, n: int, begin: int, end: int, *, a_stride: int = 0, b_stride: int = 0, flags: int = 0
+) -> array[int]:
+    """The matmul shaders' `dims` uniform for one dispatch: 32 bytes."""
+    return array("I", [m, k, n, begin, end, a_stride, b_stride, flags])
 
 
 def params(*words: int | float) -> array[int]:
@@ -74,9 +84,10 @@ def params(*words: int | float) -> array[int]:
     return out
 
 
-def _groups(m: int, n: int, batch: int = 1) -> tuple[int, int, int]:
-    """matmul's workgroups along x (columns of C), y (rows of C) and z (the batch)."""
-    return -(-n // TILE_COLS), -(-m // TILE_ROWS), batch
+def _groups(m: int, n: int, batch: int = 1, kernel: str = "matmul") -> tuple[int, int, int]:
+    """A matmul kernel's workgroups along x (columns of C), y (rows of C) and z (the batch)."""
+    rows, cols = MATMUL_TILES[kernel]
+    return -(-n // cols), -(-m // rows), batch
 
 
 def spread(groups: int, most: int) -> tuple[int, int, int]:
@@ -100,6 +111,7 @@ class Backend:
     def __init__(self) -> None:
         self._pipelines: dict[str, Any] = {}
         self._scratch: dict[str, tuple[int, Any]] = {}  # run()'s buffers, reused by size
+        self.constants: dict[tuple[float, int], Any] = {}  # gpu_array's kept constant arrays
         # Cells may call from threads: run() holds this over its shared scratch buffers, and
         # a host may hold it over its queue (re-entrant, so run() can call the primitives).
         self._lock = threading.RLock()
@@ -139,6 +151,11 @@ class Backend:
         raise NotImplementedError
 
     # -- written once for both hosts ----------------------------------------------------
+    def matmul_kernel(self) -> str:
+        """The matmul kernel for this adapter: matmul_cpu on a CPU (llvmpipe, or a browser's
+        fallback adapter), where loads cost more than arithmetic; the tiled one elsewhere."""
+        return "matmul_cpu" if self.info().get("type") == "CPU" else "matmul"
+
     def pipeline(self, kernel: str) -> Any:
         """The kernel's pipeline, built on first use and kept for the process (or page)."""
         if kernel not in self._pipelines:
@@ -182,19 +199,27 @@ class Backend:
         batch: int = 1,
         a_stride: int = 0,
         b_stride: int = 0,
+        transpose_a: bool = False,
+        transpose_b: bool = False,
+        kernel: str | None = None,
     ) -> None:
         """Queue C[z] = A[z] @ B[z] for z < batch on the device buffers (A, B, C), one
-        dispatch per chunk of K; a stride of 0 uses the same operand for every z."""
+        dispatch per chunk of K; a stride of 0 uses the same operand for every z. With
+        ``transpose_a`` the buffer holds each A as K x M (and the product uses its
+        transpose); with ``transpose_b``, each B as N x K. ``kernel`` names one of
+        MATMUL_TILES (the benchmark compares them); by default, this adapter's."""
+        kernel = kernel or self.matmul_kernel()
         most = self._limit("max-compute-workgroups-per-dimension")
-        groups = _groups(m, n, batch)
+        groups = _groups(m, n, batch, kernel)
         if max(groups) > most:
             raise ValueError(
                 f"matmul: a batch of {batch} {m}x{n} results needs {groups[0]}x{groups[1]}x{groups[2]} "
                 f"workgroups, but this GPU dispatches at most {most} per dimension"
             )
+        flags = (TRANSPOSE_A if transpose_a else 0) | (TRANSPOSE_B if transpose_b else 0)
         for begin, end in _chunks(k):
-            dims = _dims(m, k, n, begin, end, a_stride=a_stride, b_stride=b_stride)
-            self.dispatch("matmul", list(buffers), dims, groups)
+            dims = _dims(m, k, n, begin, end, a_stride=a_stride, b_stride=b_stride, flags=flags)
+            self.dispatch(kernel, list(buffers), dims, groups)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``a @ b`` for 2-D, C-contiguous float32 arrays, as a new float32 array. A product
@@ -214,10 +239,11 @@ class Backend:
     def rows_per_pass(self, m: int, k: int, n: int) -> int:
         """The rows of A (and C) one pass may take within the device's limits."""
         by_buffers = self.buffer_cap() // (4 * max(k, n, 1))
-        by_groups = self._limit("max-compute-workgroups-per-dimension") * TILE_ROWS
+        tile_rows = MATMUL_TILES[self.matmul_kernel()][0]
+        by_groups = self._limit("max-compute-workgroups-per-dimension") * tile_rows
         rows = min(m, by_buffers, by_groups)
-        if rows < m and rows >= TILE_ROWS:
-            rows -= rows % TILE_ROWS  # whole tiles: no pass computes a ragged one it need not
+        if rows < m and rows >= tile_rows:
+            rows -= rows % tile_rows  # whole tiles: no pass computes a ragged one it need not
         return max(1, rows)
 
     def _check_limits(self, m: int, k: int, n: int) -> None:
@@ -230,7 +256,7 @@ class Backend:
                     f"but this GPU binds at most {cap / 2**20:.1f} MiB per buffer"
                 )
         most = self._limit("max-compute-workgroups-per-dimension")
-        groups = _groups(m, n)
+        groups = _groups(m, n, 1, self.matmul_kernel())
         if max(groups) > most:
             raise ValueError(
                 f"matmul: a {m}x{n} result needs {groups[0]}x{groups[1]} workgroups, "

@@ -33,7 +33,7 @@ class WebGPU(Backend):
         desc = to_js({"label": "runtime.gpu", "requiredLimits": limits})
         device = run_sync(adapter.requestDevice(desc))
         self._device, self._limits = device, device.limits
-        self.pipeline("matmul")  # a broken shader or device shows at set-up, as "no GPU"
+        self.pipeline(self.matmul_kernel())  # a broken shader or device shows at set-up, as "no GPU"
 
     @classmethod
     def create(cls) -> WebGPU | None:

@@ -22,7 +22,7 @@ class WgpuNative(Backend):
         # WebGPU's smaller defaults), so matrices up to the adapter's binding size fit.
         self._device = adapter.request_device_sync(label="runtime.gpu")
         self._limits = self._device.limits
-        self.pipeline("matmul")  # a broken shader or driver shows at set-up, as "no GPU"
+        self.pipeline(self.matmul_kernel())  # a broken shader or driver shows at set-up, as "no GPU"
 
     @classmethod
     def create(cls) -> WgpuNative | None:

@@ -4,7 +4,9 @@
 //   @binding(0) a    : the A matrices, M x K floats each, a_stride apart (0: one A for all)
 //   @binding(1) b    : the B matrices, K x N floats each, b_stride apart (0: one B for all)
 //   @binding(2) c    : the C matrices, M x N floats each, packed (storage, read_write)
-//   @binding(3) dims : uniform (M, K, N, k_begin, k_end, a_stride, b_stride), group 0
+//   @binding(3) dims : uniform (M, K, N, k_begin, k_end, a_stride, b_stride, flags), group 0
+// flags bit 0: A is stored transposed (K x M); bit 1: B is stored transposed (N x K), so
+// attention's q @ k^T needs no copy. Only the staging loads below see the difference.
 // Dispatch ceil(N / BN) x ceil(M / BM) x batch workgroups: z picks the matrix, so every
 // head of every sequence is one dispatch, and a stride of 0 broadcasts an operand (the
 // weights of a linear layer against a batch of activations).
@@ -34,7 +36,7 @@ struct Dims {
   k_end: u32,
   a_stride: u32,
   b_stride: u32,
-  pad0: u32,
+  flags: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -85,6 +87,13 @@ fn main(
   let a_base = wg.z * dims.a_stride;
   let b_base = wg.z * dims.b_stride;
   let c_base = wg.z * dims.m * dims.n;
+  // A[i][k] is a[a_base + i * a_row + k * a_col]; B[k][j] is b[b_base + k * b_row + j * b_col].
+  let trans_a = (dims.flags & 1u) != 0u;
+  let trans_b = (dims.flags & 2u) != 0u;
+  let a_row = select(dims.k, 1u, trans_a);
+  let a_col = select(1u, dims.m, trans_a);
+  let b_row = select(dims.n, 1u, trans_b);
+  let b_col = select(1u, dims.k, trans_b);
   let row0 = wg.y * BM;
   let col0 = wg.x * BN;
   var acc00 = vec4<f32>(0.0);
@@ -112,14 +121,14 @@ fn main(
     let k0 = s * BK;
     // Stage A: invocation li reads row li of the slice, 16 consecutive k (contiguous in
     // A), and writes them transposed, k-major.
-    let a_row = row0 + li;
+    let a_row_i = row0 + li;
     for (var q = 0u; q < BK / 4u; q++) {
       var va = vec4<f32>(0.0);
-      if (a_row < dims.m) {
-        let base = a_base + a_row * dims.k + k0 + q * 4u;
+      if (a_row_i < dims.m) {
+        let base = a_base + a_row_i * a_row;
         for (var j = 0u; j < 4u; j++) {
           if (k0 + q * 4u + j < dims.k_end) {
-            va[j] = a[base + j];
+            va[j] = a[base + (k0 + q * 4u + j) * a_col];
           }
         }
       }
@@ -137,10 +146,10 @@ fn main(
       let col = col0 + (idx % 16u) * 4u;
       var vb = vec4<f32>(0.0);
       if (k0 + k < dims.k_end) {
-        let base = b_base + (k0 + k) * dims.n + col;
+        let base = b_base + (k0 + k) * b_row;
         for (var j = 0u; j < 4u; j++) {
           if (col + j < dims.n) {
-            vb[j] = b[base + j];
+            vb[j] = b[base + (col + j) * b_col];
           }
         }
       }

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from runtime import gpu, gpu_wgpu
+from runtime.gpu_backend import MATMUL_TILES
 
 pytestmark = pytest.mark.gpu
 
@@ -168,6 +169,14 @@ def test_tile_constants_match_the_shader():
     assert re.search(r"fn main\(", source)
 
 
+@pytest.mark.parametrize("kernel", sorted(MATMUL_TILES))
+def test_each_matmul_kernels_tile_matches_its_shader(kernel):
+    rows, cols = MATMUL_TILES[kernel]
+    source = gpu.shader_source(kernel)
+    assert re.search(rf"const BM: u32 = {rows}u;", source)
+    assert re.search(rf"const BN: u32 = {cols}u;", source)
+
+
 def test_importing_runtime_gpu_stays_light():
     code = "import sys, runtime.gpu; print('wgpu' in sys.modules, 'numpy' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -188,6 +197,9 @@ class SmallDevice:
 
             def _limit(self, name):
                 return {"max-compute-workgroups-per-dimension": 65535}.get(name, 64 * 1024)
+
+            def info(self):
+                return {"type": "DiscreteGPU"}  # the tiled kernel's 64-row tiles
 
             def run(self, a, b, out, m, k, n):
                 self._check_limits(m, k, n)
@@ -280,7 +292,7 @@ def test_a_batch_of_heads_is_one_dispatch(backend, monkeypatch):
     original = type(backend).dispatch
     monkeypatch.setattr(type(backend), "dispatch", lambda self, *args: calls.append(args[0]) or original(self, *args))
     gpu.matmul(gpu.asarray(rand(16, 32, 16)), gpu.asarray(rand(16, 16, 32)))
-    assert calls == ["matmul"]
+    assert calls == [backend.matmul_kernel()]
 
 
 def test_a_chain_stays_on_the_device_and_is_read_back_once(backend, monkeypatch):
@@ -391,7 +403,8 @@ def test_each_kernel_builds_its_pipeline_once(backend):
         kernel(x)
     assert gpu_wgpu.WgpuNative.builds == builds
     assert backend._pipelines == pipelines
-    assert set(pipelines) == {"matmul", "softmax", "activation", "layernorm", "add"}
+    assert backend.matmul_kernel() in pipelines  # built at set-up
+    assert set(pipelines) - set(MATMUL_TILES) == {"softmax", "activation", "layernorm", "add"}
 
 
 def test_without_a_gpu_the_new_kernels_answer_none(monkeypatch):
@@ -410,3 +423,146 @@ def test_threads_sharing_the_device_get_their_own_products(backend):
         results = list(pool.map(lambda pair: gpu.matmul(*pair), pairs))
     for (a, b), result in zip(pairs, results, strict=True):
         assert_close_to_numpy(a, b, result)
+
+
+# -- both matmul kernels, transposed operands (issue 20: the GPU, for real) --
+
+
+@pytest.fixture(params=sorted(MATMUL_TILES))
+def kernel(request, backend, monkeypatch):
+    """Each matmul kernel in turn, whatever this adapter would pick: both run anywhere."""
+    monkeypatch.setattr(backend, "matmul_kernel", lambda: request.param)
+    return request.param
+
+
+def test_a_cpu_adapter_gets_the_register_kernel_and_a_gpu_the_tiled_one(backend, monkeypatch):
+    for kind, expected in (("CPU", "matmul_cpu"), ("DiscreteGPU", "matmul"), ("Unknown", "matmul")):
+        monkeypatch.setattr(backend, "info", lambda kind=kind: {"type": kind})
+        assert backend.matmul_kernel() == expected
+
+
+ODD = (1, 3, 17, 33, 65)  # none a multiple of a tile, of 16, or (but 1) of 4
+
+
+@pytest.mark.parametrize("m, k, n", [(m, k, n) for m in ODD for k, n in ((1, 65), (33, 3), (17, 17), (65, 33))])
+def test_both_kernels_match_numpy_on_sizes_off_the_tile(kernel, m, k, n):
+    a, b = random_pair(m, k, n, seed=m + k + n)
+    assert_close_to_numpy(a, b, gpu.matmul(a, b))
+
+
+def test_both_kernels_fill_whole_tiles_and_a_ragged_edge_at_once(kernel):
+    a, b = random_pair(130, 70, 270, seed=11)  # 2 full tiles of rows and 2 of columns, plus edges
+    assert_close_to_numpy(a, b, gpu.matmul(a, b))
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape",
+    [((5, 17, 33), (33, 65)), ((3, 33), (4, 33, 17)), ((2, 3, 1, 65), (2, 3, 65, 3))],
+)
+def test_both_kernels_batch_and_broadcast(kernel, a_shape, b_shape):
+    a, b = rand(*a_shape, seed=1), rand(*b_shape, seed=2)
+    expected = batched_reference(a, b)
+    result = gpu.matmul(gpu.asarray(a), gpu.asarray(b)).numpy()
+    np.testing.assert_allclose(result, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_both_kernels_sum_a_deep_k_in_chunks(kernel):
+    a, b = rand(3, gpu.K_CHUNK + 33, seed=3), rand(gpu.K_CHUNK + 33, 17, seed=4)
+    expected = batched_reference(a, b)
+    np.testing.assert_allclose(gpu.matmul(gpu.asarray(a), b).numpy(), expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("transpose_a, transpose_b", [(False, True), (True, False), (True, True)])
+@pytest.mark.parametrize(
+    "a_shape, b_shape",
+    [
+        ((16, 32, 16), (16, 16, 32)),  # attention's q @ k^T, 16 heads
+        ((3, 17, 33), (3, 33, 65)),
+        ((17, 33), (4, 33, 3)),  # a shared A
+        ((2, 65, 1), (1, 17)),  # K of 1, a shared B
+    ],
+)
+def test_transposed_operands_on_the_device_match_numpy(kernel, transpose_a, transpose_b, a_shape, b_shape):
+    a, b = rand(*a_shape, seed=5), rand(*b_shape, seed=6)
+    expected = batched_reference(a, b)
+    # stored as the transposes: the kernel must read them back in the product's order
+    stored_a = np.ascontiguousarray(np.swapaxes(a, -1, -2)) if transpose_a else a
+    stored_b = np.ascontiguousarray(np.swapaxes(b, -1, -2)) if transpose_b else b
+    result = gpu.matmul(gpu.asarray(stored_a), gpu.asarray(stored_b), transpose_a=transpose_a, transpose_b=transpose_b)
+    assert result.shape == expected.shape
+    np.testing.assert_allclose(result.numpy(), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_attention_scores_with_transpose_b_upload_nothing_more(backend, monkeypatch):
+    # q @ k^T from q and k both (heads, T, head): k is read transposed, not copied
+    q, k = rand(8, 32, 16, seed=7), rand(8, 32, 16, seed=8)
+    on_device = gpu.asarray(q), gpu.asarray(k)
+    writes, dispatches = [], []
+    cls = type(backend)
+    write, dispatch = cls.write, cls.dispatch
+    monkeypatch.setattr(cls, "write", lambda self, *args: writes.append(args[2]) or write(self, *args))
+    monkeypatch.setattr(cls, "dispatch", lambda self, *args: dispatches.append(args[0]) or dispatch(self, *args))
+    scores = gpu.matmul(*on_device, transpose_b=True)
+    assert writes == [] and dispatches == [backend.matmul_kernel()]
+    expected = batched_reference(q, np.swapaxes(k, -1, -2))
+    np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_transposes_of_numpy_arrays_and_lists_match_numpy(backend):
+    a, b = random_pair(17, 33, 5, seed=9)
+    assert_close_to_numpy(a, b, gpu.matmul(a.T, b, transpose_a=True))
+    assert_close_to_numpy(a, b, gpu.matmul(a, b.T, transpose_b=True))
+    assert_close_to_numpy(a, b, gpu.matmul(a.T.tolist(), b.T.tolist(), transpose_a=True, transpose_b=True))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: gpu.matmul(np.ones((3, 4)), np.ones((4, 3)), transpose_b=True),
+            r"shapes \(3, 4\) and transposed \(4, 3\) do not align: 4 != 3",
+        ),
+        (lambda: gpu.matmul(np.ones((2, 3, 4)), np.ones((4, 2)), transpose_a=True), "transpose_a needs a 2-D array"),
+    ],
+)
+def test_transposes_refuse_shapes_that_do_not_align(backend, call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_a_transposed_device_operand_that_does_not_align_says_so(backend):
+    with pytest.raises(ValueError, match=r"\(2, 6, 4\) and transposed \(2, 5, 3\) do not align: 4 != 3"):
+        gpu.matmul(gpu.asarray(np.ones((2, 6, 4))), gpu.asarray(np.ones((2, 5, 3))), transpose_b=True)
+
+
+def test_a_transformer_block_chain_reads_back_once(backend, monkeypatch):
+    # layer norm -> matmul -> GELU -> matmul -> residual add: the MLP half of a block.
+    # Only the inputs are written, once each, and only the result is read, once.
+    x, w1, w2 = rand(64, 64, seed=10), rand(64, 256, seed=11) * 0.1, rand(256, 64, seed=12) * 0.1
+    gain, shift = rand(64, seed=13), rand(64, seed=14)
+    reads, writes = [], []
+    cls = type(backend)
+    read, write = cls.read, cls.write
+    monkeypatch.setattr(cls, "read", lambda self, *args: reads.append(args[2]) or read(self, *args))
+    monkeypatch.setattr(cls, "write", lambda self, *args: writes.append(args[2]) or write(self, *args))
+    dx, dw1, dw2, dgain, dshift = (gpu.asarray(v) for v in (x, w1, w2, gain, shift))
+    out = gpu.add(gpu.matmul(gpu.gelu(gpu.matmul(gpu.layer_norm(dx, dgain, dshift), dw1)), dw2), dx)
+    assert writes == [v.size for v in (x, w1, w2, gain, shift)] and reads == []
+    result = out.numpy()
+    assert reads == [out.size]
+    normed = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * gain + shift
+    hidden = normed @ w1
+    gelu = 0.5 * hidden * (1 + np.tanh(np.sqrt(2 / np.pi) * (hidden + 0.044715 * hidden**3)))
+    np.testing.assert_allclose(result, gelu @ w2 + x, rtol=1e-3, atol=1e-3)
+
+
+def test_layer_norm_without_weight_uploads_its_ones_and_zeros_once(backend, monkeypatch):
+    x = gpu.asarray(rand(4, 48, seed=15))
+    gpu.layer_norm(x)  # may upload the constants for rows of 48
+    writes = []
+    write = type(backend).write
+    monkeypatch.setattr(type(backend), "write", lambda self, *args: writes.append(args[2]) or write(self, *args))
+    first, second = gpu.layer_norm(x), gpu.layer_norm(x)
+    assert writes == []
+    np.testing.assert_allclose(first.numpy(), second.numpy())
+    np.testing.assert_allclose(first.numpy().mean(-1), 0, atol=1e-5)
