@@ -166,6 +166,10 @@ def test_a_model_with_dropout_is_deterministic_in_evaluation(tf):
 # --- the model, the optimiser, training and generation
 
 
+def test_the_tiny_model_has_28_parameter_arrays(tf):
+    assert len(tiny_model(tf).named_parameters()) == 28  # the essay's section 7 says so
+
+
 def test_parameter_count_of_the_pages_model_and_the_full_size(tf):
     assert tf.count_parameters(tf.GPT(tf.Config())) == 209_729
     c = tf.Config()
@@ -274,6 +278,7 @@ def test_every_cell_runs_and_the_prose_quotes_its_numbers(namespace):
     assert final["validation"] < ns["bigram_loss"]["validation"] - 0.4
     assert f"{ns['total_steps']:,}" in text
     full = ns["full_size"]["full size"]
-    assert f"{full['parameters']:,}" in text
+    assert f"{full['parameters']:,}" in text and f"{full['GFLOP per step']:,}" in text
+    assert f"{ns['a100_tflops']}" in text
     if ns["max_difference"] is not None:
         assert ns["max_difference"] < 1e-3
