@@ -20,6 +20,19 @@ def _target_names(node: ast.AST) -> list[str]:
     return []
 
 
+# runtime/ui.py's functions: a name bound straight from one is shown by its control
+CONTROLS = ("slider", "select", "checkbox", "number")
+
+
+def _makes_control(value: ast.AST) -> bool:
+    """`slider(...)` or `ui.slider(...)` (any module's name before the dot)."""
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    return name in CONTROLS
+
+
 class _Binder(ast.NodeVisitor):
     """Collects names bound at module level, in order. Does not enter def/class/lambda
     bodies or comprehensions: their names are local to them."""
@@ -37,6 +50,8 @@ class _Binder(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.generic_visit(node)
+        if self.listing and _makes_control(node.value):
+            return  # the control shows its value already
         for target in node.targets:
             self.add(_target_names(target))
 

@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+from . import ui
+from .analysis import global_reads
 from .html import outputs_html
 from .kernel import Kernel
 
@@ -38,9 +40,11 @@ def kernel() -> Kernel:
     return _kernel
 
 
-def run(source: str, label: str, show: str = "names") -> str:
+def run(source: str, label: str, show: str = "names", values: str = "{}") -> str:
     """Run one iteration of a cell; return JSON {"html": ..., "ok": bool, "interrupted": bool}.
     `show`: how the cell shows its values (its data-show as the build resolved it).
+    `values`: JSON of the reader's values of the cell's controls, by label (runtime/ui.py):
+    the calls that make them return these instead of the build's defaults.
 
     Tracebacks name the cell (`File "cell 3", line 2`) with the line numbers of the code as
     the reader sees it in the editor, which may differ from the essay file after edits.
@@ -48,6 +52,21 @@ def run(source: str, label: str, show: str = "names") -> str:
     a running cell; the kernel says so where it caught it (CellRun.interrupted), so a
     cell that merely prints or raises an error ending in that word is a failure, not a Stop.
     """
-    ran = kernel().execute(source, filename=label, line=1, iterations=1, show=show)
+    ui.set_values(json.loads(values))
+    try:
+        ran = kernel().execute(source, filename=label, line=1, iterations=1, show=show)
+    finally:
+        ui.set_values({})  # the next cell's controls start from their defaults
     interrupted = not ran.ok and ran.interrupted
     return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok, "interrupted": interrupted})
+
+
+def cell_names(source: str) -> str:
+    """JSON {"defines": [...], "reads": [...] or null} of a cell's code, for the page's
+    reactive re-runs of a cell the reader edited (the build ships the others' names). reads
+    is null when the code does not parse: it could read anything."""
+    found = global_reads(source)
+    if found is None:
+        return json.dumps({"defines": [], "reads": None})
+    reads, binds = found
+    return json.dumps({"defines": sorted(binds), "reads": sorted(reads)})

@@ -114,8 +114,8 @@ async function runCell(kernel, msg) {
     /** @type {string} */
     const json =
       canSuspend && run.callPromising
-        ? await run.callPromising(msg.code, msg.label, msg.show)
-        : run(msg.code, msg.label, msg.show);
+        ? await run.callPromising(msg.code, msg.label, msg.show, msg.values)
+        : run(msg.code, msg.label, msg.show, msg.values);
     /** @type {{html: string, ok: boolean, interrupted: boolean}} runtime.page.run()'s answer */
     const ran = JSON.parse(json);
     return { ...ran, failed };
