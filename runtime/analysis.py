@@ -188,3 +188,19 @@ def global_reads(source: str) -> tuple[set[str], set[str]] | None:
                 reads.add(symbol.get_name())
         tables.extend(table.get_children())
     return reads, binds
+
+
+def changing_names(source: str) -> tuple[set[str], set[str]] | None:
+    """(names the code reads from its module's namespace, names it binds there that a new
+    run may bind to something new): global_reads less the names only imported, as a module
+    imported again is the same module. What the page's reactive re-runs follow. None when
+    the code does not parse."""
+    import symtable
+
+    found = global_reads(source)
+    if found is None:
+        return None
+    reads, binds = found
+    top = symtable.symtable(source, "<cell>", "exec")
+    imported = {s.get_name() for s in top.get_symbols() if s.is_imported() and not s.is_assigned()}
+    return reads, binds - imported

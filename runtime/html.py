@@ -46,6 +46,9 @@ def control_html(output: Output) -> str:
     # outside the <label>, so the input's name is the label alone; aria-valuetext says the value
     shown = f'<output class="control-value" aria-hidden="true">{escape(output.text)}</output>'
     attrs = f'data-control="{escape(str(kind))}" data-label="{label}"'
+    # the <label> around it lets a click on the words focus it; aria-label makes its name
+    # the label alone (a <select>'s name would otherwise take in its chosen option)
+    named = f'aria-label="{label}"'
     if kind == "slider":
         log = spec.get("scale") == "log"
         value, low, high, step = spec["value"], spec["min"], spec["max"], spec.get("step")
@@ -55,23 +58,23 @@ def control_html(output: Output) -> str:
         field = (
             f'<input type="range" min="{_attr(low)}" max="{_attr(high)}" '
             f'step="{_attr(step)}" value="{_attr(value)}" '
-            f'aria-valuetext="{escape(output.text)}" disabled>'
+            f'aria-valuetext="{escape(output.text)}" {named} disabled>'
         )
     elif kind == "select":
         options = "".join(
             f'<option value="{i}"{" selected" if i == spec.get("value") else ""}>{escape(str(o))}</option>'
             for i, o in enumerate(spec.get("options", []))
         )
-        field = f"<select disabled>{options}</select>"
+        field = f"<select {named} disabled>{options}</select>"
         shown = ""  # a select, a box and a number field show their value themselves
     elif kind == "checkbox":
-        field = f'<input type="checkbox"{" checked" if spec.get("value") else ""} disabled>'
+        field = f'<input type="checkbox"{" checked" if spec.get("value") else ""} {named} disabled>'
         shown = ""
     else:
         bounds = "".join(
             f' {name}="{_attr(spec[name])}"' for name in ("min", "max", "step") if spec.get(name) is not None
         )
-        field = f'<input type="number" value="{_attr(spec.get("value"))}"{bounds} disabled>'
+        field = f'<input type="number" value="{_attr(spec.get("value"))}"{bounds} {named} disabled>'
         shown = ""
     return (
         f'<div class="output output-control" {attrs}><label class="control">'

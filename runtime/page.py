@@ -11,7 +11,7 @@ import os
 import sys
 
 from . import ui
-from .analysis import global_reads
+from .analysis import changing_names
 from .html import outputs_html
 from .kernel import Kernel
 
@@ -65,7 +65,7 @@ def cell_names(source: str) -> str:
     """JSON {"defines": [...], "reads": [...] or null} of a cell's code, for the page's
     reactive re-runs of a cell the reader edited (the build ships the others' names). reads
     is null when the code does not parse: it could read anything."""
-    found = global_reads(source)
+    found = changing_names(source)
     if found is None:
         return json.dumps({"defines": [], "reads": None})
     reads, binds = found

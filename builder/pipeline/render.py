@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from builder.records import CellResult
 from builder.settings import Settings
-from runtime.analysis import global_reads
+from runtime.analysis import changing_names
 from runtime.html import outputs_html
 
 from .highlight import highlight
@@ -143,11 +143,11 @@ class CellNames:
 def reactive_names(cells: Sequence[Cell], results: Sequence[CellResult]) -> dict[int, CellNames]:
     """What the page needs to re-run the cells that depend on a control a reader moves
     (runtime/ui.py): each cell's names, from the static analysis the build already has
-    (runtime/analysis.py). Only a page with a control gets them; a name that no cell binds
+    (runtime/analysis.py; names only imported are left out, as they never change). Only a page with a control gets them; a name that no cell binds
     (a builtin, a module's attribute) is left out of the reads, as no control can change it."""
     if not any(o.kind == "control" for r in results for o in r.outputs):
         return {}
-    found = {c.index: global_reads(c.source) for c in cells}
+    found = {c.index: changing_names(c.source) for c in cells}
     bound = {name for names in found.values() if names is not None for name in names[1]}
     return {
         index: CellNames(" ".join(sorted(names[1])), " ".join(sorted(names[0] & bound)))

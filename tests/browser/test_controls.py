@@ -43,7 +43,7 @@ def open_page(context, url):
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.goto(url + "01-controls.html")
-    page.wait_for_function("window.essayPage && window.essayPage.cells.length === 6")
+    page.wait_for_function("window.essayPage && window.essayPage.cells.length === 7")
     return page
 
 
@@ -108,7 +108,7 @@ def test_a_keyboard_move_reruns_its_cell_and_the_dependent_cells_only(context, c
 
     # a reload shows the build's value and outputs (the choice: defaults, not the last move)
     page.reload()
-    page.wait_for_function("window.essayPage && window.essayPage.cells.length === 6")
+    page.wait_for_function("window.essayPage && window.essayPage.cells.length === 7")
     assert page.locator(SLIDER).input_value() == "2"
     assert page.locator("[data-cell='1'] .control-value").inner_text() == "2"
     assert output(page, 1).split() == ["n", "2", "doubled:", "4"]
@@ -133,3 +133,35 @@ def test_a_second_move_cancels_the_first_run(context, isolated_controls_site):
     # the slow run started, was stopped before its cells below ran, and 8's run followed
     assert evaluate(page, LOG) == "['knob', 'knob', 'direct', 'through']"
     assert page.evaluate("document.querySelector(\"[data-cell='4'] .figure\").data[0].y") == [32, 5]
+
+
+def test_selects_boxes_numbers_and_an_edited_cell(context, isolated_controls_site):
+    page = open_page(context, isolated_controls_site)
+    move(page, "ArrowRight", wait_for=4)
+    choices = page.locator("[data-cell='6']")
+    evaluate(page, CLEAR)
+    choices.get_by_label("mode", exact=True).select_option("fancy")
+    page.wait_for_function(DONE, arg=6)
+    # the cell above it that had not run yet runs first, as for Run
+    assert evaluate(page, LOG) == "['last', 'choices fancy False 3']"
+    page.evaluate("document.querySelector(\"[data-cell='6'] .cell-state\").textContent = ''")
+    choices.get_by_label("flag", exact=True).press("Space")
+    page.wait_for_function(DONE, arg=6)
+    page.evaluate("document.querySelector(\"[data-cell='6'] .cell-state\").textContent = ''")
+    choices.get_by_label("count", exact=True).fill("9")  # past max: Python keeps it at 5
+    choices.get_by_label("count", exact=True).press("Enter")
+    page.wait_for_function(DONE, arg=6)
+    assert evaluate(page, LOG) == "['last', 'choices fancy False 3', 'choices fancy True 3', 'choices fancy True 5']"
+
+    # the last cell, edited to read `quad`: the page asks Python what it reads now
+    page.locator("[data-cell='5']").hover()
+    editor = page.locator("[data-cell='5'] .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    editor.fill('log.append("last")\nprint("quad is", quad)')
+    evaluate(page, CLEAR)
+    move(page, "ArrowRight", wait_for=5)
+    assert evaluate(page, LOG) == "['knob', 'direct', 'through', 'last']"
+    assert output(page, 5) == "quad is 16"
+    assert page.errors == []
