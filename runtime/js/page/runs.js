@@ -248,12 +248,23 @@ export class EssayPage {
     this.reaction = reaction;
     cell.waiting = true;
     const job = this.queue.then(async () => {
-      if (reaction.cancelled) return;
+      if (reaction.cancelled) {
+        // skipped for a later move: the cell waits on only if that move is of its own control
+        if (!this.reaction || this.reaction.cell !== cell) cell.waiting = false;
+        reaction.done = true;
+        return;
+      }
       reaction.started = true;
       this.reacting = true;
       this.busy = cell;
       try {
         const outcome = await this.#runWithAbove(cell);
+        if (outcome === "failed") {
+          // the cells below were not run with its new values, and will not be: say so
+          this.cells.slice(cell.index + 1).forEach((c) => {
+            if (!c.running) c.setStale(STALE_ABOVE);
+          });
+        }
         // a cell that failed defines nothing new: the cells below would only fail in turn
         if (outcome !== "done" || reaction.cancelled) return;
         const names = await this.#names();
