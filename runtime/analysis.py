@@ -20,6 +20,19 @@ def _target_names(node: ast.AST) -> list[str]:
     return []
 
 
+# runtime/ui.py's functions: a name bound straight from one is shown by its control
+CONTROLS = ("slider", "select", "checkbox", "number")
+
+
+def _makes_control(value: ast.AST) -> bool:
+    """`slider(...)` or `ui.slider(...)` (any module's name before the dot)."""
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    return name in CONTROLS
+
+
 class _Binder(ast.NodeVisitor):
     """Collects names bound at module level, in order. Does not enter def/class/lambda
     bodies or comprehensions: their names are local to them."""
@@ -37,6 +50,8 @@ class _Binder(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.generic_visit(node)
+        if self.listing and _makes_control(node.value):
+            return  # the control shows its value already
         for target in node.targets:
             self.add(_target_names(target))
 
@@ -173,3 +188,19 @@ def global_reads(source: str) -> tuple[set[str], set[str]] | None:
                 reads.add(symbol.get_name())
         tables.extend(table.get_children())
     return reads, binds
+
+
+def changing_names(source: str) -> tuple[set[str], set[str]] | None:
+    """(names the code reads from its module's namespace, names it binds there that a new
+    run may bind to something new): global_reads less the names only imported, as a module
+    imported again is the same module. What the page's reactive re-runs follow. None when
+    the code does not parse."""
+    import symtable
+
+    found = global_reads(source)
+    if found is None:
+        return None
+    reads, binds = found
+    top = symtable.symtable(source, "<cell>", "exec")
+    imported = {s.get_name() for s in top.get_symbols() if s.is_imported() and not s.is_assigned()}
+    return reads, binds - imported

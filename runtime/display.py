@@ -27,8 +27,9 @@ ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 # "html" a value's own rich form (the display protocol: HTML, Markdown, LaTeX, SVG, PNG,
 # JPEG; `mime` says which), trusted like the author's Markdown; "dot" a Graphviz diagram
 # (`text` its DOT source, `html` its SVG once a host has drawn it); "error" a traceback;
-# "note" a message from the runtime itself (timeouts, rebuilt state).
-OutputKind = Literal["stream", "value", "figure", "html", "dot", "error", "note"]
+# "note" a message from the runtime itself (timeouts, rebuilt state); "control" an input a
+# reader moves (runtime/ui.py: `control` its settings, `text` its value as shown).
+OutputKind = Literal["stream", "value", "figure", "html", "dot", "error", "note", "control"]
 KINDS: tuple[OutputKind, ...] = get_args(OutputKind)
 
 
@@ -42,6 +43,7 @@ class Output:
     figure: dict[str, Any] | None = field(default=None, repr=False)
     html: str | None = field(default=None, repr=False)  # "html": the markup; "dot": its SVG
     mime: str | None = None  # "html": the media type it came from
+    control: dict[str, Any] | None = field(default=None, repr=False)  # "control": runtime/ui.py's settings
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -377,7 +379,10 @@ def rich_output(value: Any, label: str | None = None) -> Output | None:
 
 def to_output(value: Any, label: str | None = None) -> Output:
     """One value as an output record: a chart for figures, the value's own rich form when
-    it has one (see rich_output), formatted text otherwise."""
+    it has one (see rich_output), formatted text otherwise. An Output is itself already
+    (runtime/ui.py's controls reach the cell's output through display())."""
+    if isinstance(value, Output):
+        return value
     if is_figure(value):  # a Plotly figure offers HTML too, but its JSON makes a live chart
         try:
             return Output("figure", label=label, figure=figure_json(value))

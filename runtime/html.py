@@ -7,6 +7,7 @@ Everything a cell produced is untrusted: text is escaped, and figure JSON embedd
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from html import escape
 
@@ -25,8 +26,70 @@ def _label(label: str | None) -> str:
     return f'<span class="output-label">{escape(label)}:</span>'
 
 
+def _attr(value: object) -> str:
+    """A number or string as an attribute's value; "" for None (the attribute is left out)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return escape(str(value))
+
+
+def control_html(output: Output) -> str:
+    """A reader's input (runtime/ui.py), labelled, with its value shown beside it. It is
+    `disabled` as written: without JavaScript it shows the build's value and nothing
+    pretends to re-run; the page enables it. The page reads data-control-* to know how to
+    turn the input's position into the value it sends back."""
+    spec = output.control or {}
+    kind = spec.get("type")
+    label = escape(str(spec.get("label", output.label or "")))
+    # outside the <label>, so the input's name is the label alone; aria-valuetext says the value
+    shown = f'<output class="control-value" aria-hidden="true">{escape(output.text)}</output>'
+    attrs = f'data-control="{escape(str(kind))}" data-label="{label}"'
+    # the <label> around it lets a click on the words focus it; aria-label makes its name
+    # the label alone (a <select>'s name would otherwise take in its chosen option)
+    named = f'aria-label="{label}"'
+    if kind == "slider":
+        log = spec.get("scale") == "log"
+        value, low, high, step = spec["value"], spec["min"], spec["max"], spec.get("step")
+        if log:  # the range runs over the exponent: evenly through powers of ten
+            value, low, high = math.log10(value), math.log10(low), math.log10(high)
+        attrs += f' data-scale="{"log" if log else "linear"}"' + (" data-integer" if spec.get("integer") else "")
+        field = (
+            f'<input type="range" min="{_attr(low)}" max="{_attr(high)}" '
+            f'step="{_attr(step)}" value="{_attr(value)}" '
+            f'aria-valuetext="{escape(output.text)}" {named} disabled>'
+        )
+    elif kind == "select":
+        options = "".join(
+            f'<option value="{i}"{" selected" if i == spec.get("value") else ""}>{escape(str(o))}</option>'
+            for i, o in enumerate(spec.get("options", []))
+        )
+        field = f"<select {named} disabled>{options}</select>"
+        shown = ""  # a select, a box and a number field show their value themselves
+    elif kind == "checkbox":
+        field = f'<input type="checkbox"{" checked" if spec.get("value") else ""} {named} disabled>'
+        shown = ""
+    else:
+        bounds = "".join(
+            f' {name}="{_attr(spec[name])}"' for name in ("min", "max", "step") if spec.get(name) is not None
+        )
+        field = f'<input type="number" value="{_attr(spec.get("value"))}"{bounds} {named} disabled>'
+        shown = ""
+    return (
+        f'<div class="output output-control" {attrs}><label class="control">'
+        f'<span class="control-label">{label}</span>{field}</label>{shown}</div>'
+    )
+
+
 def output_html(output: Output) -> str:
-    kind = output.kind if output.kind in ("stream", "value", "figure", "html", "dot", "error", "note") else "value"
+    kind = (
+        output.kind
+        if output.kind in ("stream", "value", "figure", "html", "dot", "error", "note", "control")
+        else "value"
+    )
+    if kind == "control":
+        return control_html(output)
     if kind == "html":
         # the value's own markup (a table, an SVG, MathML): trusted like the author's Markdown
         mime = f' data-mime="{escape(output.mime)}"' if output.mime else ""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import ipython
+from . import ipython, ui
 from .analysis import listed_names
 from .display import Output, figure_svg, is_matplotlib_figure, limit_output, to_output
 from .imports import import_hint
@@ -207,6 +207,7 @@ class Kernel:
         ns["show"] = show_value
         ns["display"] = ipython.display  # Jupyter's name for show(), in every cell
         ipython.set_sink(show_value)
+        ui.begin_run()
         value: Any = None
         error: Output | None = None
         try:
@@ -229,7 +230,7 @@ class Kernel:
         outputs.extend(shown)
         if error is not None:
             outputs.append(error)
-            return outputs, False
+            return _controls_first(outputs), False
         listed: set[str] = set()
         for name in compiled.names if show == "names" else []:
             if name.startswith("_") or name not in ns or name in ("show", "display"):
@@ -244,7 +245,7 @@ class Kernel:
         if value is not None and compiled.tail_name not in listed and not _seen(value, seen):
             outputs.append(self.output(value))
         outputs.extend(self._drawn_figures())
-        return outputs, True
+        return _controls_first(outputs), True
 
     def _drawn_figures(self) -> list[Output]:
         """The matplotlib figures a cell drew and left open (as `plt.plot` does), as SVG,
@@ -275,6 +276,12 @@ class Kernel:
         except BaseException as exc:
             self._interrupted |= isinstance(exc, KeyboardInterrupt)  # a Stop while the value was formatted
             return Output("error", label=label, text="this value could not be shown:\n" + format_error(exc, self.root))
+
+
+def _controls_first(outputs: list[Output]) -> list[Output]:
+    """A cell's controls (runtime/ui.py) head its output, where the reader looks for what to
+    move, whatever the cell printed before making them; the rest keep their order."""
+    return sorted(outputs, key=lambda o: o.kind != "control")
 
 
 def _seen(value: Any, seen: list[Any]) -> bool:

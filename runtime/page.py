@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from . import ui
+from .analysis import changing_names
 from .html import outputs_html
 from .kernel import Capture, Kernel
 from .stream import StreamCapture
@@ -40,9 +42,17 @@ def kernel() -> Kernel:
     return _kernel
 
 
-def run(source: str, label: str, show: str = "names", emit: Callable[[str], object] | None = None) -> str:
+def run(
+    source: str,
+    label: str,
+    show: str = "names",
+    values: str = "{}",
+    emit: Callable[[str], object] | None = None,
+) -> str:
     """Run one iteration of a cell; return JSON {"html": ..., "ok": bool, "interrupted": bool}.
     `show`: how the cell shows its values (its data-show as the build resolved it).
+    `values`: JSON of the reader's values of the cell's controls, by label (runtime/ui.py):
+    the calls that make them return these instead of the build's defaults.
     `emit`: given what the cell prints while it runs, in batches (runtime/stream.py); the
     outputs returned at the end replace that text.
 
@@ -55,9 +65,22 @@ def run(source: str, label: str, show: str = "names", emit: Callable[[str], obje
     k = kernel()
     if emit is not None:
         k.capture = lambda: StreamCapture(emit)
+    ui.set_values(json.loads(values))
     try:
         ran = k.execute(source, filename=label, line=1, iterations=1, show=show)
     finally:
         k.capture = Capture
+        ui.set_values({})  # the next cell's controls start from their defaults
     interrupted = not ran.ok and ran.interrupted
     return json.dumps({"html": outputs_html(ran.outputs), "ok": ran.ok, "interrupted": interrupted})
+
+
+def cell_names(source: str) -> str:
+    """JSON {"defines": [...], "reads": [...] or null} of a cell's code, for the page's
+    reactive re-runs of a cell the reader edited (the build ships the others' names). reads
+    is null when the code does not parse: it could read anything."""
+    found = changing_names(source)
+    if found is None:
+        return json.dumps({"defines": [], "reads": None})
+    reads, binds = found
+    return json.dumps({"defines": sorted(binds), "reads": sorted(reads)})

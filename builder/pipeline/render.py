@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from builder.records import CellResult
 from builder.settings import Settings
+from runtime.analysis import changing_names
 from runtime.html import outputs_html
 
 from .citations import references_html
@@ -132,19 +133,49 @@ def prose_html(block: Prose, env: dict[str, Any]) -> Markup:
     return Markup(md.renderer.render(block.tokens, md.options, env))
 
 
-def cell_html(env: Environment, cell: Cell, result: CellResult | None, key: str = "") -> Markup:
+def cell_html(
+    env: Environment, cell: Cell, result: CellResult | None, key: str = "", names: CellNames | None = None
+) -> Markup:
     """`key`: the cell's content key (cache/keys.py), which the page reads to find an edit
-    saved by an earlier version of page.js."""
+    saved by an earlier version of page.js. `names`: what the cell defines and reads, on a
+    page with controls (see reactive_names)."""
     template = env.get_template("cell.html")
     return Markup(
         template.render(
             cell=cell,
             key=key,
+            names=names,
             code=Markup(highlight(cell.source, "python")),
             output=Markup(outputs_html(result.outputs)) if result else Markup(""),
             status=result.status if result else "skipped",
         )
     )
+
+
+@dataclass(frozen=True)
+class CellNames:
+    """A cell's top-level names (data-defines) and the names of other cells it reads
+    (data-reads; "*" when its code does not parse: it could read any), space-separated."""
+
+    defines: str
+    reads: str
+
+
+def reactive_names(cells: Sequence[Cell], results: Sequence[CellResult]) -> dict[int, CellNames]:
+    """What the page needs to re-run the cells that depend on a control a reader moves
+    (runtime/ui.py): each cell's names, from the static analysis the build already has
+    (runtime/analysis.py; names only imported are left out, as they never change). Only a page with a control gets them; a name that no cell binds
+    (a builtin, a module's attribute) is left out of the reads, as no control can change it."""
+    if not any(o.kind == "control" for r in results for o in r.outputs):
+        return {}
+    found = {c.index: changing_names(c.source) for c in cells}
+    bound = {name for names in found.values() if names is not None for name in names[1]}
+    return {
+        index: CellNames(" ".join(sorted(names[1])), " ".join(sorted(names[0] & bound)))
+        if names is not None
+        else CellNames("", "*")
+        for index, names in found.items()
+    }
 
 
 def figures(results: list[CellResult]) -> list[object]:
@@ -162,12 +193,15 @@ def render_essay(
 ) -> str:
     """`keys`: the cells' content keys, in order."""
     by_index = dict(enumerate(results))
+    names = reactive_names([b for b in essay.blocks if not isinstance(b, Prose)], results)
     blocks = [
         prose_html(b, essay.env)
         if isinstance(b, Prose)
         else Markup(
             cell_figure(
-                cell_html(env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else ""),
+                cell_html(
+                    env, b, by_index.get(b.index), keys[b.index] if b.index < len(keys) else "", names.get(b.index)
+                ),
                 b.tag_line,
                 b.attrs,
                 essay.env,

@@ -16,6 +16,7 @@ interface Window {
     ensureKernel(): Promise<unknown>;
     loadEditor(): Promise<void>;
     run(index: number): Promise<void>;
+    react(index: number): Promise<void>;
     stop(index: number): void;
     interruptible: boolean;
     evaluate(code: string): Promise<unknown>;

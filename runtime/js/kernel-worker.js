@@ -125,8 +125,8 @@ async function runCell(kernel, msg) {
     /** @type {string} */
     const json =
       canSuspend && run.callPromising
-        ? await run.callPromising(msg.code, msg.label, msg.show, emit)
-        : run(msg.code, msg.label, msg.show, emit);
+        ? await run.callPromising(msg.code, msg.label, msg.show, msg.values, emit)
+        : run(msg.code, msg.label, msg.show, msg.values, emit);
     /** @type {{html: string, ok: boolean, interrupted: boolean}} runtime.page.run()'s answer */
     const ran = JSON.parse(json);
     return { ...ran, failed };

@@ -35,6 +35,7 @@
  * @property {string} label the cell's name in tracebacks ("cell 3")
  * @property {boolean} packages load the code's imports from Pyodide's package server first
  * @property {string} show how the cell shows its values: "names" or "last" (its data-show)
+ * @property {string} values JSON of the reader's values of the cell's controls, by label (runtime/ui.py)
  */
 
 /**

@@ -47,6 +47,8 @@ function start() {
     ensureKernel: () => page.ensureKernel(),
     loadEditor: () => page.loadEditor(),
     run: (i) => page.run(page.cells[i]),
+    // what a move of a control of cell i does (its cell, then the cells that depend on it)
+    react: (i) => page.react(page.cells[i]),
     stop: (i) => page.stopFrom(page.cells[i]),
     interruptible: Kernel.interruptible,
     // runPython in the worker: a synchronous entry, as the console would use

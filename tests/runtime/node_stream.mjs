@@ -18,7 +18,7 @@ page.setup("/home/pyodide");
 const chunks = [];
 const started = performance.now();
 const result = JSON.parse(
-  page.run(code, "cell 1", "names", (text) =>
+  page.run(code, "cell 1", "names", "{}", (text) =>
     chunks.push({ text, at: performance.now() - started }),
   ),
 );

@@ -12,6 +12,13 @@ pytestmark = pytest.mark.slow  # Node and Pyodide start in seconds, not millisec
 
 ROOT = Path(__file__).resolve().parents[2]
 
+CONTROLS = (
+    "from runtime.ui import checkbox, number, select, slider\n"
+    't = slider("t", 0.1, 2.0, value=1.0, step=0.1)\n'
+    'lr = slider("lr", 0.001, 1.0, value=0.1, scale="log")\n'
+    'o = select("o", ["sgd", "adam"])\nc = checkbox("c")\nn = number("n", 5, min=1, max=10)\n'
+    "print(t, lr, o, c, n)"
+)
 CELLS = [
     'print("hello", 1 + 1)\nx = 3',
     "y = [i * i for i in range(10)]\nz = {'a': x, 'b': 'text'}",
@@ -20,6 +27,9 @@ CELLS = [
     'show({"data": [{"y": [1, 2]}], "layout": {}}, "chart")',
     "import math\nangle = math.pi / 4\nround(math.sin(angle), 6)",
     'from IPython.display import HTML, SVG\ndisplay(HTML("<i>hi</i>"), SVG("<svg></svg>"), 5)',
+    # controls (runtime/ui.py): the build's defaults, then a reader's values, as the page sends them
+    CONTROLS,
+    [CONTROLS, json.dumps({"t": 0.7000000000000001, "lr": 0.0316, "o": 1, "c": True, "n": 99})],
     "1 / 0",
 ]
 
@@ -46,7 +56,11 @@ def cpython_results():
     from runtime import page
 
     page._kernel = None  # a fresh kernel, as a new page has
-    return [json.loads(page.run(source, f"cell {i + 1}")) for i, source in enumerate(CELLS)]
+    results = []
+    for i, cell in enumerate(CELLS):
+        source, values = cell if isinstance(cell, list) else (cell, "{}")
+        results.append(json.loads(page.run(source, f"cell {i + 1}", "names", values)))
+    return results
 
 
 def test_pyodide_runs_a_newer_python(pyodide_results):
@@ -58,6 +72,13 @@ def test_outputs_are_identical_in_both_hosts(pyodide_results):
     theirs = pyodide_results["results"]
     for i, (a, b) in enumerate(zip(ours[:-1], theirs[:-1], strict=True)):
         assert a == b, f"cell {i + 1} differs"
+
+
+def test_controls_return_the_readers_values_in_both_hosts(pyodide_results):
+    defaults, moved = pyodide_results["results"][-3:-1]
+    assert "<pre>1.0 0.1 sgd False 5</pre>" in defaults["html"]
+    assert "<pre>0.7 0.0316 adam True 10</pre>" in moved["html"]
+    assert 'value="-1" aria-valuetext="0.1" aria-label="lr" disabled' in defaults["html"]
 
 
 def test_errors_agree_on_type_place_and_message(pyodide_results):

@@ -92,7 +92,7 @@ def test_page_run_streams_what_a_cell_prints_and_returns_the_same_outputs():
     plain = json.loads(page.run(code, "cell 1"))
     page._kernel = None
     chunks: list[str] = []
-    streamed = json.loads(page.run(code, "cell 1", "names", chunks.append))
+    streamed = json.loads(page.run(code, "cell 1", "names", emit=chunks.append))
     assert "".join(chunks) == "one\ntwo\n"
     assert streamed == plain
     page._kernel = None

@@ -2,6 +2,7 @@
 // One code cell of the page: its state (the build's code and output, the reader's edit, a
 // run under way) and its DOM (the toolbar, the editor, the output). What reaches beyond the
 // cell (running, stopping, the cells above and below) is its host's: page/runs.js.
+import { controlValues, replaceKeepingControls, wireControls } from "./controls.js";
 import { PendingEditor, makeEditor } from "./editors.js";
 import { STALE_EDITED, note } from "./notes.js";
 import { hash } from "./storage.js";
@@ -15,6 +16,7 @@ import { hash } from "./storage.js";
  * @typedef {object} CellHost
  * @property {(cell: Cell) => unknown} run queue a run of the cell (and of the cells above that must run first)
  * @property {(cell: Cell) => void} stopFrom stop the cell, and the cells above it that wait to run
+ * @property {(cell: Cell) => unknown} react a control of the cell moved: re-run it and the cells that depend on it
  * @property {(cell: Cell) => void} focusAfter move the focus on, after a Shift+Enter
  * @property {() => Promise<unknown>} ensureKernel start Python's download (an edit does)
  * @property {() => Promise<void>} loadEditor load the editor for every cell
@@ -165,6 +167,7 @@ export class Cell {
      */
     this.tabStop = this.code;
     this.#layOut();
+    this.#wireControls();
 
     const saved = host.saved;
     const kept = saved.get(saved.key(this.codeId, "iterations"));
@@ -295,6 +298,23 @@ export class Cell {
     this.host.ensureKernel().catch(() => {}); // the first edit starts Python's download; a focus does not
   }
 
+  /** Enable the controls (runtime/ui.py) the output shows that are not yet. */
+  #wireControls() {
+    wireControls(
+      this.output,
+      () => this.host.react(this),
+      () => this.host.ensureKernel().catch(() => {}),
+    );
+  }
+
+  /**
+   * The reader's values of the cell's controls, by label, for its next run.
+   * @returns {Record<string, number | boolean>}
+   */
+  get values() {
+    return controlValues(this.output);
+  }
+
   /**
    * A link to the cell, named by its number and the heading it sits under.
    * @returns {HTMLAnchorElement}
@@ -360,7 +380,8 @@ export class Cell {
 
   /**
    * Replace the output with new HTML. A chart at the same place as before keeps its
-   * element, so Plotly.react updates it in place instead of drawing a new one each run.
+   * element, so Plotly.react updates it in place instead of drawing a new one each run;
+   * a control keeps its element too (controls.js).
    * @param {string} html
    */
   showOutput(html) {
@@ -370,7 +391,8 @@ export class Cell {
     template.content.querySelectorAll(".output-figure .figure").forEach((figure, i) => {
       if (old[i]) figure.replaceWith(old[i]);
     });
-    this.output.replaceChildren(template.content);
+    replaceKeepingControls(this.output, template.content); // a control's focus stays
+    this.#wireControls();
     return this.host.drawFigures(this.output);
   }
 
@@ -405,6 +427,7 @@ export class Cell {
     saved.remove(saved.key(this.codeId));
     saved.remove(saved.key(this.codeId, "iterations"));
     this.output.innerHTML = this.originalOutput;
+    this.#wireControls(); // the build's controls, at the build's values
     this.outputCode = this.original;
     this.setStale(null);
     this.stateText.textContent = this.running ? "stopping…" : "";

@@ -46,6 +46,7 @@ function withTimeout(promise, ms, what) {
  * @property {number} index
  * @property {boolean} iterated whether it runs more than once
  * @property {string} show how it shows its values: its data-show, as the build resolved it
+ * @property {Record<string, number | boolean>} [values] the reader's values of its controls, by label
  */
 
 /**
@@ -229,7 +230,8 @@ export class Kernel {
     const inflight = { cell };
     this.inflight = inflight;
     try {
-      return await this.request("run", { code, label, packages, show: cell.show }, onPrint);
+      const values = JSON.stringify(cell.values || {});
+      return await this.request("run", { code, label, packages, show: cell.show, values }, onPrint);
     } finally {
       if (this.inflight === inflight) this.inflight = null;
     }

@@ -3,6 +3,7 @@
 // cell k first runs every cell above it that has not run in this page yet, and a run that
 // may change what the cells below would see marks their outputs stale.
 import { Cell, message, originalCode } from "./cell.js";
+import { dependents, shippedNames } from "./controls.js";
 import { loadEditorBundle } from "./editors.js";
 import { Kernel, Restarted } from "./kernel.js";
 import {
@@ -28,6 +29,16 @@ import { SavedEdits } from "./storage.js";
 
 /** @typedef {"done" | "stopped" | "failed" | "broken"} Outcome */
 /** @typedef {import("./cell.js").CellHost} CellHost */
+/** @typedef {import("./controls.js").Names} Names */
+
+/**
+ * The re-runs one move of a control asked for; a later move cancels it.
+ * @typedef {object} Reaction
+ * @property {Cell} cell the control's cell
+ * @property {boolean} started
+ * @property {boolean} cancelled
+ * @property {boolean} done
+ */
 
 /** @implements {CellHost} */
 export class EssayPage {
@@ -55,6 +66,10 @@ export class EssayPage {
     this.busy = null;
     /** @type {Promise<void> | null} */
     this.editorLoading = null;
+    /** @type {Reaction | null} the last move's re-runs */
+    this.reaction = null;
+    /** a move's re-runs are under way: they re-run what depends on it, so mark nothing stale */
+    this.reacting = false;
   }
 
   /** Make every cell of the page editable and runnable. */
@@ -129,17 +144,26 @@ export class EssayPage {
     cell.waiting = true;
     const job = this.queue.then(() => {
       this.busy = cell;
-      return this.#runWithAbove(cell).finally(() => {
-        this.busy = null;
-        cell.waiting = false;
-      });
+      return this.#runWithAbove(cell)
+        .then(() => {})
+        .finally(() => {
+          this.busy = null;
+          cell.waiting = false;
+        });
     });
     this.queue = job.catch(() => {});
     return job;
   }
 
-  /** @param {Cell} cell */
+  /**
+   * Run the cells above `cell` that have not run in this page's Python, then `cell`.
+   * (Where the build's state can be resumed instead, this is the one place to ask for it.)
+   * @param {Cell} cell
+   * @returns {Promise<Outcome>} how `cell`'s own run ended ("stopped" when it did not run)
+   */
   async #runWithAbove(cell) {
+    /** @type {Outcome} */
+    let result = "stopped";
     const { cells, status, kernel } = this;
     const pending = cells.slice(0, cell.index + 1).filter((c) => !c.ran || c === cell);
     pending.forEach((c) => {
@@ -157,7 +181,7 @@ export class EssayPage {
       cell.output.replaceChildren(
         note("Python could not be loaded: " + /** @type {Error} */ (error).message, "error"),
       );
-      return;
+      return "broken";
     }
     for (const c of pending) {
       if (c.stop) {
@@ -177,6 +201,7 @@ export class EssayPage {
       // A cell above that raises does not stop the others, as in the build; a Stop, or a
       // failure of the runtime itself, does.
       const outcome = await this.#execute(c, c.iterations() || c.defaultIterations);
+      if (c === cell) result = outcome;
       // A cell above that fails here but ran when the essay was built (a package that
       // cannot load, the network) stops the run: the cells below would only fail in turn
       // and lose their build outputs. One that failed at build time too does not.
@@ -205,6 +230,102 @@ export class EssayPage {
         () => {},
       );
     }
+    return result;
+  }
+
+  /**
+   * A reader moved a control of `cell`: re-run it with the control's new value, then the
+   * cells below that depend on it (controls.js's dependents), and no others. A move while
+   * the last move's re-runs are under way cancels them, as Stop does, and starts again.
+   * @param {Cell} cell
+   * @returns {Promise<void>}
+   */
+  react(cell) {
+    this.loadEditor();
+    this.#cancelReaction();
+    /** @type {Reaction} */
+    const reaction = { cell, started: false, cancelled: false, done: false };
+    this.reaction = reaction;
+    cell.waiting = true;
+    const job = this.queue.then(async () => {
+      if (reaction.cancelled) {
+        // skipped for a later move: the cell waits on only if that move is of its own control
+        if (!this.reaction || this.reaction.cell !== cell) cell.waiting = false;
+        reaction.done = true;
+        return;
+      }
+      reaction.started = true;
+      this.reacting = true;
+      this.busy = cell;
+      try {
+        const outcome = await this.#runWithAbove(cell);
+        if (outcome === "failed") {
+          // the cells below were not run with its new values, and will not be: say so
+          this.cells.slice(cell.index + 1).forEach((c) => {
+            if (!c.running) c.setStale(STALE_ABOVE);
+          });
+        }
+        // a cell that failed defines nothing new: the cells below would only fail in turn
+        if (outcome !== "done" || reaction.cancelled) return;
+        const names = await this.#names();
+        for (const index of dependents(names, cell.index)) {
+          if (reaction.cancelled) return;
+          const below = this.cells[index];
+          this.busy = below;
+          const ran = await this.#runWithAbove(below);
+          if (ran === "stopped" || ran === "broken") return;
+        }
+      } finally {
+        this.busy = null;
+        this.reacting = false;
+        cell.waiting = false;
+        reaction.done = true;
+      }
+    });
+    this.queue = job.catch(() => {});
+    return job;
+  }
+
+  /**
+   * End the last move's re-runs: those not started are skipped, and the cell running now,
+   * if it is the control's cell or one below it, is stopped, its late answer dropped
+   * (a new run of it follows).
+   */
+  #cancelReaction() {
+    const previous = this.reaction;
+    if (!previous || previous.done) return;
+    previous.cancelled = true;
+    if (!previous.started) return;
+    const inflight = this.kernel.inflight;
+    const running = inflight && this.cells[inflight.cell.index];
+    if (!running || running.index < previous.cell.index) return; // a cell above: let it end
+    running.generation++;
+    running.stop = true;
+    this.kernel.stopRunning(running);
+  }
+
+  /**
+   * Every cell's names: the build's, or the kernel's analysis of the code the reader has
+   * now (an edit, or a page the build shipped none for).
+   * @returns {Promise<Names[]>}
+   */
+  async #names() {
+    return Promise.all(
+      this.cells.map(async (c) => {
+        const code = c.editor.get();
+        const shipped = code === c.original ? shippedNames(c.section) : null;
+        if (shipped) return shipped;
+        const json = await this.kernel.request("eval", {
+          code: "__import__('runtime.page').page.cell_names(" + JSON.stringify(code) + ")",
+        });
+        /** @type {{defines: string[], reads: string[] | null}} */
+        const found = JSON.parse(String(json));
+        return {
+          defines: new Set(found.defines),
+          reads: found.reads === null ? null : new Set(found.reads),
+        };
+      }),
+    );
   }
 
   /**
@@ -319,7 +440,7 @@ export class EssayPage {
       // A first run of a cell's original code rebuilds the state the build had after it, so
       // the outputs below still follow; an edit, a re-run or a different outcome may not.
       const sameAsBuild = !rerun && code === cell.original && ok === cell.builtOk;
-      if (!sameAsBuild) {
+      if (!sameAsBuild && !this.reacting) {
         this.cells.slice(cell.index + 1).forEach((c) => {
           if (!c.running && !c.waiting) c.setStale(STALE_ABOVE);
         });
