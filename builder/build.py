@@ -20,7 +20,7 @@ from .config import Config
 from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
-from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
+from .leftovers import MODULES_PREFIX, STATE_PREFIX, scratch, sweep_scratch
 from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
 from .pipeline.checks import check_essay
 from .pipeline.links import resolve_links
@@ -67,16 +67,20 @@ def build(
     try:
         # opened once: every key of this build has the same salt, whichever step asks
         cache = open_cache(config)
-        with scratch(MODULES_PREFIX) as folder:
-            write_modules(modules, folder)
-            execute_all(builds, config, cache, reporter, folder, cancel)
-            if config.verify:
-                verification = verify_clean(builds, config, cache, reporter, folder, cancel)
-        if cache is not None:
-            cache.report(diagnostics)
-        for b in builds:  # after --verify, which may replace an essay's results
-            diagnostics.extend(b.diagnostics())
-        write_site(builds, config, writer, diagnostics, modules, settings)
+        # the portable state's values where no writable cache keeps them (builder/state.py)
+        with scratch(STATE_PREFIX) as state:
+            with scratch(MODULES_PREFIX) as folder:
+                write_modules(modules, folder)
+                execute_all(builds, config, cache, reporter, folder, cancel, state=state)
+                if config.verify:
+                    verification = verify_clean(builds, config, cache, reporter, folder, cancel, state=state)
+            if cache is not None:
+                cache.report(diagnostics)
+            for b in builds:  # after --verify, which may replace an essay's results
+                diagnostics.extend(b.diagnostics())
+            write_site(builds, config, writer, diagnostics, modules, settings)
+            write_essay_state(builds, writer, cache, state, settings, diagnostics)
+            writer.commit()
     except BaseException:
         writer.abort()
         raise
@@ -138,9 +142,11 @@ def execute_all(
     reporter: Reporter | None = None,
     modules: Path | None = None,
     cancel: CancelToken | None = None,
+    *,
+    state: Path | None = None,
 ) -> None:
     """Each essay in its own worker process; several at once, one per core. `cache`: None
-    runs every cell."""
+    runs every cell. `state`: where the portable state goes when the cache cannot keep it."""
     reporter = reporter or Reporter(enabled=False)
     cancel = cancel if cancel is not None else CancelToken()
     runnable = [b for b in builds if b.essay is not None]
@@ -160,6 +166,7 @@ def execute_all(
             modules=modules,
             keys=b.keys,
             cancel=cancel,
+            state=state,
         )
         b.seconds = time.monotonic() - started
         reporter.essay_done(essay, b.results, b.seconds)
@@ -201,12 +208,14 @@ def verify_clean(
     reporter: Reporter | None,
     modules: Path,
     cancel: CancelToken | None = None,
+    *,
+    state: Path | None = None,
 ) -> Verification:
     """`--verify`: run every essay again with no cache and compare each cell's outputs with
     this build's. Before the site is written, so it is written once: where the two differ,
     it shows the clean run's results, and the stale cache entries are dropped."""
     clean = [EssayBuild(b.source, essay=b.essay, error=b.error, keys=b.keys) for b in builds]
-    execute_all(clean, config, None, reporter, modules=modules, cancel=cancel)
+    execute_all(clean, config, None, reporter, modules=modules, cancel=cancel, state=state)
     verification = compare(builds, clean)
     adopt_clean(builds, clean, verification, cache)
     return verification
@@ -220,8 +229,8 @@ def write_site(
     modules: dict[str, Module],
     site: Settings | None = None,
 ) -> None:
-    """Render and write every page, then swap the site in; adds warnings about what the
-    site lacks."""
+    """Render and write every page (the caller swaps the site in, once the state is
+    written too); adds warnings about what the site lacks."""
     env = environment(config.templates)
     env.globals["site"] = site or Settings()  # essays.toml: the title, author, links
     nav = [nav_entry(b) for b in builds]
@@ -240,7 +249,45 @@ def write_site(
             writer.copy_file(config.output / b.page, b.page)
         else:
             writer.write_text(b.page, render_failed(env, entry, str(b.error), nav))
-    writer.commit()
+
+
+def write_essay_state(
+    builds: list[EssayBuild],
+    writer: SiteWriter,
+    cache: Cache | None,
+    state: Path,
+    settings: Settings,
+    diagnostics: Diagnostics,
+) -> None:
+    """_static/state/: what the page resumes from (builder/state.py), within each essay's
+    budget; a budget that does not read is a warning, and the default stands."""
+    from .state import DEFAULT_BUDGET, human_bytes, parse_budget, read_from, write_state
+
+    def budget_of(b: EssayBuild) -> int:
+        own = b.essay.meta.get("state-budget") if b.essay is not None else None
+        for text, where in ((own, b.source), (settings.state_budget or None, None)):
+            if text is None:
+                continue
+            budget = parse_budget(str(text))
+            if budget is not None:
+                return budget
+            diagnostics.warn(f'state budget "{text}" is not a size such as "20 MB"', where, None, "markup")
+        return DEFAULT_BUDGET
+
+    blobs = cache.blobs if cache is not None else None
+    problems = write_state(builds, writer.write_bytes, read_from(blobs, state), budget_of)
+    for b in builds:
+        cost = b.state_cost
+        if cost is not None and cost.over_budget:
+            diagnostics.warn(
+                f"{cost.over_budget} value(s) of its state are over its budget ({human_bytes(budget_of(b))}): "
+                "the page recomputes them",
+                b.source,
+                None,
+                "output",
+            )
+    for source, problem in problems.items():
+        diagnostics.warn(f"{source}: {problem}")
 
 
 def unpublished_outputs(builds: list[EssayBuild], diagnostics: Diagnostics) -> None:
@@ -297,6 +344,7 @@ def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
                 "title": b.essay.title if b.essay else None,
                 "status": b.status,
                 "error": str(b.error) if b.error else None,
+                **({"state": {"values": b.state_cost.values, "bytes": b.state_cost.bytes}} if b.state_cost else {}),
                 "cells": [
                     {
                         "index": cell.index,

@@ -9,6 +9,7 @@ base_url = "https://example.org/walks/"
 repository = "https://github.com/example/walks"
 show = "last"        # every cell's default data-show (an essay's front matter overrides it)
 hide = "code"        # every cell's default data-hide
+state_budget = "20 MB"  # the most an essay's shipped state may weigh (builder/state.py)
 ```
 """
 
@@ -37,6 +38,7 @@ class Settings:
     repository: str = ""
     show: str = ""  # "" : each essay's own, else "names"
     hide: str = ""
+    state_budget: str = ""  # "" : builder/state.py's default; an essay's `state-budget` overrides it
 
     def cell_defaults(self) -> dict[str, str]:
         """The front-matter keys these settings give every essay that does not set them."""

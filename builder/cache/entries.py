@@ -172,6 +172,8 @@ class Cache:
                 lost=data["lost"],
                 blobs=data["blobs"],
                 depends=Depends(**data["depends"]) if data["depends"] is not None else None,
+                state=data.get("state"),
+                state_blobs=data.get("state_blobs", []),
             )
         except FileNotFoundError:
             return None
@@ -198,6 +200,9 @@ class Cache:
             "outputs": [o.to_dict() for o in result.outputs],
             "lost": result.lost,
             "blobs": result.blobs,
+            # the portable state after the cell (execution/state.py) and its values' blobs
+            "state": result.state,
+            "state_blobs": result.state_blobs,
         }
         try:
             write_packed(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
@@ -205,7 +210,7 @@ class Cache:
             self.write_failed(exc.strerror or str(exc))
             return
         if self.remote is not None:
-            self._push(key, result.blobs)
+            self._push(key, [*result.blobs, *result.state_blobs])
 
     def forget(self, keys: list[str]) -> None:
         """Drop these cells' entries and snapshots (`--verify` found them stale): their
@@ -309,7 +314,8 @@ class Cache:
         for path in (self.root / "cells").glob("*/*.pickle"):
             key, stat = path.stem, path.stat()
             try:
-                blobs = pickle.loads(read_packed(path))["blobs"]
+                data = pickle.loads(read_packed(path))
+                blobs = data["blobs"] + data.get("state_blobs", [])  # the portable state's values too
             except Exception:
                 blobs = []
             snapshot = self.snapshot(key)

@@ -41,14 +41,16 @@ def execute_essay(
     *,
     keys: Sequence[str] | None = None,
     cancel: CancelToken | None = None,
+    state: Path | None = None,
 ) -> list[CellResult]:
     """Run an essay's cells in order in a fresh worker process, taking from the cache
     every cell it can and starting from the latest snapshot before the first that changed.
     `modules`: the folder of the essays' exported modules, put on the worker's path.
     `keys`: the cells' content keys (cache/keys.py); None: the essay's alone, as for an
     essay that imports no other's module. `cancel`: the build's token, which stops its
-    workers (Cancelled out of here)."""
-    return EssayRun(essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel).run()
+    workers (Cancelled out of here). `state`: where the portable state after each cell goes
+    when the cache cannot keep it (execution/state.py); with neither, none is recorded."""
+    return EssayRun(essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel, state=state).run()
 
 
 def cached_essay(
@@ -74,8 +76,10 @@ class EssayRun:
         *,
         keys: Sequence[str] | None = None,
         cancel: CancelToken | None = None,
+        state: Path | None = None,
     ) -> None:
         self.modules = modules
+        self.state = state
         self.cancel = cancel if cancel is not None else CancelToken()
         self.cells = essay.cells
         self.default_timeout = default_timeout
@@ -165,7 +169,10 @@ class EssayRun:
         assert self.worker is not None
         cache = self.cache
         snapshot_to = (cache.snapshot(self.keys[cell.index]), cache.blobs) if cache and cache.writable else None
-        result = self.worker.run(cell, self.filename, cell.timeout or self.default_timeout, self.progress, snapshot_to)
+        # the portable state goes with the cache entry (a warm build publishes it too)
+        state_to = cache.blobs if cache and cache.writable else self.state
+        timeout = cell.timeout or self.default_timeout
+        result = self.worker.run(cell, self.filename, timeout, self.progress, snapshot_to, state_to)
         if cache and result.cache_error:
             cache.write_failed(result.cache_error)
         previous = self.results[-1].lost if self.results else None
