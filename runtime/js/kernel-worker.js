@@ -9,6 +9,7 @@
 // typed in messages.js.
 import { countingFetch, fetchOk, writeFiles } from "./worker/files.js";
 import { loadPackages, messageOf } from "./worker/packages.js";
+import { resume } from "./worker/state.js";
 
 /** @typedef {import("pyodide").PyodideInterface} Pyodide */
 /** @typedef {import("pyodide/ffi").PyCallable} PyCallable */
@@ -31,6 +32,8 @@ const HOME = "/home/pyodide";
  * @property {Int32Array | null} interrupt
  * @property {string} packageBaseUrl
  * @property {Lock | null} lock pyodide-lock.json's packages: what an import needs, and where it comes from
+ * @property {URL} staticBase the site's _static/ folder (the build's state is under its state/)
+ * @property {string} home
  */
 
 /** @param {Reply} reply */
@@ -83,7 +86,7 @@ async function init(msg) {
   host.setup(HOME);
   const run = host.run.copy(); // its own proxy, kept for every run, so the module's can go
   host.destroy();
-  return { py, run, interrupt: msg.interrupt, packageBaseUrl, lock };
+  return { py, run, interrupt: msg.interrupt, packageBaseUrl, lock, staticBase, home: HOME };
 }
 
 // WebGPU calls from Python wait on promises; JSPI lets a synchronous Python call do that
@@ -157,6 +160,8 @@ async function answer(msg) {
       return runCell(await waitForInit(), msg);
     case "eval":
       return evaluate(await waitForInit(), msg);
+    case "resume":
+      return resume(await waitForInit(), msg);
   }
 }
 
