@@ -168,7 +168,7 @@ class StateUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in SAFE_GLOBALS:
-            raise pickle.UnpicklingError(f"{module}.{name} (a library's object)")
+            raise pickle.UnpicklingError(f"a {module}.{name} (a library's object)")
         return getattr(importlib.import_module(module), name)
 
     def persistent_load(self, pid: Any) -> Any:
@@ -229,7 +229,9 @@ def encode_value(value: Any, namespace: Mapping[str, Any], digest: Callable[[byt
 def _holding(value: Any, inner: str) -> str:
     """The reason for a value whose part could not travel: "a dict holding a generator"."""
     outer = describe_kind(value)
-    return inner if inner == outer or inner.startswith(outer) else f"{outer} holding {inner}"
+    if outer.split(" ", 1)[1] == inner or inner.startswith(outer):  # the value itself
+        return outer
+    return f"{outer} holding {inner}"
 
 
 def decode_pickle(data: bytes, namespace: Mapping[str, Any], part: Callable[[str], bytes]) -> Any:
