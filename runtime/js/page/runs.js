@@ -269,7 +269,7 @@ export class EssayPage {
     if (!result.boundary) return ranFrom(1) + ": " + result.why;
     above.slice(0, result.boundary).forEach((c) => {
       c.ran = true; // their effects are in place: the build's outputs stay as they are
-      c.stateText.textContent = "";
+      c.stateText.textContent = "restored from the build";
     });
     const size =
       result.bytes < 1000 ? result.bytes + " B" : Math.round(result.bytes / 1000) + " KB";
