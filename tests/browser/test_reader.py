@@ -150,6 +150,9 @@ def test_a_package_that_cannot_be_fetched_stops_the_run_with_one_clear_message(c
     context.route("https://cdn.jsdelivr.net/**", unreachable)
     page = open_essay(context, site[1] + "04-packages.html")
     built = [cell(page, i).locator("[data-output]").inner_html() for i in range(3)]
+    cell(page, 0).locator(".cm-line").first.click()  # an edit: the cells above run, not the build's state
+    page.keyboard.press("End")
+    page.keyboard.type(" ")
     cell(page, 2).get_by_role("button", name="Run").click()  # runs cells 0 and 1 first; 0 needs numpy
     page.wait_for_function(
         "/^not run|^(done|failed)/.test(document.querySelector(\"[data-cell='2'] .cell-state\").textContent)"
