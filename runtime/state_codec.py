@@ -102,7 +102,7 @@ def describe_kind(value: Any) -> str:
     if isinstance(value, (types.CoroutineType, types.AsyncGeneratorType)):
         return "a coroutine"
     if isinstance(value, io.IOBase):
-        return "an open file"
+        return "a file object" if value.closed else "an open file"
     if isinstance(value, types.LambdaType) and value.__name__ == "<lambda>":
         return "a lambda"
     if isinstance(value, types.FunctionType) and "<locals>" in value.__qualname__:
