@@ -130,6 +130,23 @@ def _cannot_pickle(exc: Exception) -> str:
 # ----- data values ----------------------------------------------------------------------
 
 
+# the types a pickle holds as they are, with no global (or with one of SAFE_GLOBALS)
+_PLAIN = frozenset(
+    [type(None), bool, int, float, complex, str, bytes, bytearray, tuple, list, dict, set, frozenset, range, slice]
+)
+
+
+def _safe_types() -> frozenset[type]:
+    """The classes SAFE_GLOBALS name (collections.Counter, datetime.date, ...)."""
+    global _SAFE_TYPES
+    if _SAFE_TYPES is None:
+        _SAFE_TYPES = frozenset(getattr(importlib.import_module(m), n) for m, n in SAFE_GLOBALS)
+    return _SAFE_TYPES
+
+
+_SAFE_TYPES: frozenset[type] | None = None
+
+
 class _Pickler(pickle.Pickler):
     """A pickler that writes essay definitions as references by name and arrays as parts."""
 
@@ -154,7 +171,14 @@ class _Pickler(pickle.Pickler):
             name = self.digest(data)
             self.parts[name] = data
             return ("npy", name, _is_numpy_scalar(obj))
-        return None
+        kind = type(obj)
+        if kind in _PLAIN or kind in _safe_types() or (kind.__module__ == "__main__" and not isinstance(obj, type)):
+            return None
+        if isinstance(obj, type) and (obj.__module__, obj.__qualname__) in SAFE_GLOBALS:
+            return None  # a constructor the page's unpickler accepts (Counter, for a Counter)
+        # refused before the pickler asks the object to reduce itself: a library's object
+        # may do real work for that (copy a GPU buffer back, draw a figure)
+        raise NotPortable(describe_kind(obj))
 
 
 class StateUnpickler(pickle.Unpickler):

@@ -177,3 +177,18 @@ def test_a_function_redefined_later_is_the_statement_that_made_the_value():
 def test_modules_are_not_shipped():
     with pytest.raises(NotPortable):
         encode_value(types.ModuleType("m"), {})
+
+
+def test_a_librarys_object_is_refused_before_it_is_asked_to_reduce_itself():
+    asked = []
+
+    class Handle:  # as a library's GPU buffer would, it does real work to pickle itself
+        __module__ = "somelib.gpu"
+
+        def __reduce_ex__(self, protocol):
+            asked.append(protocol)
+            return (Handle, ())
+
+    with pytest.raises(NotPortable, match="a list holding a somelib.gpu"):
+        encode_value([1, Handle()], {})
+    assert asked == []
