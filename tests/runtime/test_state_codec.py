@@ -189,6 +189,6 @@ def test_a_librarys_object_is_refused_before_it_is_asked_to_reduce_itself():
             asked.append(protocol)
             return (Handle, ())
 
-    with pytest.raises(NotPortable, match="a list holding a somelib.gpu"):
+    with pytest.raises(NotPortable, match=r"a list holding a somelib\.gpu"):
         encode_value([1, Handle()], {})
     assert asked == []
