@@ -139,3 +139,15 @@ def test_a_budget_leaves_values_to_recompute_and_says_so(project, where):
     [essay] = result.essays
     assert essay.state_cost is not None and (essay.state_cost.values, essay.state_cost.over_budget) == (0, 1)
     assert any("over its budget (10 B)" in w for w in result.warnings)
+
+
+@pytest.mark.slow
+def test_the_command_says_what_each_essays_state_weighs(project):
+    from support import essays
+
+    project.write("01-state.md", ESSAY.format(front=""))
+    done = essays("build", "essays", "-o", "site", cwd=project.root)
+    assert done.returncode == 0, done.stderr
+    size = json.loads((project.site / "_static" / "state" / "01-state.json").read_text(encoding="utf-8"))
+    shipped = [e["size"] for e in size["entries"] if e.get("shipped")]
+    assert f"state shipped for the pages: 01-state 1 value, {shipped[0]} B" in done.stdout
