@@ -21,7 +21,7 @@ from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
 from .leftovers import MODULES_PREFIX, STATE_PREFIX, scratch, sweep_scratch
-from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
+from .paths import PathError, asset_files, check_paths, clean_leftovers, missing_source, restore_previous, shown
 from .pipeline.checks import check_essay
 from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
@@ -79,7 +79,7 @@ def build(
             for b in builds:  # after --verify, which may replace an essay's results
                 diagnostics.extend(b.diagnostics())
             write_site(builds, config, writer, diagnostics, modules, settings)
-            write_essay_state(builds, writer, cache, state, settings, diagnostics)
+            write_essay_state(builds, config, writer, cache, state, settings=settings, diagnostics=diagnostics)
             writer.commit()
     except BaseException:
         writer.abort()
@@ -253,9 +253,11 @@ def write_site(
 
 def write_essay_state(
     builds: list[EssayBuild],
+    config: Config,
     writer: SiteWriter,
     cache: Cache | None,
     state: Path,
+    *,
     settings: Settings,
     diagnostics: Diagnostics,
 ) -> None:
@@ -275,7 +277,11 @@ def write_essay_state(
         return DEFAULT_BUDGET
 
     blobs = cache.blobs if cache is not None else None
-    problems = write_state(builds, writer.write_bytes, read_from(blobs, state), budget_of)
+    # what the site publishes beside the pages: a value made after a cell read anything else
+    # stays out of the page's state (copy_assets chose the same files for the site)
+    imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
+    published = {p.relative_to(config.source).as_posix() for p in asset_files(config.source, imported)}
+    problems = write_state(builds, writer.write_bytes, read_from(blobs, state), budget_of, published)
     for b in builds:
         cost = b.state_cost
         if cost is not None and cost.over_budget:

@@ -86,35 +86,64 @@ class Plan:
     cost: StateCost
 
 
-def plan_state(results: list[CellResult], budget: int) -> Plan | None:
-    """The manifest for an essay's results; None when no boundary was recorded."""
-    if not any(r.state is not None for r in results):
+def unpublished_read(result: CellResult, published: set[str] | None) -> str | None:
+    """What a cell read that the site does not publish (a file beside the essays that is
+    not an asset, a file outside them, an environment variable), in words; None: nothing.
+    `published`: the assets' paths (None: every file in the essays folder counts as one)."""
+    depends = result.depends
+    if depends is None:
         return None
-    entries: list[dict[str, Any]] = []
-    index: dict[str, int] = {}  # an entry's JSON -> its place: each entry is listed once
-    made: dict[str, float] = {}  # a value's digest -> the build's seconds for the cell that made it
-    sizes: dict[str, int] = {}
-    boundaries: list[dict[str, int] | None] = []
-    for result in results:
+    # the essays themselves are published (as pages): a traceback's look at one is no secret
+    hidden = [f for f in depends.local if published is not None and f not in published and not f.endswith(".md")]
+    things = [*hidden, *depends.files, *(f"${name}" for name in depends.environ)]
+    return ", ".join(things[:3]) + (" and more" if len(things) > 3 else "") if things else None
+
+
+@dataclass
+class _Seen:
+    """What an essay's boundaries hold, each entry once, and what is known of each value."""
+
+    entries: list[dict[str, Any]]
+    boundaries: list[dict[str, int] | None]
+    made: dict[str, float]  # a value's digest -> the build's seconds for the cell that made it
+    sizes: dict[str, int]
+    withheld: dict[str, str]  # a value's digest -> why it is never published
+
+
+def _collect(results: list[CellResult], published: set[str] | None) -> _Seen:
+    seen = _Seen([], [], {}, {}, {})
+    places: dict[str, int] = {}  # an entry's JSON -> its place in seen.entries
+    secret: str | None = None  # once a cell read what the site does not publish
+    for number, result in enumerate(results, start=1):
+        if secret is None and (read := unpublished_read(result, published)) is not None:
+            secret = f"made after cell {number} read {read}, which the site does not publish"
         if result.state is None:
-            boundaries.append(None)
+            seen.boundaries.append(None)
             continue
         names: dict[str, int] = {}
         for name, raw in sorted(result.state.items()):
             entry: dict[str, Any] = dict(raw)
             if entry["kind"] in ("pickle", "npy"):
                 digest = str(entry["digest"])
-                made.setdefault(digest, result.seconds)
-                sizes[digest] = int(entry["size"])
+                if digest not in seen.made and secret is not None:
+                    seen.withheld[digest] = secret
+                seen.made.setdefault(digest, result.seconds)
+                seen.sizes[digest] = int(entry["size"])
             key = json.dumps(entry, sort_keys=True)
-            if key not in index:
-                index[key] = len(entries)
-                entries.append(entry)
-            names[name] = index[key]
-        boundaries.append(names)
-    # which values travel: worth it by the model, then within the budget
+            if key not in places:
+                places[key] = len(seen.entries)
+                seen.entries.append(entry)
+            names[name] = places[key]
+        seen.boundaries.append(names)
+    return seen
+
+
+def _choose(seen: _Seen, budget: int) -> tuple[set[str], StateCost]:
+    """The values that travel: worth it by the model, then within the budget, the dearest
+    to recompute per byte first."""
+    made, sizes = seen.made, seen.sizes
     wanted = sorted(
-        (d for d in made if worth_shipping(sizes[d], made[d])),
+        (d for d in made if d not in seen.withheld and worth_shipping(sizes[d], made[d])),
         key=lambda d: (sizes[d] > SMALL_BYTES, -made[d] / max(sizes[d], 1), d),
     )
     shipped: set[str] = set()
@@ -126,8 +155,19 @@ def plan_state(results: list[CellResult], budget: int) -> Plan | None:
             cost.values += 1
         else:
             cost.over_budget += 1
+    return shipped, cost
+
+
+def plan_state(results: list[CellResult], budget: int, published: set[str] | None = None) -> Plan | None:
+    """The manifest for an essay's results; None when no boundary was recorded. A value
+    first seen after a cell that read what the site does not publish is never shipped: it
+    may carry a secret (a token read from credentials.txt) into the page."""
+    if not any(r.state is not None for r in results):
+        return None
+    seen = _collect(results, published)
+    shipped, cost = _choose(seen, budget)
     files: list[tuple[str, str]] = []
-    for entry in entries:
+    for entry in seen.entries:
         if entry["kind"] not in ("pickle", "npy"):
             continue
         digest = str(entry.pop("digest"))
@@ -139,12 +179,14 @@ def plan_state(results: list[CellResult], budget: int) -> Plan | None:
         if digest in shipped:
             files.append((digest, ext))
             files.extend((p, "npy") for p in parts)
-        elif worth_shipping(sizes[digest], made[digest]):
+        elif digest in seen.withheld:
+            entry["why"] = seen.withheld[digest]
+        elif worth_shipping(seen.sizes[digest], seen.made[digest]):
             entry["why"] = "over the essay's state budget"
         else:
             # no timing in the manifest: a warm build's must be a clean build's, byte for byte
-            entry["why"] = f"cheaper to recompute than to download ({human_bytes(sizes[digest])})"
-    manifest = {"version": MANIFEST_VERSION, "entries": entries, "boundaries": boundaries}
+            entry["why"] = f"cheaper to recompute than to download ({human_bytes(seen.sizes[digest])})"
+    manifest = {"version": MANIFEST_VERSION, "entries": seen.entries, "boundaries": seen.boundaries}
     return Plan(manifest, sorted(set(files)), cost)
 
 
@@ -153,6 +195,7 @@ def write_state(
     write_bytes: Callable[[str, bytes], None],
     read_blob: Callable[[str], bytes | None],
     budget_of: Callable[[EssayBuild], int],
+    published: set[str] | None = None,
 ) -> dict[str, str]:
     """Each essay's manifest and shipped values, through `write_bytes(rel, data)`; a value
     is read once with `read_blob(digest)` (None: it is gone, and the boundaries needing it
@@ -162,7 +205,7 @@ def write_state(
     for b in builds:
         if b.essay is None:
             continue
-        plan = plan_state(b.results, budget_of(b))
+        plan = plan_state(b.results, budget_of(b), published)
         b.state_cost = plan.cost if plan is not None else None
         if plan is None:
             continue
