@@ -281,7 +281,14 @@ def write_essay_state(
     # stays out of the page's state (copy_assets chose the same files for the site)
     imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
     published = {p.relative_to(config.source).as_posix() for p in asset_files(config.source, imported)}
-    problems = write_state(builds, writer.write_bytes, read_from(blobs, state), budget_of, published)
+    local = read_from(blobs, state)
+
+    def read(digest: str) -> bytes | None:
+        if cache is not None:
+            cache.has_blob(digest)  # from the shared store, when the build has one
+        return local(digest)
+
+    problems = write_state(builds, writer.write_bytes, read, budget_of, published)
     for b in builds:
         cost = b.state_cost
         if cost is not None and cost.over_budget:

@@ -254,6 +254,12 @@ class Cache:
         """Copy a file of the shared store into the local copy, checked; whether it came."""
         return bool(self._remote_call(self._relative(path), lambda rel: self._remote().fetch(rel, path)))
 
+    def has_blob(self, name: str) -> bool:
+        """A blob is in the local copy, fetched from the shared store when it was missing
+        (the portable state's values, which only the site's writing needs)."""
+        path = self.blobs / f"{name}{BLOB_SUFFIX}"
+        return path.is_file() or (self.remote is not None and self._pull(path))
+
     def _pull_snapshot(self, key: str, blobs: list[str]) -> None:
         """A snapshot and the blobs it refers to, fetched only when a build is about to
         restore it: a build that runs no cell fetches entries alone."""
