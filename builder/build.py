@@ -276,7 +276,7 @@ def write_essay_state(
             diagnostics.warn(f'state budget "{text}" is not a size such as "20 MB"', where, None, "markup")
         return DEFAULT_BUDGET
 
-    blobs = cache.blobs if cache is not None else None
+    blobs = cache.state if cache is not None else None
     # what the site publishes beside the pages: a value made after a cell read anything else
     # stays out of the page's state (copy_assets chose the same files for the site)
     imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}

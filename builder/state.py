@@ -232,7 +232,7 @@ def write_state(
 
 
 def read_from(*folders: Path | None) -> Callable[[str], bytes | None]:
-    """A blob reader over the cache's blob folders (execution/state.py wrote them there)."""
+    """A blob reader over the folders execution/state.py wrote the values in."""
     from .cache.store import Corrupt, get_blob
 
     def read(digest: str) -> bytes | None:
@@ -241,7 +241,7 @@ def read_from(*folders: Path | None) -> Callable[[str], bytes | None]:
                 continue
             try:
                 return bytes(get_blob(folder, digest))
-            except (FileNotFoundError, Corrupt):
+            except (OSError, Corrupt):  # absent, or a cache that is no folder (blocked)
                 continue
         return None
 

@@ -170,7 +170,7 @@ class EssayRun:
         cache = self.cache
         snapshot_to = (cache.snapshot(self.keys[cell.index]), cache.blobs) if cache and cache.writable else None
         # the portable state goes with the cache entry (a warm build publishes it too)
-        state_to = cache.blobs if cache and cache.writable else self.state
+        state_to = cache.state if cache and cache.writable else self.state
         timeout = cell.timeout or self.default_timeout
         result = self.worker.run(cell, self.filename, timeout, self.progress, snapshot_to, state_to)
         if cache and result.cache_error:
