@@ -22,9 +22,9 @@ from .config import Config
 from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
-from .leftovers import MODULES_PREFIX, scratch, sweep_scratch
+from .leftovers import MODULES_PREFIX, STATE_PREFIX, scratch, sweep_scratch
 from .live import LiveBuild, Superseded
-from .paths import PathError, check_paths, clean_leftovers, missing_source, restore_previous, shown
+from .paths import PathError, asset_files, check_paths, clean_leftovers, missing_source, restore_previous, shown
 from .pipeline.checks import check_essay
 from .pipeline.citations import attach_bibliography
 from .pipeline.links import resolve_links
@@ -77,18 +77,22 @@ def build(
         # opened once: every key of this build has the same salt, whichever step asks
         cache = open_cache(config)
         early = early_pages(builds, config, modules, settings, live) if live is not None else None
-        with scratch(MODULES_PREFIX) as folder:
-            write_modules(modules, folder)
-            execute_all(builds, config, cache, reporter, folder, cancel, live=live, early=early)
-            if config.verify:
-                verification = verify_clean(builds, config, cache, reporter, folder, cancel)
-        if cache is not None:
-            cache.report(diagnostics)
-        for b in builds:  # after --verify, which may replace an essay's results
-            diagnostics.extend(b.diagnostics())
-        if live is not None and live.superseded():  # its pages would be older than the newer build's
-            raise Superseded("a newer build is running")
-        packages = write_site(builds, config, writer, diagnostics, modules, settings)
+        # the portable state's values where no writable cache keeps them (builder/state.py)
+        with scratch(STATE_PREFIX) as state:
+            with scratch(MODULES_PREFIX) as folder:
+                write_modules(modules, folder)
+                execute_all(builds, config, cache, reporter, folder, cancel, live=live, early=early, state=state)
+                if config.verify:
+                    verification = verify_clean(builds, config, cache, reporter, folder, cancel, state=state)
+            if cache is not None:
+                cache.report(diagnostics)
+            for b in builds:  # after --verify, which may replace an essay's results
+                diagnostics.extend(b.diagnostics())
+            if live is not None and live.superseded():  # its pages would be older than the newer build's
+                raise Superseded("a newer build is running")
+            packages = write_site(builds, config, writer, diagnostics, modules, settings)
+            write_essay_state(builds, config, writer, cache, state, settings=settings, diagnostics=diagnostics)
+            writer.commit()
     except BaseException:
         writer.abort()
         raise
@@ -154,11 +158,13 @@ def execute_all(
     *,
     live: LiveBuild | None = None,
     early: Callable[[EssayBuild], None] | None = None,
+    state: Path | None = None,
 ) -> None:
     """Each essay in its own worker process; several at once, one per core. `cache`: None
     runs every cell. With `live` (a dev server's build), the essays just edited run first,
     runs are shared with the server's other builds, and `early(b)` publishes an essay's page
-    when other essays are still running."""
+    when other essays are still running. `state`: where the portable state goes when the
+    cache cannot keep it."""
     reporter = reporter or Reporter(enabled=False)
     cancel = cancel if cancel is not None else CancelToken()
     runnable = [b for b in builds if b.essay is not None]
@@ -193,6 +199,7 @@ def execute_all(
                 cancel=token,
                 timeouts=live.timeouts if live is not None else None,
                 started=lambda cell: reporter.cell_started(essay, cell),
+                state=state,
             )
 
         if live is None or not identities:
@@ -282,12 +289,14 @@ def verify_clean(
     reporter: Reporter | None,
     modules: Path,
     cancel: CancelToken | None = None,
+    *,
+    state: Path | None = None,
 ) -> Verification:
     """`--verify`: run every essay again with no cache and compare each cell's outputs with
     this build's. Before the site is written, so it is written once: where the two differ,
     it shows the clean run's results, and the stale cache entries are dropped."""
     clean = [EssayBuild(b.source, essay=b.essay, error=b.error, keys=b.keys) for b in builds]
-    execute_all(clean, config, None, reporter, modules=modules, cancel=cancel)
+    execute_all(clean, config, None, reporter, modules=modules, cancel=cancel, state=state)
     verification = compare(builds, clean)
     adopt_clean(builds, clean, verification, cache)
     return verification
@@ -301,8 +310,9 @@ def write_site(
     modules: dict[str, Module],
     site: Settings | None = None,
 ) -> PagePackages:
-    """Render and write every page, then swap the site in; adds warnings about what the
-    site lacks. Returns what the page's packages come from."""
+    """Render and write every page (the caller swaps the site in, once the state is
+    written too); adds warnings about what the site lacks. Returns what the page's packages
+    come from."""
     env = environment(config.templates)
     env.globals["site"] = site or Settings()  # essays.toml: the title, author, links
     nav = [nav_entry(b) for b in builds]
@@ -327,7 +337,6 @@ def write_site(
             writer.copy_file(config.output / b.page, b.page)
         else:
             writer.write_text(b.page, render_failed(env, entry, str(b.error), nav))
-    writer.commit()
     return packages
 
 
@@ -346,6 +355,58 @@ def page_packages(
     packages = plan(builds, lock, cache, diagnostics, skip=PAGE_PACKAGES, sources=sources)
     write_wheels(writer, packages)
     return packages
+
+
+def write_essay_state(
+    builds: list[EssayBuild],
+    config: Config,
+    writer: SiteWriter,
+    cache: Cache | None,
+    state: Path,
+    *,
+    settings: Settings,
+    diagnostics: Diagnostics,
+) -> None:
+    """_static/state/: what the page resumes from (builder/state.py), within each essay's
+    budget; a budget that does not read is a warning, and the default stands."""
+    from .state import DEFAULT_BUDGET, human_bytes, parse_budget, read_from, write_state
+
+    def budget_of(b: EssayBuild) -> int:
+        own = b.essay.meta.get("state-budget") if b.essay is not None else None
+        for text, where in ((own, b.source), (settings.state_budget or None, None)):
+            if text is None:
+                continue
+            budget = parse_budget(str(text))
+            if budget is not None:
+                return budget
+            diagnostics.warn(f'state budget "{text}" is not a size such as "20 MB"', where, None, "markup")
+        return DEFAULT_BUDGET
+
+    blobs = cache.state if cache is not None else None
+    # what the site publishes beside the pages: a value made after a cell read anything else
+    # stays out of the page's state (copy_assets chose the same files for the site)
+    imported = {m for b in builds if b.essay for c in b.essay.cells for m in imported_modules(c.source)}
+    published = {p.relative_to(config.source).as_posix() for p in asset_files(config.source, imported)}
+    local = read_from(blobs, state)
+
+    def read(digest: str) -> bytes | None:
+        if cache is not None:
+            cache.has_blob(digest)  # from the shared store, when the build has one
+        return local(digest)
+
+    problems = write_state(builds, writer.write_bytes, read, budget_of, published)
+    for b in builds:
+        cost = b.state_cost
+        if cost is not None and cost.over_budget:
+            diagnostics.warn(
+                f"{cost.over_budget} value(s) of its state are over its budget ({human_bytes(budget_of(b))}): "
+                "the page recomputes them",
+                b.source,
+                None,
+                "output",
+            )
+    for source, problem in problems.items():
+        diagnostics.warn(f"{source}: {problem}")
 
 
 def unpublished_outputs(builds: list[EssayBuild], diagnostics: Diagnostics) -> None:
@@ -402,6 +463,7 @@ def write_report(result: BuildResult, path: Path, strict: bool = False) -> None:
                 "title": b.essay.title if b.essay else None,
                 "status": b.status,
                 "error": str(b.error) if b.error else None,
+                **({"state": {"values": b.state_cost.values, "bytes": b.state_cost.bytes}} if b.state_cost else {}),
                 "cells": [
                     {
                         "index": cell.index,

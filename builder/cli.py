@@ -295,6 +295,9 @@ def report_build(result: BuildResult, config: Config) -> int:
     print(
         f"built {plural(len(result.essays), 'essay')} ({plural(cells, 'cell')}) into {shown(config.output)} in {result.seconds:.2f} s"
     )
+    costs = [f"{e.source.stem} {e.state_cost}" for e in result.essays if e.state_cost is not None]
+    if costs:  # what the pages' resume-from-the-build state weighs (builder/state.py)
+        print("state shipped for the pages: " + "; ".join(costs))
     failures = diagnostics.errors()
     if failures:
         print(f"{plural(len(failures), 'problem')}:", file=sys.stderr)

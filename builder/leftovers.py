@@ -23,6 +23,7 @@ from pathlib import Path
 
 WORKER_PREFIX = "essays-worker-"
 MODULES_PREFIX = "essays-modules-"
+STATE_PREFIX = "essays-state-"  # a build's portable state when it has no cache to keep it in
 LOCK_NAME = ".essays-owner.lock"
 _HELD: dict[Path, int] = {}  # folder -> the descriptor whose lock says its builder is alive
 
@@ -116,7 +117,7 @@ def sweep_scratch(tmp: Path | None = None) -> list[Path]:
     folder. Returns what was removed."""
     tmp = tmp or Path(tempfile.gettempdir())
     removed = []
-    for prefix in (WORKER_PREFIX, MODULES_PREFIX):
+    for prefix in (WORKER_PREFIX, MODULES_PREFIX, STATE_PREFIX):
         for folder in sorted(tmp.glob(f"{prefix}*")):
             if remove_if_abandoned(folder, prefix):
                 removed.append(folder)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the worker imports this module: no Markdown or YAML parser 
     from .diagnostics import Diagnostic, Diagnostics
     from .pipeline.page_packages import PagePackages
     from .pipeline.parse import Cell, Essay, EssayError
+    from .state import StateCost
 
 # "ok": ran without an error; "error": raised, or an output could not be made; "timeout":
 # stopped after its time; "skipped": never ran (nothing else sets it yet, templates read it)
@@ -45,6 +46,10 @@ class CellResult:
     depends: Depends | None = None  # what it read or wrote beyond its key (cache/depends.py)
     # why it failed in one line, where its error's last line is not that (a crash's dump)
     summary: str | None = None
+    # the portable state after this cell, for the page (execution/state.py): name -> entry,
+    # and the blobs holding its values; None when it was not recorded
+    state: dict[str, dict[str, object]] | None = None
+    state_blobs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -58,6 +63,8 @@ class EssayBuild:
     seconds: float = 0.0
     # each cell's content key (cache/keys.py), set once the modules the cells import are known
     keys: tuple[str, ...] = ()
+    # what the state shipped for the page costs (builder/state.py); None: none was recorded
+    state_cost: StateCost | None = None
 
     @property
     def page(self) -> str:

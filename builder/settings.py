@@ -10,6 +10,7 @@ repository = "https://github.com/example/walks"
 show = "last"        # every cell's default data-show (an essay's front matter overrides it)
 hide = "code"        # every cell's default data-hide
 bibliography = "refs.bib"  # every essay's .bib file, beside the essays (its front matter overrides it)
+state_budget = "20 MB"  # the most an essay's shipped state may weigh (builder/state.py)
 ```
 """
 
@@ -39,6 +40,7 @@ class Settings:
     show: str = ""  # "" : each essay's own, else "names"
     hide: str = ""
     bibliography: str = ""  # pipeline/citations.py
+    state_budget: str = ""  # "" : builder/state.py's default; an essay's `state-budget` overrides it
 
     def cell_defaults(self) -> dict[str, str]:
         """The front-matter keys these settings give every essay that does not set them."""

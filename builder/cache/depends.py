@@ -40,6 +40,9 @@ class Depends:
     files: dict[str, str | None] = field(default_factory=dict)  # file outside the essays -> digest
     environ: dict[str, str | None] = field(default_factory=dict)  # variable -> value (None: unset)
     writes: dict[str, str | None] = field(default_factory=dict)  # file in the essays folder -> digest
+    # files in the essays folder it read (relative): the key covers them, but one the site
+    # does not publish (credentials.txt) keeps what the cell made out of the page's state
+    local: list[str] = field(default_factory=list)
 
     def outside(self) -> list[str]:
         """What a reader of the build output is told this cell depends on, outside the key."""
@@ -86,6 +89,7 @@ class Recorder:
     def _reset(self) -> None:
         self.imported: list[str] = []
         self.reads: set[str] = set()
+        self.local: set[str] = set()
         self.writes: set[str] = set()
         self.environ: dict[str, str | None] = {}
 
@@ -129,6 +133,8 @@ class Recorder:
             self.writes.add(name)
         elif not name.startswith(self.ignored):
             self.reads.add(name)
+        elif name.startswith(self.essays + os.sep) and "__pycache__" not in name:
+            self.local.add(name[len(self.essays) + 1 :])
 
     def _env(self, key: Any, value: str | None) -> None:
         if not self.active or key in WORKER_VARIABLES or not isinstance(key, str):
@@ -153,7 +159,7 @@ class Recorder:
 
     def stop(self) -> Depends:
         self.active = False
-        depends = Depends(environ=dict(self.environ))
+        depends = Depends(environ=dict(self.environ), local=sorted(self.local))
         self._imports(depends)
         essays = self.essays + os.sep
         for path in sorted(self.writes):

@@ -129,6 +129,12 @@ class Cache:
     def blobs(self) -> Path:
         return self.root / "blobs"
 
+    @property
+    def state(self) -> Path:
+        """The portable state's values (execution/state.py), blobs of their own: the page's
+        files, apart from the snapshots' (pruned alike, by the entries that list them)."""
+        return self.root / "state"
+
     def key(self, content: str) -> str:
         """The key a cell is stored under, from its content key (keys.content_keys)."""
         return keys.cache_key(self.salt, content)
@@ -172,6 +178,8 @@ class Cache:
                 lost=data["lost"],
                 blobs=data["blobs"],
                 depends=Depends(**data["depends"]) if data["depends"] is not None else None,
+                state=data.get("state"),
+                state_blobs=data.get("state_blobs", []),
             )
         except FileNotFoundError:
             return None
@@ -198,6 +206,9 @@ class Cache:
             "outputs": [o.to_dict() for o in result.outputs],
             "lost": result.lost,
             "blobs": result.blobs,
+            # the portable state after the cell (execution/state.py) and its values' blobs
+            "state": result.state,
+            "state_blobs": result.state_blobs,
         }
         try:
             write_packed(self._entry(key), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
@@ -205,7 +216,7 @@ class Cache:
             self.write_failed(exc.strerror or str(exc))
             return
         if self.remote is not None:
-            self._push(key, result.blobs)
+            self._push(key, result.blobs, result.state_blobs)
 
     def forget(self, keys: list[str]) -> None:
         """Drop these cells' entries and snapshots (`--verify` found them stale): their
@@ -249,6 +260,12 @@ class Cache:
         """Copy a file of the shared store into the local copy, checked; whether it came."""
         return bool(self._remote_call(self._relative(path), lambda rel: self._remote().fetch(rel, path)))
 
+    def has_blob(self, name: str) -> bool:
+        """A blob is in the local copy, fetched from the shared store when it was missing
+        (the portable state's values, which only the site's writing needs)."""
+        path = self.state / f"{name}{BLOB_SUFFIX}"
+        return path.is_file() or (self.remote is not None and self._pull(path))
+
     def _pull_snapshot(self, key: str, blobs: list[str]) -> None:
         """A snapshot and the blobs it refers to, fetched only when a build is about to
         restore it: a build that runs no cell fetches entries alone."""
@@ -258,12 +275,13 @@ class Cache:
                 return  # the snapshot cannot load without it: leave it absent
         self._pull(self.snapshot(key))
 
-    def _push(self, key: str, blobs: list[str]) -> None:
+    def _push(self, key: str, blobs: list[str], state: list[str] | None = None) -> None:
         """Upload an entry after the blobs and snapshot it refers to: a reader that finds
         the entry finds its parts. Parts already there are not sent again."""
         if self.remote_error is not None:
             return  # the store refused once: the rest of the build keeps to its local copy
         parts = [self.blobs / f"{name}{BLOB_SUFFIX}" for name in blobs]
+        parts += [self.state / f"{name}{BLOB_SUFFIX}" for name in state or []]
         parts += [self.snapshot(key)] if self.has_snapshot(key) else []
         remote = self._remote()
         for path in [*parts, self._entry(key)]:
@@ -309,14 +327,20 @@ class Cache:
         for path in (self.root / "cells").glob("*/*.pickle"):
             key, stat = path.stem, path.stat()
             try:
-                blobs = pickle.loads(read_packed(path))["blobs"]
+                data = pickle.loads(read_packed(path))
+                blobs = data["blobs"] + data.get("state_blobs", [])  # the portable state's values too
             except Exception:
                 blobs = []
             snapshot = self.snapshot(key)
             size = stat.st_size + (snapshot.stat().st_size if snapshot.exists() else 0)
             entries[key] = (stat.st_mtime, size, blobs)
         # a blob's name is its digest (older caches: "<digest>-<dtype>-<shape>.npy")
-        blobs = {p.name.split(".")[0]: p for p in self.blobs.glob("*") if not p.name.startswith(TEMP_PREFIX)}
+        blobs = {
+            p.name.split(".")[0]: p
+            for folder in (self.blobs, self.state)
+            for p in folder.glob("*")
+            if not p.name.startswith(TEMP_PREFIX)
+        }
         refs = Counter(b for _, _, used in entries.values() for b in used)
         total = sum(size for _, size, _ in entries.values()) + sum(p.stat().st_size for p in blobs.values())
         before = total
@@ -343,7 +367,7 @@ class Cache:
                 total -= path.stat().st_size
                 path.unlink(missing_ok=True)
         # what a write killed midway left (store.atomic_write's temporary files)
-        for pattern in ("cells/*/", "snapshots/*/", "blobs/"):
+        for pattern in ("cells/*/", "snapshots/*/", "blobs/", "state/"):
             for path in self.root.glob(f"{pattern}{TEMP_PREFIX}*"):
                 try:  # a write under way renames its file at any moment
                     if path.is_file() and old(path):

@@ -30,6 +30,8 @@ from .protocol import Done, Failure, FailureKind, Progress, Request, Restore, Re
 if TYPE_CHECKING:
     from builder.cache.depends import Recorder
 
+    from .state import StateRecorder
+
 ROOT = Path(__file__).resolve().parents[2]
 PROGRESS_INTERVAL = 0.1  # seconds between progress messages from an iterated cell
 PARENT_POLL = 0.2  # seconds between the worker's checks that its builder is still there
@@ -98,6 +100,9 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
     router = Router()
     kernel = Kernel(capture=lambda: FdCapture(Path(folder), router))
     places = Places("")  # where the cells whose effects the namespace holds are
+    from .state import StateRecorder
+
+    state = StateRecorder("")  # the cells' code, for the definitions a portable state re-creates
     while True:
         try:
             message: Request = conn.recv()
@@ -107,11 +112,15 @@ def _worker_main(conn: Connection, cwd: str, folder: str, parent: int, modules: 
             return
         if isinstance(message, Restore):
             places = Places(message.filename)
+            state = StateRecorder(message.filename)
+            for cell in message.cells:
+                state.add(cell.index, cell.line, cell.source)
             conn.send(Restored(_restore(kernel, message, places)))
         else:
-            places.filename = message.filename
+            places.filename = state.filename = message.filename
             places.add(message.index, message.line, message.source)
-            conn.send(_run(kernel, message, conn, places, recorder, os.getpid()))
+            state.add(message.index, message.line, message.source)
+            conn.send(_run(kernel, message, conn, places, recorder, os.getpid(), state=state))
 
 
 def _run(
@@ -121,6 +130,8 @@ def _run(
     places: Places | None = None,
     recorder: Recorder | None = None,
     me: int | None = None,
+    *,
+    state: StateRecorder | None = None,
 ) -> Done:
     """Run a cell in `kernel`, the process `me` (a process the cell forks ends in here)."""
     last = 0.0
@@ -166,7 +177,20 @@ def _run(
         except StateError as exc:
             done.no_snapshot = str(exc)
             done.snapshot_seconds = time.monotonic() - started
+    if message.state is not None and state is not None:
+        _record_state(kernel, Path(message.state), state, done)
     return done
+
+
+def _record_state(kernel: Kernel, folder: Path, state: StateRecorder, done: Done) -> None:
+    """The portable state after the cell (execution/state.py), into `done`. A store that
+    cannot be written leaves the boundary unrecorded (the page then runs the cells above)."""
+    started = time.monotonic()
+    try:
+        done.state, done.state_blobs = state.record(kernel.namespace, folder)
+    except OSError as exc:
+        done.cache_error = done.cache_error or exc.strerror or str(exc)
+    done.state_seconds = time.monotonic() - started
 
 
 def _restore(kernel: Kernel, message: Restore, places: Places) -> Failure | None:

@@ -44,6 +44,7 @@ def execute_essay(
     cancel: CancelToken | None = None,
     timeouts: Timeouts | None = None,
     started: Callable[[Cell], None] | None = None,
+    state: Path | None = None,
 ) -> list[CellResult]:
     """Run an essay's cells in order in a fresh worker process, taking from the cache
     every cell it can and starting from the latest snapshot before the first that changed.
@@ -52,8 +53,12 @@ def execute_essay(
     essay that imports no other's module. `cancel`: the build's token, which stops its
     workers (Cancelled out of here). `timeouts`: the dev server's timed-out cells, which
     it does not run again while their keys stand (timeouts.py); `started`: told of each
-    cell as it begins to run (not of those the cache answers)."""
-    run = EssayRun(essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel, timeouts=timeouts)
+    cell as it begins to run (not of those the cache answers). `state`: where the portable
+    state after each cell goes when the cache cannot keep it (execution/state.py); with
+    neither, none is recorded."""
+    run = EssayRun(
+        essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel, timeouts=timeouts, state=state
+    )
     run.started = started
     return run.run()
 
@@ -82,8 +87,10 @@ class EssayRun:
         keys: Sequence[str] | None = None,
         cancel: CancelToken | None = None,
         timeouts: Timeouts | None = None,
+        state: Path | None = None,
     ) -> None:
         self.modules = modules
+        self.state = state
         self.cancel = cancel if cancel is not None else CancelToken()
         self.cells = essay.cells
         self.default_timeout = default_timeout
@@ -196,8 +203,10 @@ class EssayRun:
         snapshot_to = (cache.snapshot(self.keys[cell.index]), cache.blobs) if cache and cache.writable else None
         if self.started is not None:
             self.started(cell)
+        # the portable state goes with the cache entry (a warm build publishes it too)
+        state_to = cache.state if cache and cache.writable else self.state
         limit = cell.timeout or self.default_timeout
-        result = self.worker.run(cell, self.filename, limit, self._progress, snapshot_to)
+        result = self.worker.run(cell, self.filename, limit, self._progress, snapshot_to, state_to)
         if result.status == "timeout" and self.timeouts is not None:
             self.timeouts.remember(
                 self.keys[cell.index], self.path, cell, result, limit, self._iterations.get(cell.index)

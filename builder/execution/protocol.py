@@ -27,6 +27,7 @@ class Run:
     blobs: str | None = None
     index: int = 0  # the cell's position among the essay's cells
     show: str = "names"  # how the cell shows its values: runtime.kernel.SHOW_STYLES
+    state: str | None = None  # a folder: record the portable state after the cell there (execution/state.py)
 
 
 @dataclass
@@ -87,6 +88,11 @@ class Done:
     cache_error: str | None = None
     no_snapshot: str | None = None
     depends: Depends | None = None  # what it read or wrote beyond its key
+    # the portable state after the cell (name -> entry, execution/state.py), the blobs it
+    # wrote, and the time that took (not the cell's); None when none was asked for
+    state: dict[str, dict[str, object]] | None = None
+    state_blobs: list[str] = field(default_factory=list)
+    state_seconds: float = 0.0
 
 
 class FailureKind(Enum):

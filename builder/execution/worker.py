@@ -95,9 +95,11 @@ class Worker:
         timeout: float,
         progress: ProgressFn | None = None,
         snapshot_to: tuple[Path, Path] | None = None,
+        state_to: Path | None = None,
     ) -> CellResult:
-        """Run a cell; with snapshot_to=(path, blobs), save the namespace after it."""
-        return self._published(self._run(cell, filename, timeout, progress, snapshot_to))
+        """Run a cell; with snapshot_to=(path, blobs), save the namespace after it; with
+        `state_to`, record its portable state there (execution/state.py)."""
+        return self._published(self._run(cell, filename, timeout, progress, snapshot_to, state_to))
 
     def _run(
         self,
@@ -106,6 +108,7 @@ class Worker:
         timeout: float,
         progress: ProgressFn | None,
         snapshot_to: tuple[Path, Path] | None,
+        state_to: Path | None = None,
     ) -> CellResult:
         start = time.monotonic()
         deadline = start + timeout
@@ -120,6 +123,7 @@ class Worker:
                 blobs=where[1],
                 index=cell.index,
                 show=cell.show,
+                state=str(state_to) if state_to is not None else None,
             )
         )
         while True:
@@ -233,11 +237,13 @@ def _result(done: Done, seconds: float) -> CellResult:
     return CellResult(
         "ok" if done.ok else "error",
         done.outputs,
-        seconds - (saving or 0.0),
+        seconds - (saving or 0.0) - done.state_seconds,
         note=note,
         lost=lost,
         snapshot_seconds=saving or 0.0,
         blobs=blobs,
         cache_error=done.cache_error,
         depends=done.depends,
+        state=done.state,
+        state_blobs=done.state_blobs,
     )

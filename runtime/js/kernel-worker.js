@@ -10,6 +10,7 @@
 import { countingFetch, fetchOk, writeFiles } from "./worker/files.js";
 import { loadPackages, messageOf } from "./worker/packages.js";
 import { Wheels } from "./worker/wheels.js";
+import { resume } from "./worker/state.js";
 
 /** @typedef {import("pyodide").PyodideInterface} Pyodide */
 /** @typedef {import("pyodide/ffi").PyCallable} PyCallable */
@@ -33,6 +34,8 @@ const HOME = "/home/pyodide";
  * @property {string} packageBaseUrl
  * @property {Lock | null} lock pyodide-lock.json's packages: what an import needs, and where it comes from
  * @property {Wheels} wheels the pure-Python packages the site ships, installed when a cell imports them
+ * @property {URL} staticBase the site's _static/ folder (the build's state is under its state/)
+ * @property {string} home
  */
 
 /** @param {Reply} reply */
@@ -86,7 +89,16 @@ async function init(msg) {
   const run = host.run.copy(); // its own proxy, kept for every run, so the module's can go
   host.destroy();
   const wheels = new Wheels(manifest.wheels, new URL("wheels/", staticBase));
-  return { py, run, interrupt: msg.interrupt, packageBaseUrl, lock, wheels };
+  return {
+    py,
+    run,
+    interrupt: msg.interrupt,
+    packageBaseUrl,
+    lock,
+    wheels,
+    staticBase,
+    home: HOME,
+  };
 }
 
 // WebGPU calls from Python wait on promises; JSPI lets a synchronous Python call do that
@@ -168,6 +180,8 @@ async function answer(msg) {
       return runCell(await waitForInit(), msg);
     case "eval":
       return evaluate(await waitForInit(), msg);
+    case "resume":
+      return resume(await waitForInit(), msg);
   }
 }
 

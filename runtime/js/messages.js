@@ -46,7 +46,18 @@
  * @property {string} code
  */
 
-/** @typedef {InitRequest | RunRequest | EvalRequest} Request */
+/**
+ * Start from the build's state before a cell (runtime/state_resume.py): the latest
+ * boundary up to `latest` (the state after cell `latest`) that serves the cells after it.
+ * @typedef {object} ResumeRequest
+ * @property {"resume"} type
+ * @property {number} id
+ * @property {string} essay the essay's slug: its manifest is _static/state/<essay>.json
+ * @property {string[]} sources every cell's code, as the page has it now
+ * @property {number} latest the latest boundary that may serve (cells above an edit are its limit)
+ */
+
+/** @typedef {InitRequest | RunRequest | EvalRequest | ResumeRequest} Request */
 /** @typedef {Request["type"]} RequestType */
 
 /**
@@ -71,11 +82,24 @@
  */
 
 /**
+ * What a resume did: the state after cell `boundary` is in place (0: nothing was restored,
+ * and `why` says why), with `values` values of `bytes` bytes fetched and `definitions` def
+ * and class statements run again; `why`, with a boundary, says why a later one could not serve.
+ * @typedef {object} ResumeResult
+ * @property {number} boundary
+ * @property {number} values
+ * @property {number} bytes
+ * @property {number} definitions
+ * @property {string | null} why
+ */
+
+/**
  * What each request's `done` answer carries.
  * @typedef {object} Results
  * @property {InitResult} init
  * @property {RunResult} run
  * @property {unknown} eval a Python object's str(); a number, string or None as JavaScript has it
+ * @property {ResumeResult} resume
  */
 
 /**

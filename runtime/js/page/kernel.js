@@ -238,6 +238,17 @@ export class Kernel {
   }
 
   /**
+   * Start from the build's state after cell `latest` or an earlier one (worker/state.js).
+   * @param {string} essay
+   * @param {string[]} sources every cell's code as the page has it
+   * @param {number} latest
+   * @returns {Promise<import("../messages.js").ResumeResult>}
+   */
+  resume(essay, sources, latest) {
+    return this.request("resume", { essay, sources, latest });
+  }
+
+  /**
    * Stop what runs now, if it is `upTo` or above it. An iterated cell gets STOP_GRACE_MS to
    * finish its iteration (its output then is whole); a cell that is still running then is
    * interrupted, or, where the page cannot interrupt, its worker is ended.

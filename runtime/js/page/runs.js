@@ -47,6 +47,7 @@ export class EssayPage {
     this.base = new URL(config.static || "_static/", document.baseURI);
     this.status = new StatusBar();
     this.saved = new SavedEdits(config.essay);
+    this.essay = config.essay;
     /** @type {Cell[]} */
     this.cells = [];
     this.kernel = new Kernel({
@@ -183,30 +184,63 @@ export class EssayPage {
       );
       return "broken";
     }
-    for (const c of pending) {
-      if (c.stop) {
-        if (c === cell) cell.stateText.textContent = "stopped";
-        else cell.stateText.textContent = "not run: stopped";
-        pending.forEach((p) => {
-          if (p !== cell && p.stateText.textContent === "queued") p.stateText.textContent = "";
-        });
-        break;
+    const said = await this.ensureAbove(cell);
+    if (said !== false) {
+      if (cell.stop) cell.stateText.textContent = "stopped";
+      else {
+        status.show("running", message(["Running ", cell]));
+        result = await this.#execute(cell, cell.iterations() || cell.defaultIterations);
       }
-      if (c !== cell)
-        status.show(
-          "running",
-          message(["Running the cells above ", cell, " first: ", c, " of " + (cell.index + 1)]),
-        );
-      else status.show("running", message(["Running ", cell]));
+    }
+    cell.stopButton.hidden = true;
+    const loading = kernel.loading;
+    if (kernel.worker && loading && status.state === "running") {
+      loading.then(
+        () => status.show("ready", typeof said === "string" ? said : "Python ready"),
+        () => {},
+      );
+    }
+    return result;
+  }
+
+  /**
+   * Make the state the cells above `cell` leave, before it runs: the one place that
+   * decides how (Run calls it, and so does anything else that runs a cell). When none of
+   * them has run in this page, the page starts from the build's state after the latest
+   * cell it can (runtime/state_resume.py), up to the first cell above that the reader
+   * edited; the cells between that state and `cell` run, as all of them do otherwise. A
+   * cell above that is stopped, breaks the runtime, or fails here though it ran when the
+   * essay was built, ends it (the cells below would only fail in turn).
+   * @param {Cell} cell
+   * @returns {Promise<string | boolean>} false: `cell` must not run; else true, or what
+   *   the page did to get there, in words, for the status line
+   */
+  async ensureAbove(cell) {
+    const { cells, status } = this;
+    const above = cells.slice(0, cell.index);
+    /** @type {string | true} */
+    let said = true;
+    if (above.length && above.every((c) => !c.ran)) said = await this.#resume(cell);
+    for (const c of above.filter((a) => !a.ran)) {
+      if (c.stop || cell.stop) {
+        cell.stateText.textContent = cell.stop ? "stopped" : "not run: stopped";
+        above.forEach((p) => {
+          if (p.stateText.textContent === "queued") p.stateText.textContent = "";
+        });
+        return false;
+      }
+      status.show(
+        "running",
+        message(["Running the cells above ", cell, " first: ", c, " of " + (cell.index + 1)]),
+      );
       // A cell above that raises does not stop the others, as in the build; a Stop, or a
       // failure of the runtime itself, does.
       const outcome = await this.#execute(c, c.iterations() || c.defaultIterations);
-      if (c === cell) result = outcome;
       // A cell above that fails here but ran when the essay was built (a package that
       // cannot load, the network) stops the run: the cells below would only fail in turn
       // and lose their build outputs. One that failed at build time too does not.
       const failedHere = outcome === "failed" && c.builtOk;
-      if (c !== cell && (outcome === "stopped" || outcome === "broken" || failedHere)) {
+      if (outcome === "stopped" || outcome === "broken" || failedHere) {
         const why =
           outcome === "stopped"
             ? "was stopped"
@@ -216,21 +250,66 @@ export class EssayPage {
         cell.setState("not run: ", c, " above " + why);
         if (failedHere && !c.packageFailure)
           status.show("failed", message([c, " failed, so ", cell, " did not run"]));
-        pending.forEach((p) => {
-          if (p !== c && p !== cell && !p.ran) p.stateText.textContent = "";
+        above.forEach((p) => {
+          if (p !== c && !p.ran) p.stateText.textContent = "";
         });
-        break;
+        return false;
       }
     }
-    cell.stopButton.hidden = true;
-    const loading = kernel.loading;
-    if (kernel.worker && loading && status.state === "running") {
-      loading.then(
-        () => status.show("ready", "Python ready"),
-        () => {},
+    return said;
+  }
+
+  /**
+   * Start from the build's state before `cell`, where it can serve; what was done, in
+   * words: "started from the build's state after cell 7 (2 values, 41 KB)", or why not
+   * and what runs instead ("ran cells 1–6 first: `gen` (a generator) cannot be restored").
+   * @param {Cell} cell
+   * @returns {Promise<string>}
+   */
+  async #resume(cell) {
+    const above = this.cells.slice(0, cell.index);
+    const edited = above.findIndex((c) => c.editor.get() !== c.original);
+    const latest = edited < 0 ? above.length : edited; // an edit above must run, so its cells too
+    /** @param {number} from */
+    const ranFrom = (from) =>
+      from > above.length
+        ? ""
+        : from === above.length
+          ? "ran cell " + from + " first"
+          : "ran cells " + from + "–" + above.length + " first";
+    if (latest === 0) return ranFrom(1) + ": it was edited";
+    this.status.show("running", "Starting from the build's state…");
+    let result;
+    try {
+      result = await this.kernel.resume(
+        this.essay,
+        this.cells.map((c) => c.editor.get()),
+        latest,
       );
+    } catch (error) {
+      if (error instanceof Restarted) throw error;
+      const why = (error instanceof Error && error.message) || String(error);
+      return ranFrom(1) + ": the build's state could not be restored (" + why + ")";
     }
-    return result;
+    if (!result.boundary) return ranFrom(1) + ": " + result.why;
+    above.slice(0, result.boundary).forEach((c) => {
+      c.ran = true; // their effects are in place: the build's outputs stay as they are
+      c.stateText.textContent = "restored from the build";
+    });
+    const size =
+      result.bytes < 1000 ? result.bytes + " B" : Math.round(result.bytes / 1000) + " KB";
+    const values = result.values + (result.values === 1 ? " value" : " values");
+    let said =
+      "started from the build's state after cell " +
+      result.boundary +
+      " (" +
+      values +
+      ", " +
+      size +
+      ")";
+    if (result.boundary < above.length)
+      said += "; " + ranFrom(result.boundary + 1) + (result.why ? ": " + result.why : "");
+    return said;
   }
 
   /**

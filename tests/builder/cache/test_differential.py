@@ -38,6 +38,7 @@ helper modules.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shutil
@@ -53,6 +54,7 @@ from builder.cache.keys import content_keys
 from builder.config import Config
 from builder.pipeline.parse import parse_essay
 from builder.records import CellResult
+from builder.state import STATE
 from runtime.display import Output
 
 # a cell's section in a page, from its index to the end of its outputs (templates/cell.html)
@@ -260,12 +262,35 @@ def site_files(site: Path, skipped: set[str]) -> dict[str, bytes]:
         start, end = match.span(2)
         return match.string[match.start() : start] + "(skipped)" + match.string[end : match.end()]
 
-    files = {}
+    files = state_files(site, skipped)
     for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        if path.is_relative_to(site / STATE):
+            continue  # compared by state_files
         data = path.read_bytes()
         if path.suffix == ".html" and skipped:
             data = CELL_HTML.sub(lambda m, page=path.name: blank(page, m), data.decode("utf-8")).encode("utf-8")
         files[path.relative_to(site).as_posix()] = data
+    return files
+
+
+def state_files(site: Path, skipped: set[str]) -> dict[str, bytes]:
+    """The resume-from-the-build state (builder/state.py): each essay's manifest and the
+    values it ships, with the boundaries from its first skipped cell on left out (their
+    values differ between any two builds, by design) and only the files the rest refer to."""
+    files: dict[str, bytes] = {}
+    for path in sorted((site / STATE).glob("*.json")):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        page = f"{path.stem}.html#cell "
+        cut = min((int(s[len(page) :]) for s in skipped if s.startswith(page)), default=None)
+        boundaries = manifest["boundaries"]
+        if cut is not None:
+            boundaries = [b if i + 1 < cut else None for i, b in enumerate(boundaries)]
+        used = {i for b in boundaries if b for i in b.values()}
+        entries = [e if i in used else None for i, e in enumerate(manifest["entries"])]
+        files[f"{STATE}/{path.name}"] = json.dumps({**manifest, "boundaries": boundaries, "entries": entries}).encode()
+        for entry in entries:
+            for name in [entry["file"], *entry["parts"]] if entry and entry.get("shipped") else []:
+                files[f"{STATE}/{name}"] = (site / STATE / name).read_bytes()
     return files
 
 

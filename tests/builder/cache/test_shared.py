@@ -49,6 +49,10 @@ class Checkout:
         return self.log.read_text().split(), [c["cached"] for c in cells], page
 
 
+def state_files(checkout: Checkout) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (checkout.root / "site" / "_static" / "state").iterdir()}
+
+
 @pytest.fixture
 def shared(tmp_path: Path):
     def make(url: str) -> tuple[Checkout, Checkout]:
@@ -67,6 +71,8 @@ def test_a_second_checkout_sharing_a_file_url_cache_runs_no_cell(shared, tmp_pat
     ran, cached, bob_page = bob.build()
     assert ran == [] and all(cached)
     assert bob_page == alice_page
+    # the page's state too: its values came from the shared store, with the entries
+    assert state_files(bob) == state_files(alice) and len(state_files(alice)) > 1
     # the warm rebuild reads bob's local copy: the shared store could be gone
     assert list((bob.root / ".essays-cache" / "cells").glob("*/*.pickle"))
 

@@ -1,0 +1,101 @@
+"""The page starts from the build's state under Pyodide (npm `pyodide` in Node): values of
+the standard library's types, an essay's function and class and an object of that class
+come back from the files the build writes, and the last cell runs on them as it would
+after every cell above."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from builder.execution.state import StateRecorder
+from builder.records import CellResult
+from builder.state import plan_state, read_from
+from runtime import page
+from runtime.kernel import Kernel
+
+pytestmark = pytest.mark.slow  # Node and Pyodide start in seconds
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CELLS = [
+    "import math\nfrom collections import Counter, OrderedDict\nimport datetime\n"
+    "words = Counter('the cat and the hat'.split())\nwhen = datetime.date(2024, 5, 1)\n"
+    "data = {'xs': [1.5, 2, 3], 'pair': (1, 'a'), 'kinds': {1, 2}, 'z': 1 + 2j, 'o': OrderedDict(a=1)}",
+    "class Walker:\n    step = 2\n\n    def __init__(self, start):\n        self.at = start\n\n"
+    "    def walk(self, n):\n        return [self.at + self.step * i for i in range(n)]\n\n\n"
+    "def total(xs):\n    return math.fsum(xs)\n\n\nw = Walker(10)\nw.at = 11\nfns = [total]",
+    "gen = (i for i in range(3))",
+    "(total(data['xs']), fns[0]([1, 2]), w.walk(3), sorted(words.items()), when.isoformat(),"
+    " data['z'] * 2, sorted(data['kinds']), type(w).__name__, data['o'])",
+]
+
+
+def build_state(folder: Path) -> None:
+    """What the build's worker and builder/state.py write for CELLS, into `folder`."""
+    kernel = Kernel()
+    recorder = StateRecorder("essay.md")
+    results = []
+    line = 1
+    for index, source in enumerate(CELLS[:-1]):
+        assert kernel.execute(source, "essay.md", line).ok
+        recorder.add(index, line, source)
+        state, blobs = recorder.record(kernel.namespace, folder)
+        results.append(CellResult("ok", seconds=1.0, state=state, state_blobs=blobs))
+        line += len(source.splitlines()) + 3
+    plan = plan_state(results, 10_000_000)
+    assert plan is not None
+    read = read_from(folder)
+    for digest, ext in plan.files:
+        data = read(digest)
+        assert data is not None
+        (folder / f"{digest}.{ext}").write_bytes(data)
+    (folder / "essay.json").write_text(json.dumps(plan.manifest), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    if not (ROOT / "node_modules" / "pyodide").is_dir():
+        pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
+    folder = tmp_path_factory.mktemp("state")
+    build_state(folder)
+
+    def run(latest: int, sources: list[str] = CELLS) -> dict:
+        out = subprocess.run(
+            ["node", str(ROOT / "tests" / "runtime" / "node_resume.mjs"), str(ROOT)],
+            input=json.dumps({"state": str(folder), "sources": sources, "latest": latest}),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=180,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    return run
+
+
+def every_cell_in_cpython() -> dict:
+    page._kernel = None
+    results = [json.loads(page.run(source, f"cell {i + 1}")) for i, source in enumerate(CELLS)]
+    page._kernel = None
+    return results[-1]
+
+
+def test_the_last_cell_runs_on_the_restored_state_as_after_every_cell(resumed):
+    got = resumed(3)
+    assert got["plan"]["boundary"] == 3
+    assert got["restored"] == {"values": 5, "definitions": 2}  # data, words, when, w, fns; Walker, total
+    assert got["result"]["ok"], got["result"]["html"]
+    assert got["result"] == every_cell_in_cpython()
+
+
+def test_a_generator_the_cell_reads_sends_the_page_to_an_earlier_state(resumed):
+    sources = [*CELLS[:-1], "list(gen), total([1.0])"]
+    got = resumed(3, sources)
+    assert got["plan"]["boundary"] == 2  # cell 3, which makes the generator, runs in the page
+    assert got["plan"]["why"] == "`gen` (a generator) cannot be restored"
