@@ -12,9 +12,9 @@
 
   /**
    * A figure as plotly's JSON has it; only what this script reads is typed.
-   * @typedef {{type?: string}} Trace
+   * @typedef {{type?: string, name?: string}} Trace
    * @typedef {{x?: number | string, y?: number | string, xref?: string, yref?: string, text?: string}} Annotation
-   * @typedef {{annotations?: Annotation[], margin?: {l?: number, r?: number, t?: number, b?: number}}} Layout
+   * @typedef {{annotations?: Annotation[], margin?: {l?: number, r?: number, t?: number, b?: number}, height?: number}} Layout
    * @typedef {{data?: Trace[], layout?: Layout}} Figure
    * @typedef {NonNullable<Window["Plotly"]>} Plotly
    */
@@ -174,6 +174,139 @@
     return Object.assign({}, layout, { annotations: annotations, margin: margin });
   }
 
+  // Narrow charts (phones): a legend beside the plot takes half its width, so it goes below,
+  // in a row; every axis makes room for its tick labels and title (automargin) instead of
+  // cutting them off at a fixed margin. Wide charts keep their own layout.
+  const NARROW_PX = 500;
+
+  /** @param {Record<string, any>} layout */
+  function axisNames(layout) {
+    return Object.keys(layout).filter((key) => /^[xy]axis\d*$/.test(key));
+  }
+
+  /**
+   * @param {Figure} figure
+   * @param {Record<string, any>} layout
+   * @param {number} widthPx
+   */
+  function fitNarrow(figure, layout, widthPx) {
+    if (widthPx >= NARROW_PX) return layout;
+    const out = Object.assign({}, layout);
+    const names = axisNames(out);
+    if (!names.includes("xaxis")) names.push("xaxis");
+    if (!names.includes("yaxis")) names.push("yaxis");
+    names.forEach((name) => {
+      out[name] = Object.assign({ automargin: true }, out[name]);
+    });
+    const margin = Object.assign({}, out.margin);
+    margin.l = Math.min(margin.l === undefined ? 50 : margin.l, 50);
+    margin.r = Math.min(margin.r === undefined ? 20 : margin.r, 20);
+    out.margin = margin;
+    const traces = figure.data || [];
+    if (out.showlegend !== false && (traces.length > 1 || out.showlegend)) {
+      // a row (or rows) at the foot of the chart, under the x axis's ticks and title: the
+      // bottom margin grows by the rows it takes, at about CHAR_PX a character of a name
+      const names = traces.map((t, i) => String((t && t.name) || "trace " + i));
+      const widths = names.map((name) => name.length * CHAR_PX + 45);
+      let rows = 1;
+      let used = 0;
+      widths.forEach((w) => {
+        if (used && used + w > widthPx) {
+          rows += 1;
+          used = 0;
+        }
+        used += w;
+      });
+      margin.b = Math.max(margin.b === undefined ? 40 : margin.b, 70) + rows * 20 + 10;
+      out.legend = Object.assign({}, out.legend, {
+        orientation: "h",
+        x: 0,
+        xanchor: "left",
+        xref: "container",
+        y: 0,
+        yanchor: "bottom",
+        yref: "container",
+      });
+    }
+    return out;
+  }
+
+  // A heatmap that labels each square (texttemplate, text) is unreadable below about
+  // CELL_PX a square: 27 × 27 bigrams in a third of a phone. Such a chart is drawn as large
+  // as its labels need, and its box scrolls sideways where the column is narrower.
+  const CELL_PX = 18;
+
+  /**
+   * @param {Figure} figure
+   * @param {Record<string, any>} layout
+   * @returns {{width: number, height: number}} the size the chart needs; 0 where any will do
+   */
+  function labelledHeatmapSize(figure, layout) {
+    let width = 0;
+    let height = 0;
+    const margin = Object.assign({ l: 80, r: 80, t: 100, b: 80 }, layout.margin);
+    (figure.data || []).forEach(function (/** @type {Record<string, any>} */ trace) {
+      if (!trace || trace.type !== "heatmap" || !(trace.texttemplate || trace.text)) return;
+      const z = Array.isArray(trace.z) ? trace.z : [];
+      const rows = z.length;
+      const cols = Math.max(0, ...z.map((row) => (Array.isArray(row) ? row.length : 0)));
+      const xaxis = layout["xaxis" + String(trace.xaxis || "x").slice(1)] || {};
+      const yaxis = layout["yaxis" + String(trace.yaxis || "y").slice(1)] || {};
+      const fx = xaxis.domain ? xaxis.domain[1] - xaxis.domain[0] : 1;
+      const fy = yaxis.domain ? yaxis.domain[1] - yaxis.domain[0] : 1;
+      width = Math.max(width, (cols * CELL_PX) / (fx || 1) + margin.l + margin.r);
+      height = Math.max(height, (rows * CELL_PX) / (fy || 1) + margin.t + margin.b);
+    });
+    return { width: Math.ceil(width), height: Math.ceil(height) };
+  }
+
+  // Dark mode: Plotly draws in its template's light colours whatever the page's theme, so in
+  // the dark theme the chart's paper, text, grid and lines take the page's colours (its CSS
+  // variables); the light theme keeps the figure's own. Charts are drawn again when the
+  // theme changes (the reader's toggle, or the system's setting).
+  const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
+  function darkTheme() {
+    const chosen = document.documentElement.dataset.theme;
+    return chosen ? chosen === "dark" : systemDark.matches;
+  }
+
+  /** @param {Record<string, any>} layout */
+  function themed(layout) {
+    if (!darkTheme()) return layout;
+    const css = getComputedStyle(document.documentElement);
+    /** @param {string} name */
+    const colour = (name) => css.getPropertyValue(name).trim();
+    const text = colour("--text");
+    const grid = colour("--border");
+    const out = Object.assign({}, layout, {
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: colour("--panel"),
+      font: Object.assign({}, layout.font, { color: text }),
+      legend: Object.assign({ bgcolor: "rgba(0,0,0,0)" }, layout.legend),
+      hoverlabel: Object.assign(
+        { bgcolor: colour("--bg"), font: { color: text } },
+        layout.hoverlabel,
+      ),
+    });
+    const names = axisNames(out);
+    if (!names.includes("xaxis")) names.push("xaxis");
+    if (!names.includes("yaxis")) names.push("yaxis");
+    names.forEach((name) => {
+      out[name] = Object.assign({}, out[name], {
+        gridcolor: grid,
+        zerolinecolor: grid,
+        linecolor: colour("--muted"),
+        tickcolor: colour("--muted"),
+      });
+    });
+    // annotations with a colour of their own keep it; the others follow the text
+    if (Array.isArray(out.annotations))
+      out.annotations = out.annotations.map((/** @type {Record<string, any>} */ a) =>
+        Object.assign({}, a, { font: Object.assign({ color: text }, a.font) }),
+      );
+    return out;
+  }
+
   /** @param {Element} container */
   function draw(container) {
     const holder = container.closest(".output-figure");
@@ -182,17 +315,56 @@
     /** @type {Figure} */
     const figure = JSON.parse(json.textContent || "{}");
     return ready(figure).then(function (Plotly) {
-      const layout = fitTitles(
-        Object.assign({ autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } }, figure.layout),
-        container.clientWidth || 700,
+      const base = Object.assign(
+        { autosize: true, margin: { t: 40, r: 20, b: 40, l: 50 } },
+        figure.layout,
       );
+      const column = (holder && holder.clientWidth) || container.clientWidth || 700;
+      const needs = labelledHeatmapSize(figure, base);
+      const element = /** @type {HTMLElement} */ (container);
+      // wider than the column: drawn at the size its labels need, in a box that scrolls
+      element.style.minWidth = needs.width > column ? needs.width + "px" : "";
+      if (needs.height > (Number(base.height) || 450)) base.height = needs.height;
+      const width = Math.max(column, needs.width > column ? needs.width : 0);
+      narrowAt.set(container, width < NARROW_PX);
+      const layout = themed(fitNarrow(figure, fitTitles(base, width), width));
       // react() both draws a new chart and updates one in place when a cell runs again
+      // a chart drawn wider than its column makes its box a scroll stop (after it is drawn)
+      setTimeout(focusableScrollers, 0);
       return Plotly.react(container, figure.data || [], layout, {
         responsive: true,
         displaylogo: false,
         // on a phone the toolbar would cover the chart's titles; pinch and tap still work
         displayModeBar: container.clientWidth && container.clientWidth < 500 ? false : "hover",
       });
+    });
+  }
+
+  /** @type {WeakMap<Element, boolean>} whether each chart was last drawn narrow */
+  const narrowAt = new WeakMap();
+
+  /** The charts drawn so far. */
+  function drawn() {
+    return Array.from(document.querySelectorAll("[data-figure].js-plotly-plot"));
+  }
+
+  // the theme changed: every chart drawn again in its colours
+  function redrawThemed() {
+    drawn().forEach((container) => draw(container));
+  }
+  systemDark.addEventListener("change", redrawThemed);
+  new MutationObserver(redrawThemed).observe(document.documentElement, {
+    attributes: true,
+    attributeFilter: ["data-theme"],
+  });
+
+  // a chart that crossed between narrow and wide (a phone turned, a window resized) is
+  // laid out again; Plotly's own `responsive` only changes its size
+  function relayoutNarrow() {
+    drawn().forEach(function (container) {
+      const holder = container.closest(".output-figure");
+      const width = (holder && holder.clientWidth) || container.clientWidth;
+      if (narrowAt.get(container) !== width < NARROW_PX) draw(container);
     });
   }
 
@@ -233,7 +405,7 @@
   // Keyboard readers scroll a wide equation, code block, table or diagram with the arrow
   // keys once it has the focus: each one that overflows its column becomes a tab stop (and
   // stops being one when the window grows wide enough to show it whole).
-  const SCROLLERS = ".math-display, article pre:not(.cell-code), .rich, .diagram";
+  const SCROLLERS = ".math-display, article pre:not(.cell-code), .rich, .diagram, .output-figure";
   function focusableScrollers() {
     document.querySelectorAll(SCROLLERS).forEach(function (element) {
       const wide = element.scrollWidth > element.clientWidth + 1;
@@ -250,7 +422,10 @@
   let resizing;
   window.addEventListener("resize", function () {
     clearTimeout(resizing);
-    resizing = setTimeout(focusableScrollers, 200);
+    resizing = setTimeout(function () {
+      focusableScrollers();
+      relayoutNarrow();
+    }, 200);
   });
   // after the fonts: the math font changes the width of every equation
   const whenLaidOut = document.fonts ? document.fonts.ready : Promise.resolve();
@@ -260,7 +435,12 @@
     });
   else whenLaidOut.then(focusableScrollers);
 
-  window.essayFigures = { ready: ready, draw: draw, drawAll: drawAll };
+  window.essayFigures = {
+    ready: ready,
+    draw: draw,
+    drawAll: drawAll,
+    scrollers: focusableScrollers,
+  };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       drawWhenNear();

@@ -7,6 +7,8 @@ interface Window {
     ready(figure?: { data?: unknown[]; layout?: object }): Promise<unknown>;
     draw(container: Element): Promise<unknown>;
     drawAll(root?: ParentNode): Promise<unknown[]>;
+    /** make the boxes that overflow their column tab stops (and those that fit, not) */
+    scrollers(): void;
   };
   /** dist/editor.js, once loaded (page/editors.js loads it on the reader's first approach) */
   EssayEditor?: typeof import("./editor.js");

@@ -72,9 +72,17 @@ async function init(msg) {
     lock = null; // then a failed package is named by Pyodide's own message only
   }
   if (msg.interrupt) py.setInterruptBuffer(msg.interrupt);
-  post({ type: "status", text: "Loading the essay's files…" });
+  /** @type {Record<string, string[] | undefined>} */
+  const files = await (
+    await fetchOk(new URL("runtime/manifest.json", new URL(msg.staticBase)))
+  ).json();
+  const count = ["runtime", "shaders", "modules", "assets"].reduce(
+    (n, part) => n + (files[part] || []).length,
+    0,
+  );
+  post({ type: "status", text: "Loading the essay's files (" + count + ")…" });
   const staticBase = new URL(msg.staticBase);
-  const manifest = await (await fetchOk(new URL("runtime/manifest.json", staticBase))).json();
+  const manifest = files;
   await Promise.all([
     writeFiles(py, manifest.runtime, new URL("runtime/", staticBase), HOME + "/runtime"),
     writeFiles(py, manifest.shaders, new URL("shaders/", staticBase), HOME + "/runtime/shaders"),
@@ -83,6 +91,7 @@ async function init(msg) {
   ]);
   // the one line of set-up that must come before runtime/ can be imported; the rest is
   // runtime/page.py's setup(), shared with the Node test
+  post({ type: "status", text: "Setting up the essay's Python…" });
   py.pyimport("sys").path.insert(0, HOME);
   const host = py.pyimport("runtime.page");
   host.setup(HOME);
@@ -122,7 +131,9 @@ async function runCell(kernel, msg) {
   const failed = msg.packages
     ? [
         ...(await kernel.wheels.install(py, kernel.lock, kernel.packageBaseUrl, msg.code)),
-        ...(await loadPackages(py, kernel.lock, kernel.packageBaseUrl, msg.code)),
+        ...(await loadPackages(py, kernel.lock, kernel.packageBaseUrl, msg.code, (text) =>
+          post({ type: "status", text }),
+        )),
       ]
     : [];
   // a cell whose packages are missing is not run: its imports would only fail, less clearly

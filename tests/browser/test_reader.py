@@ -149,6 +149,7 @@ def test_a_package_that_cannot_be_fetched_stops_the_run_with_one_clear_message(c
 
     context.route("https://cdn.jsdelivr.net/**", unreachable)
     page = open_essay(context, site[1] + "04-packages.html")
+    page.evaluate(RECORD_STATUSES)
     built = [cell(page, i).locator("[data-output]").inner_html() for i in range(3)]
     cell(page, 0).locator(".cm-line").first.click()  # an edit: the cells above run, not the build's state
     page.keyboard.press("End")
@@ -174,6 +175,8 @@ def test_a_package_that_cannot_be_fetched_stops_the_run_with_one_clear_message(c
         assert cell(page, i).locator("[data-output]").inner_html() == built[i], i
     status = page.locator(".kernel-status")
     assert status.get_attribute("data-state") == "failed" and "numpy" in status.inner_text()
+    # while it was tried, the status named the package being loaded
+    assert any(text.startswith("Loading numpy") for text, _ in page.evaluate("window.statuses"))
 
 
 # ----- lighter pages -----------------------------------------------------------------------
@@ -221,17 +224,61 @@ def test_a_chart_the_small_bundle_cannot_draw_brings_the_full_one(page):
     assert page.errors == []
 
 
-def test_pyodide_download_shows_its_progress(page):
-    page.evaluate("""() => {
-        window.statuses = [];
-        new MutationObserver(() => {
-            const s = document.querySelector('.kernel-status');
-            if (s) window.statuses.push(s.textContent);
-        }).observe(document.body, {childList: true, characterData: true, subtree: true});
-    }""")
+RECORD_STATUSES = """() => {
+    window.statuses = [];
+    new MutationObserver(() => {
+        const s = document.querySelector('.kernel-status');
+        const bar = s && s.querySelector('progress');
+        // the text, and whether the bar shows a full measure (a download done) or none (busy)
+        if (s) window.statuses.push([s.textContent, bar && !bar.hidden && bar.hasAttribute('value') && bar.value >= bar.max]);
+    }).observe(document.body, {childList: true, characterData: true, subtree: true, attributes: true});
+}"""
+
+
+def phases(statuses: list[list]) -> list[str]:
+    """The loading phases the status line showed, in order, each once."""
+    names = {
+        r"^Downloading Python… \d+\.\d of \d+\.\d MB": "download",
+        r"^Starting Python": "start",
+        r"^Loading the essay's files \(\d+\)…": "files",
+        r"^Python ready": "ready",
+    }
+    seen: list[str] = []
+    for text, _ in statuses:
+        for pattern, name in names.items():
+            if re.search(pattern, text) and (not seen or seen[-1] != name):
+                seen.append(name)
+    return seen
+
+
+def test_loading_python_shows_each_phase_and_never_a_full_bar_standing_still(page):
+    page.evaluate(RECORD_STATUSES)
     run(page, 0)
     statuses = page.evaluate("window.statuses")
-    assert any(re.search(r"Loading Python… \d+\.\d of \d+\.\d MB", s) for s in statuses), statuses[:20]
+    assert phases(statuses) == ["download", "start", "files", "ready"], statuses[:40]
+    # a full bar is never what the line shows: once the bytes are in, the words move on
+    assert not any(full for _, full in statuses), [s for s in statuses if s[1]]
+
+
+def test_on_a_phone_the_status_sits_at_the_cell_above_its_output_not_over_the_page(browser, site):
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    context.set_default_timeout(90_000)
+    try:
+        page = open_essay(context, site[1] + "02-data.html")
+        run(page, 0)
+        status = page.locator(".kernel-status")
+        assert status.evaluate("(s) => getComputedStyle(s).position") == "static"
+        assert status.evaluate("(s) => s.parentElement.dataset.cell") == "0"
+        assert status.evaluate("(s) => s.nextElementSibling.matches('[data-output]')")
+        out = cell(page, 0).locator("[data-output]").bounding_box()
+        box = status.bounding_box()
+        assert box["y"] + box["height"] <= out["y"]  # above the output, never over it
+        # wide again: back in the window's corner
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.wait_for_function("getComputedStyle(document.querySelector('.kernel-status')).position === 'fixed'")
+        assert status.evaluate("(s) => s.parentElement === document.body")
+    finally:
+        context.close()
 
 
 # ----- 5. phones ---------------------------------------------------------------------------

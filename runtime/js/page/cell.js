@@ -18,7 +18,7 @@ import { hash } from "./storage.js";
  * @property {(cell: Cell) => void} stopFrom stop the cell, and the cells above it that wait to run
  * @property {(cell: Cell) => unknown} react a control of the cell moved: re-run it and the cells that depend on it
  * @property {(cell: Cell) => void} focusAfter move the focus on, after a Shift+Enter
- * @property {() => Promise<unknown>} ensureKernel start Python's download (an edit does)
+ * @property {(cell?: Cell) => Promise<unknown>} ensureKernel start Python's download (an edit does); the status reports at the cell
  * @property {() => Promise<void>} loadEditor load the editor for every cell
  * @property {(root: ParentNode) => Promise<unknown>} drawFigures draw the charts in an output
  * @property {SavedEdits} saved
@@ -295,7 +295,7 @@ export class Cell {
     if (this.#markEdited(code)) saved.set(saved.key(this.codeId), code);
     else saved.remove(saved.key(this.codeId));
     if (!this.running) this.setStale(code !== this.outputCode ? STALE_EDITED : null);
-    this.host.ensureKernel().catch(() => {}); // the first edit starts Python's download; a focus does not
+    this.host.ensureKernel(this).catch(() => {}); // the first edit starts Python's download; a focus does not
   }
 
   /** Enable the controls (runtime/ui.py) the output shows that are not yet. */

@@ -127,8 +127,14 @@ export class Kernel {
       case "progress": {
         /** @param {number} n */
         const mb = (n) => (n / 1e6).toFixed(1);
+        if (msg.total && msg.loaded >= msg.total) {
+          // the bytes are in, but compiling the WebAssembly and starting the interpreter
+          // take seconds more: say so, rather than leave a full bar sitting still
+          status.show("loading", "Starting Python (" + mb(msg.total) + " MB downloaded)…");
+          return;
+        }
         const of = msg.total ? " of " + mb(msg.total) : "";
-        status.show("loading", "Loading Python… " + mb(msg.loaded) + of + " MB", msg);
+        status.show("loading", "Downloading Python… " + mb(msg.loaded) + of + " MB", msg);
         return;
       }
       case "stream": {

@@ -86,7 +86,9 @@ export class EssayPage {
     this.saved.tidy(this.cells);
   }
 
-  ensureKernel() {
+  /** @param {Cell} [cell] the cell whose edit starts Python: the status reports there */
+  ensureKernel(cell) {
+    if (cell && !this.kernel.loading) this.status.near(cell.section);
     return this.kernel.ensure();
   }
 
@@ -166,6 +168,7 @@ export class EssayPage {
     /** @type {Outcome} */
     let result = "stopped";
     const { cells, status, kernel } = this;
+    status.near(cell.section);
     const pending = cells.slice(0, cell.index + 1).filter((c) => !c.ran || c === cell);
     pending.forEach((c) => {
       c.stop = false;

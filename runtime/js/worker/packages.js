@@ -52,9 +52,10 @@ export function packagesFor(py, lock, code) {
  * @param {Lock | null} lock
  * @param {string} packageBaseUrl
  * @param {string} code
+ * @param {(text: string) => void} [say] each package's phase, for the status line ("Loading numpy…")
  * @returns {Promise<PackageFailure[]>}
  */
-export async function loadPackages(py, lock, packageBaseUrl, code) {
+export async function loadPackages(py, lock, packageBaseUrl, code, say = () => {}) {
   /** @type {string[]} */
   const messages = [];
   /** @type {string[]} */
@@ -66,7 +67,11 @@ export async function loadPackages(py, lock, packageBaseUrl, code) {
   }
   try {
     await py.loadPackagesFromImports(code, {
-      messageCallback: () => {},
+      // Pyodide says "Loading numpy, openblas" as it starts and "Loaded ..." when done:
+      // the first is the status line's news (a download of megabytes, seconds long)
+      messageCallback: (message) => {
+        if (/^Loading /.test(message)) say(message.trim() + "…");
+      },
       errorCallback: (message) => messages.push(message),
     });
   } catch (error) {

@@ -79,3 +79,23 @@ def test_the_makefile_rebuilds_the_bundles_from_every_source():
     assert sources <= listed, sources - listed
     assert "runtime/js/build.mjs" in listed
     assert not any(name.startswith("runtime/js/dist/") for name in listed)
+
+
+def test_the_math_font_subset_is_kept_on_disk_and_read_back_unchanged(tmp_path, monkeypatch):
+    pytest.importorskip("fontTools", reason="the subset needs fontTools")
+    if not static_files.MATH_FONT.is_file():
+        pytest.skip("@fontsource/noto-sans-math is missing: run `make install` (npm ci)")
+    made = static_files.math_font.__wrapped__(None)  # no folder: subset every time
+    first = static_files.math_font.__wrapped__(tmp_path)
+    kept = list((tmp_path / static_files.MATH_FONT_CACHE).iterdir())
+    assert first == made and len(kept) == 1 and kept[0].read_bytes() == made
+
+    def refuse(font_bytes: bytes) -> bytes:
+        raise AssertionError("subset again although the cache has it")
+
+    monkeypatch.setattr(static_files, "_subset_font", refuse)
+    assert static_files.math_font.__wrapped__(tmp_path) == made
+    # another glyph set is another key: it is made, not read from the first one's file
+    monkeypatch.setattr(static_files, "MATH_CHARACTERS", [*static_files.MATH_CHARACTERS, 0x2200])
+    with pytest.raises(AssertionError, match="subset again"):
+        static_files.math_font.__wrapped__(tmp_path)
