@@ -72,7 +72,7 @@ async function init(msg) {
     lock = null; // then a failed package is named by Pyodide's own message only
   }
   if (msg.interrupt) py.setInterruptBuffer(msg.interrupt);
-  /** @type {Record<string, string[] | undefined>} */
+  /** @type {Record<string, string[] | undefined> & {wheels?: import("./worker/wheels.js").WheelInfo[]}} */
   const files = await (
     await fetchOk(new URL("runtime/manifest.json", new URL(msg.staticBase)))
   ).json();
