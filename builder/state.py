@@ -52,7 +52,10 @@ class StateCost:
     over_budget: int = 0
 
     def __str__(self) -> str:
-        return f"{self.values} value{'' if self.values == 1 else 's'}, {human_bytes(self.bytes)}"
+        shipped = f"{self.values} value{'' if self.values == 1 else 's'}, {human_bytes(self.bytes)}"
+        if self.over_budget:  # the page recomputes these: recomputing was cheaper than the budget's bytes
+            shipped += f" ({self.over_budget} over the budget, recomputed in the page)"
+        return shipped
 
 
 def human_bytes(n: int) -> str:
