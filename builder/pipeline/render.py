@@ -102,6 +102,7 @@ def environment(template_dir: Path | None) -> Environment:
         lstrip_blocks=True,
     )
     env.globals["site"] = Settings()  # essays.toml's, when the build read one
+    env.globals["build_problems"] = None  # pipeline/problems.py's list, when the author asked for it
     return env
 
 
