@@ -31,6 +31,7 @@ from .pipeline.links import resolve_links
 from .pipeline.modules import Module, collect, imported_digests, write_modules
 from .pipeline.page_packages import PagePackages, plan, write_wheels
 from .pipeline.parse import EssayError, parse_essay, title_from_name
+from .pipeline.problems import page_problems
 from .pipeline.render import NavEntry, environment, figures, render_essay, render_failed, render_index
 from .pipeline.search_index import search_built, write_search
 from .pipeline.static_files import PAGE_PACKAGES, PYODIDE_DIR, copy_assets, page_config, write_static
@@ -315,6 +316,8 @@ def write_site(
     come from."""
     env = environment(config.templates)
     env.globals["site"] = site or Settings()  # essays.toml: the title, author, links
+    if config.show_problems:  # essays serve, or build --show-problems: the author's list in every page
+        env.globals["build_problems"] = page_problems(diagnostics, builds)
     nav = [nav_entry(b) for b in builds]
     link_series(builds, nav, modules)
     unpublished_outputs(builds, diagnostics)

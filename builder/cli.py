@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -58,6 +59,12 @@ def make_parser() -> argparse.ArgumentParser:
         help="exit non-zero if any cell failed, any essay could not be read, or the essays have any warning",
     )
     b.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report of the build to FILE")
+    b.add_argument(
+        "--show-problems",
+        action="store_true",
+        help="list the build's warnings and failed cells at the top of every page, as `essays serve` does "
+        "(a published site has no such list unless asked)",
+    )
     b.add_argument(
         "--verify",
         action="store_true",
@@ -241,6 +248,7 @@ def config_from(args: argparse.Namespace) -> Config:
         use_cache=not args.no_cache,
         cache_limit=args.cache_limit * 2**20,
         verify=getattr(args, "verify", False),
+        show_problems=getattr(args, "show_problems", False),
         executor=getattr(args, "executor", "local"),
     ).resolved()
 
@@ -330,7 +338,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .progress import Reporter
     from .serve.watch import serve
 
-    config = config_from(args)
+    # the author's own pages: each lists the build's problems at the top (pipeline/problems.py)
+    config = dataclasses.replace(config_from(args), show_problems=True)
     check_paths(config)  # before the server starts: the same refusals as `build` (PathError, exit 2)
     return serve(
         config,

@@ -46,6 +46,9 @@ class Config:
     # where essays run: "local" (worker processes here), "local-cluster[:N]" or
     # "dask://HOST:PORT" (execution/cluster.py)
     executor: str = "local"
+    # every page lists the build's problems at the top (pipeline/problems.py): `essays serve`
+    # always, `essays build --show-problems` when the author asks
+    show_problems: bool = False
     verify: bool = False  # run every essay again without the cache and compare (builder/cache/verify.py)
 
     def resolved(self) -> Config:

@@ -124,6 +124,7 @@ def environment(template_dir: Path | None) -> Environment:
     )
     env.globals["site"] = Settings()  # essays.toml's, when the build read one
     env.globals["search"] = False  # the header's search box: True once the build wrote its files
+    env.globals["build_problems"] = None  # pipeline/problems.py's list, when the author asked for it
     return env
 
 
