@@ -22,6 +22,7 @@ from .config import Config
 from .diagnostics import Diagnostics
 from .execution.cancel import CancelToken
 from .execution.execute import execute_essay
+from .execution.worker import threads_per_worker
 from .leftovers import MODULES_PREFIX, STATE_PREFIX, scratch, sweep_scratch
 from .live import LiveBuild, Superseded
 from .paths import PathError, asset_files, check_paths, clean_leftovers, missing_source, restore_previous, shown
@@ -201,6 +202,7 @@ def execute_all(
                 timeouts=live.timeouts if live is not None else None,
                 started=lambda cell: reporter.cell_started(essay, cell),
                 state=state,
+                threads=threads_per_worker(jobs),
             )
 
         if live is None or not identities:

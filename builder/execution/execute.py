@@ -45,6 +45,7 @@ def execute_essay(
     timeouts: Timeouts | None = None,
     started: Callable[[Cell], None] | None = None,
     state: Path | None = None,
+    threads: int | None = None,
 ) -> list[CellResult]:
     """Run an essay's cells in order in a fresh worker process, taking from the cache
     every cell it can and starting from the latest snapshot before the first that changed.
@@ -55,10 +56,12 @@ def execute_essay(
     it does not run again while their keys stand (timeouts.py); `started`: told of each
     cell as it begins to run (not of those the cache answers). `state`: where the portable
     state after each cell goes when the cache cannot keep it (execution/state.py); with
-    neither, none is recorded."""
+    neither, none is recorded. `threads`: the worker's share of the cores for its numerical
+    libraries (worker.threads_per_worker)."""
     run = EssayRun(
         essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel, timeouts=timeouts, state=state
     )
+    run.threads = threads
     run.started = started
     return run.run()
 
@@ -116,6 +119,7 @@ class EssayRun:
         self.timeouts = timeouts if cache is not None else None
         self.started: Callable[[Cell], None] | None = None
         self._iterations: dict[int, tuple[int, int]] = {}  # cell index -> (done, total) last reported
+        self.threads: int | None = None  # the numerical libraries' threads (None: their default)
 
     def run(self) -> list[CellResult]:
         first_miss = self._take_cached()
@@ -260,7 +264,7 @@ class EssayRun:
         return 0
 
     def _new_worker(self) -> Worker:
-        return Worker(self.cwd, self.modules, self.cancel)
+        return Worker(self.cwd, self.modules, self.cancel, self.threads)
 
     def _result(self, index: int) -> CellResult | None:
         return self.results[index] if index < len(self.results) else None

@@ -41,12 +41,43 @@ CRASH_TAIL = 2000  # characters of a dead worker's last output shown with its ex
 ProgressFn = Callable[["Cell", int, int], None]
 
 
+# The variables by which BLAS and OpenMP builds (OpenBLAS, MKL, Accelerate, numexpr) size
+# their thread pools. Essays built side by side each get their share of the cores: two
+# workers whose OpenBLAS each spun two threads on two cores ran numpy's products 2.6 times
+# slower than with one thread each (benchmarks/bench_threads.py): chapter 8's training cell
+# went past its 30-minute limit in a busy build.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def library_threads(threads: int) -> dict[str, str]:
+    """The environment that caps the numerical libraries of a worker at `threads` threads."""
+    return {name: str(max(1, threads)) for name in THREAD_VARIABLES}
+
+
+def threads_per_worker(jobs: int, cores: int | None = None) -> int | None:
+    """Each of `jobs` workers' share of the machine's cores; None when one worker runs
+    alone (its libraries then use every core, as they would outside a build)."""
+    if jobs <= 1:
+        return None
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, cores // jobs)
+
+
 class Worker:
     """The builder's handle on one worker process."""
 
-    def __init__(self, cwd: Path, modules: Path | None = None, cancel: CancelToken | None = None) -> None:
+    def __init__(
+        self, cwd: Path, modules: Path | None = None, cancel: CancelToken | None = None, threads: int | None = None
+    ) -> None:
         """`cancel`: the build's token, which ends this worker when the build is stopped
-        (Cancelled when it is stopped already); by default one of its own."""
+        (Cancelled when it is stopped already); by default one of its own. `threads`: how
+        many threads the cells' numerical libraries may use (None: their own default)."""
         self.cancel = cancel if cancel is not None else CancelToken()
         self.cancel.check()
         # a private folder: the cells' output files, and a runtime folder for libraries
@@ -56,6 +87,9 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         env.setdefault("MPLBACKEND", "agg")  # figures are drawn to SVG, never to a window
+        if threads is not None:
+            for name, value in library_threads(threads).items():
+                env.setdefault(name, value)  # an author's own setting wins
         if not os.path.isdir(env.get("XDG_RUNTIME_DIR") or "/nonexistent"):
             runtime_dir = self.folder / "xdg-runtime"
             runtime_dir.mkdir(mode=0o700)
