@@ -42,8 +42,10 @@ def markdown() -> MarkdownIt:
     md.use(deflist_plugin)  # pandoc's: a term, then lines starting ": "
     # "- [x] done": markdown-it-py's own task lists, their checkboxes disabled (not a form)
     md.options["tasklists"] = True
-    # headings get ids and a "#" link, so every section can be linked to
-    md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkBefore=False)
+    # headings get ids and a "#" link, so every section can be linked to; no space before the
+    # link, so the "#" (invisible until hovered or focused) never wraps alone onto a line of
+    # its own, which left a blank band under a title that just fits a phone's width
+    md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkSpace=False)
     md.core.ruler.push("anchor_names", _name_anchors)
     # $…$ and $$…$$, as pandoc reads them: "$5 and $10" stays text, \$ is a dollar
     md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)

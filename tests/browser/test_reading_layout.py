@@ -1,0 +1,57 @@
+"""The page's layout as measured on the real chapters (issue 17): no blank band under a title
+on a phone, whatever the width the title happens to fill."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import build_fixture_site, serve
+from support import FIXTURES
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def reading(tmp_path_factory):
+    """The URL of tests/fixtures/reading built: two chapters with sections and math, a guide."""
+    folder = build_fixture_site(tmp_path_factory.mktemp("reading-layout"), fixtures=FIXTURES / "reading")
+    server, url = serve(folder)
+    yield url
+    server.shutdown()
+
+
+# From the bottom of the title's visible words (the "#" link after them is invisible until
+# hovered or focused, so a line holding only it looks blank) to the top of the next element
+# a reader sees.
+TITLE_GAP = """() => {
+    const h1 = document.querySelector("article h1");
+    const words = document.createRange();
+    words.setStartBefore(h1.firstChild);
+    const anchor = h1.querySelector(".header-anchor");
+    if (anchor) words.setEndBefore(anchor); else words.setEndAfter(h1.lastChild);
+    let next = h1.nextElementSibling;
+    while (next && !next.getClientRects().length) next = next.nextElementSibling;
+    return next.getBoundingClientRect().top - words.getBoundingClientRect().bottom;
+}"""
+
+
+def test_on_a_phone_no_blank_band_separates_a_title_from_the_first_paragraph(browser, reading):
+    # a title's "#" link used to wrap alone onto a line whenever the title's words just
+    # filled the width: every width a phone may have, so the test meets that case whatever
+    # the font
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(reading + "01-first.html")
+        page.evaluate("document.fonts.ready")
+        gaps = {}
+        for width in range(320, 432, 4):
+            page.set_viewport_size({"width": width, "height": 844})
+            gaps[width] = page.evaluate(TITLE_GAP)
+        assert max(gaps.values()) < 48, gaps
+        # the link is still there, after the last word, for those who hover or tab to it
+        page.set_viewport_size({"width": 390, "height": 844})
+        anchor = page.locator("article h1 .header-anchor")
+        anchor.focus()
+        assert page.evaluate("getComputedStyle(document.activeElement).opacity") != "0"
+    finally:
+        context.close()
