@@ -1,5 +1,6 @@
-"""The page's layout as measured on the real chapters (issue 17): no blank band under a title
-on a phone, whatever the width the title happens to fill."""
+"""What reading the real chapters turned up (issue 17): no blank band under a title on a
+phone, whatever width the title happens to fill; a wide diagram printed whole; the
+iterations box in the dark theme's colours."""
 
 from __future__ import annotations
 
@@ -53,5 +54,47 @@ def test_on_a_phone_no_blank_band_separates_a_title_from_the_first_paragraph(bro
         anchor = page.locator("article h1 .header-anchor")
         anchor.focus()
         assert page.evaluate("getComputedStyle(document.activeElement).opacity") != "0"
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory):
+    """The URL of tests/fixtures/figures built: a wide diagram among its outputs."""
+    folder = build_fixture_site(tmp_path_factory.mktemp("figures-print"), fixtures=FIXTURES / "figures")
+    server, url = serve(folder)
+    yield url + "01-figures.html"
+    server.shutdown()
+
+
+def test_a_printed_wide_diagram_shrinks_to_the_page_rather_than_lose_its_right_side(browser, figures):
+    context = browser.new_context(viewport={"width": 794, "height": 1123})  # an A4 page's width
+    try:
+        page = context.new_page()
+        page.goto(figures)
+        box = page.locator(".output-dot .diagram").first
+        page.wait_for_function("document.querySelector('.output-dot .diagram').tabIndex === 0")  # it scrolls
+        page.emulate_media(media="print")
+        assert box.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1")
+        svg = box.locator("svg").evaluate("(s) => s.getBoundingClientRect().right")
+        assert svg <= box.evaluate("(e) => e.getBoundingClientRect().right") + 1
+        page.emulate_media(media="screen")  # and on screen it scrolls again, its text readable
+        assert box.evaluate("(e) => e.scrollWidth > e.clientWidth")
+    finally:
+        context.close()
+
+
+def test_in_the_dark_theme_the_iterations_box_takes_the_page_colours(browser, site):
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        page.goto(site[1] + "01-page.html")
+        box = page.locator(".iterations input").first
+        box.wait_for()
+        colours = box.evaluate("(e) => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]")
+        page_colours = page.evaluate(
+            "[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]"
+        )
+        assert colours == page_colours
     finally:
         context.close()
