@@ -1,12 +1,13 @@
 """What reading the real chapters turned up (issue 17): no blank band under a title on a
 phone, whatever width the title happens to fill; a wide diagram printed whole; the
-iterations box in the dark theme's colours."""
+iterations box in the dark theme's colours; task lists' checkboxes named."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import build_fixture_site, serve
 from support import FIXTURES
+from test_reading import AXE, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -98,3 +99,21 @@ def test_in_the_dark_theme_the_iterations_box_takes_the_page_colours(browser, si
         assert colours == page_colours
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_task_list_s_checkboxes_are_named_so_axe_finds_nothing_serious(browser, tmp_path, scheme):
+    # the guide's task list was axe-core's one critical finding over the whole site (`label`)
+    if not AXE.exists():
+        pytest.skip("node_modules/axe-core is missing: run `npm ci`")
+    server, url = serve(build_fixture_site(tmp_path, fixtures=FIXTURES / "audit"))
+    context = browser.new_context(color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto(url + "01-tasks.html")
+        assert page.get_by_role("checkbox", name="Count the bigrams").is_checked()
+        assert not page.get_by_role("checkbox", name="Train the network").is_checked()
+        assert serious_violations(page) == []
+    finally:
+        context.close()
+        server.shutdown()
