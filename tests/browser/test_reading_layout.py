@@ -1,6 +1,7 @@
 """What reading the real chapters turned up (issue 17): no blank band under a title on a
 phone, whatever width the title happens to fill; a wide diagram printed whole; the
-iterations box in the dark theme's colours; task lists' checkboxes named."""
+iterations box in the dark theme's colours; task lists' checkboxes named; plots side by side
+that keep their width on a phone."""
 
 from __future__ import annotations
 
@@ -116,4 +117,32 @@ def test_a_task_list_s_checkboxes_are_named_so_axe_finds_nothing_serious(browser
         assert serious_violations(page) == []
     finally:
         context.close()
+        server.shutdown()
+
+
+# each plot's drawing area: the rectangle Plotly lays over each subplot for dragging
+PLOT_WIDTHS = """() => Array.from(document.querySelectorAll('.output-figure .draglayer .nsewdrag'))
+    .map((r) => r.getBoundingClientRect().width)"""
+
+
+def test_on_a_phone_plots_side_by_side_keep_their_width_and_scroll(browser, tmp_path):
+    server, url = serve(build_fixture_site(tmp_path, fixtures=FIXTURES / "audit"))
+    try:
+        for viewport, phone in (({"width": 390, "height": 844}, True), ({"width": 1280, "height": 900}, False)):
+            context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone)
+            page = context.new_page()
+            page.goto(url + "02-panels.html")
+            holder = page.locator(".output-figure")
+            holder.locator(".js-plotly-plot .main-svg").first.wait_for()
+            widths = page.evaluate(PLOT_WIDTHS)
+            assert len(widths) == 3 and min(widths) >= 140, widths  # about 90 px each before
+            wide = holder.evaluate("(e) => e.scrollWidth > e.clientWidth + 1")
+            assert wide == phone  # a desktop column holds them whole
+            if phone:  # the legend went under the plots, and the box is a tab stop that scrolls
+                page.wait_for_function("document.querySelector('.output-figure').tabIndex === 0")
+                legend = page.locator(".output-figure .legend").bounding_box()
+                plots = page.locator(".output-figure .cartesianlayer").bounding_box()
+                assert legend["y"] >= plots["y"] + plots["height"] - 1
+            context.close()
+    finally:
         server.shutdown()
