@@ -262,10 +262,10 @@
   }
 
   // Plots side by side (subplots in columns) share the column: three of them on a phone
-  // left each about 90 px, their titles and tick labels drawn over each other. Each gets at
-  // least PANEL_PX, and a chart that needs more than the column scrolls sideways, as a
-  // labelled heatmap does.
-  const PANEL_PX = 150;
+  // left each about 70 px, their titles and tick labels drawn over each other. Each gets at
+  // least PANEL_PX (room for a title of some 25 characters above it), and a chart that needs
+  // more than the column scrolls sideways, as a labelled heatmap does.
+  const PANEL_PX = 180;
 
   /**
    * @param {Record<string, any>} layout
