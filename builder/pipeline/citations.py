@@ -288,7 +288,7 @@ def references_html(essay: Essay) -> Markup:
     hid = bibliography.heading_id
     return Markup(
         f'<section class="references" aria-labelledby="{hid}">\n'
-        f'<h2 id="{hid}">References <a class="header-anchor" href="#{hid}" '
+        f'<h2 id="{hid}">References<a class="header-anchor" href="#{hid}" '
         f'aria-label="Link to this section: References">#</a></h2>\n'
         f'<ul class="references-list">\n{items}\n</ul>\n</section>\n'
     )

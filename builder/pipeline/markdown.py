@@ -42,8 +42,11 @@ def markdown() -> MarkdownIt:
     md.use(deflist_plugin)  # pandoc's: a term, then lines starting ": "
     # "- [x] done": markdown-it-py's own task lists, their checkboxes disabled (not a form)
     md.options["tasklists"] = True
-    # headings get ids and a "#" link, so every section can be linked to
-    md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkBefore=False)
+    md.add_render_rule("list_item_open", _render_list_item)
+    # headings get ids and a "#" link, so every section can be linked to; no space before the
+    # link, so the "#" (invisible until hovered or focused) never wraps alone onto a line of
+    # its own, which left a blank band under a title that just fits a phone's width
+    md.use(anchors_plugin, max_level=4, permalink=True, permalinkSymbol="#", permalinkSpace=False)
     md.core.ruler.push("anchor_names", _name_anchors)
     # $…$ and $$…$$, as pandoc reads them: "$5 and $10" stays text, \$ is a dollar
     md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)
@@ -67,6 +70,25 @@ def _name_anchors(state: StateCore) -> None:
                 break
             if child.type in ("text", "code_inline", "math_inline"):
                 words.append(child.content)
+
+
+def _render_list_item(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """A list item; a task's checkbox named after the task's words, since a checkbox with no
+    name is read as "checkbox, checked" and nothing more (axe-core's `label`, critical)."""
+    token = tokens[idx]
+    html = self.renderToken(tokens, idx, options, env)
+    if not (token.meta and "checked" in token.meta):
+        return html
+    words = ""
+    for later in tokens[idx + 1 :]:  # the item's first line of words, never the next item's
+        if later.type == "list_item_close" and later.level == token.level:
+            break
+        if later.type == "inline":
+            words = "".join(c.content for c in later.children or [] if c.type in ("text", "code_inline"))
+            break
+    checked = ' checked=""' if token.meta["checked"] else ""
+    name = f' aria-label="{escape(words.strip())}"' if words.strip() else ""
+    return f'{html}<input class="task-list-item-checkbox" disabled="" type="checkbox"{checked}{name}> '
 
 
 def _render_cell(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:

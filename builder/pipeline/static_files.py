@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
@@ -45,11 +46,16 @@ MATH_FONT_FILE = "fonts/noto-sans-math.woff"
 # The whole font is 255 KB, which would take a text page with one formula past its 300 KB. Where
 # fontTools is installed (matplotlib's dependency) the site gets the characters formulas use:
 # ASCII, Greek, operators, arrows, the italic and bold math letters MathML sets single
-# letters in; the subsetter keeps the MATH table and the stretched variants it names.
+# letters in (italic h is U+210E, outside that block); the subsetter keeps the MATH table and
+# the stretched variants it names. The script, fraktur and double-struck alphabets no essay
+# uses cost 14 KB, enough to take chapter 2 past its 300 KB, so a formula that uses them
+# draws those letters from the reader's other fonts.
 MATH_CHARACTERS = [
     *range(0x20, 0x7F), 0xB1, 0xAC, 0xD7, 0xF7, *range(0x391, 0x3CA), *range(0x3D0, 0x3F6),
-    *range(0x2016, 0x2034), 0x2061, 0x2062, 0x2063, *range(0x2190, 0x2300), *range(0x2308, 0x230C),
-    0x27E8, 0x27E9, *range(0x1D400, 0x1D4D0), *range(0x1D6A8, 0x1D7CC),
+    *range(0x2016, 0x2034), 0x2061, 0x2062, 0x2063, 0x210E, *range(0x2190, 0x2300),
+    *range(0x2308, 0x230C), 0x27E8, 0x27E9,
+    *range(0x1D400, 0x1D468),  # bold and italic Latin
+    *range(0x1D6A8, 0x1D71C),  # bold and italic Greek
 ]  # fmt: skip
 
 
@@ -209,7 +215,10 @@ def write_static(
     writer.write_text(".nojekyll", "")
     css = (BUILDER / "static" / "style.css").read_text(encoding="utf-8")
     search = (BUILDER / "static" / "search.css").read_text(encoding="utf-8")  # the header's search box
-    writer.write_text(f"{STATIC}/style.css", css + "\n" + search + "\n" + stylesheet())
+    # the comments are for whoever edits the stylesheet here; every page would fetch them
+    # (3 KB), so the site's copy goes without (the stylesheets hold no string with "/*")
+    site_css = re.sub(r"/\*.*?\*/\n?", "", css + "\n" + search, flags=re.S)
+    writer.write_text(f"{STATIC}/style.css", site_css + "\n" + stylesheet())
     for name in PAGE_SCRIPTS:
         minified = BUNDLES / name
         _copy(writer, minified if minified.is_file() else RUNTIME / "js" / name, f"{STATIC}/{name}")

@@ -188,9 +188,10 @@
    * @param {Figure} figure
    * @param {Record<string, any>} layout
    * @param {number} widthPx
+   * @param {boolean} narrow whether to fit it (a phone's column)
    */
-  function fitNarrow(figure, layout, widthPx) {
-    if (widthPx >= NARROW_PX) return layout;
+  function fitNarrow(figure, layout, widthPx, narrow) {
+    if (!narrow) return layout;
     const out = Object.assign({}, layout);
     const names = axisNames(out);
     if (!names.includes("xaxis")) names.push("xaxis");
@@ -260,6 +261,30 @@
     return { width: Math.ceil(width), height: Math.ceil(height) };
   }
 
+  // Plots side by side (subplots in columns) share the column: three of them on a phone
+  // left each about 70 px, their titles and tick labels drawn over each other. Each gets at
+  // least PANEL_PX (room for a title of some 25 characters above it), and a chart that needs
+  // more than the column scrolls sideways, as a labelled heatmap does.
+  const PANEL_PX = 180;
+
+  /**
+   * @param {Record<string, any>} layout
+   * @returns {number} the width the chart needs for its narrowest column of plots; 0 for one column
+   */
+  function sideBySideWidth(layout) {
+    const margin = Object.assign({ l: 80, r: 80 }, layout.margin);
+    /** @type {Map<string, number>} each distinct domain of an x axis: its share of the width */
+    const columns = new Map();
+    axisNames(layout).forEach((name) => {
+      const domain = name.startsWith("xaxis") && layout[name] && layout[name].domain;
+      if (Array.isArray(domain) && domain.length === 2)
+        columns.set(domain.map((n) => Number(n).toFixed(3)).join(), domain[1] - domain[0]);
+    });
+    if (columns.size < 2) return 0;
+    const narrowest = Math.min(...columns.values());
+    return narrowest > 0 ? Math.ceil(PANEL_PX / narrowest + margin.l + margin.r) : 0;
+  }
+
   // Dark mode: Plotly draws in its template's light colours whatever the page's theme, so in
   // the dark theme the chart's paper, text, grid and lines take the page's colours (its CSS
   // variables); the light theme keeps the figure's own. Charts are drawn again when the
@@ -321,13 +346,18 @@
       );
       const column = (holder && holder.clientWidth) || container.clientWidth || 700;
       const needs = labelledHeatmapSize(figure, base);
+      const panels = sideBySideWidth(base);
+      needs.width = Math.max(needs.width, panels);
       const element = /** @type {HTMLElement} */ (container);
       // wider than the column: drawn at the size its labels need, in a box that scrolls
       element.style.minWidth = needs.width > column ? needs.width + "px" : "";
       if (needs.height > (Number(base.height) || 450)) base.height = needs.height;
       const width = Math.max(column, needs.width > column ? needs.width : 0);
-      narrowAt.set(container, width < NARROW_PX);
-      const layout = themed(fitNarrow(figure, fitTitles(base, width), width));
+      // plots side by side, widened past a phone's column, still take its legend below them
+      // (beside them it would take back the width they were given)
+      const narrow = width < NARROW_PX || (panels > column && column < NARROW_PX);
+      narrowAt.set(container, narrow);
+      const layout = themed(fitNarrow(figure, fitTitles(base, width), width, narrow));
       // react() both draws a new chart and updates one in place when a cell runs again
       // a chart drawn wider than its column makes its box a scroll stop (after it is drawn)
       setTimeout(focusableScrollers, 0);
