@@ -217,11 +217,6 @@ def test_generation_is_seeded_and_stays_in_the_vocabulary(tf):
     assert a == b and len(a) == 20 and set(a) <= set(tf.chars)
 
 
-def test_transposer_is_the_transposition_as_a_product(tf):
-    x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    np.testing.assert_array_equal(x.reshape(-1) @ tf.transposer(3, 4), x.T.reshape(-1))
-
-
 # --- the GPU
 
 
