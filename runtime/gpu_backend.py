@@ -43,7 +43,7 @@ TILE_COLS = 64
 # buffers directly, for CPU adapters on hosts without textures; matmul_texture.wgsl reads
 # A and B from textures that matmul_pack.wgsl fills first, the fastest on llvmpipe (its
 # header says why). The first two take the same buffers and uniform.
-MATMUL_TILES = {"matmul": (TILE_ROWS, TILE_COLS), "matmul_cpu": (16, 128), "matmul_texture": (4, 64)}
+MATMUL_TILES = {"matmul": (TILE_ROWS, TILE_COLS), "matmul_cpu": (16, 128), "matmul_texture": (16, 64)}
 PACK_GROUP = 8  # matmul_pack.wgsl's workgroup is PACK_GROUP x PACK_GROUP texels
 
 # Each kernel's shader (shaders/NAME.wgsl, entry point `main`). Every one takes its

@@ -1,7 +1,8 @@
 // matmul_cpu.wgsl: C[z] = op(A[z]) * op(B[z]), the same product as matmul.wgsl (its
 // bindings, its `dims` uniform, its chunks of K), shaped for adapters that are CPUs:
 // Mesa's llvmpipe, which runs a workgroup on one CPU thread with eight invocations in the
-// lanes of AVX registers. runtime/gpu_backend.py picks it when the adapter says "CPU".
+// lanes of AVX registers. runtime/gpu_backend.py picks it when the adapter says "CPU" and
+// the host cannot bind textures (the page, for now); else matmul_texture.wgsl, faster.
 //
 // Why another kernel: llvmpipe (Mesa 22) turns every load from a storage or workgroup
 // buffer into a loop over the eight lanes, with a branch and a scalar load per lane, even

@@ -13,11 +13,15 @@
 // Why textures: llvmpipe runs eight invocations in the lanes of AVX registers, and inside a
 // loop it loads from a storage buffer one lane at a time, each lane behind its own bounds
 // check and branch; a texel fetch is one gather for all eight lanes, four floats each.
-// Measured side by side on 2 cores at 1024^3, this kernel (packing included) ran 3 to 5
-// times as fast as matmul_cpu.wgsl, which reads the buffers, and its shader compiles in
-// about a second, not ten. Each invocation owns a BM x 8 block of C (two vec4s per row,
-// eight vec4 accumulators, which fit the 16 AVX registers with the operands); a step of
-// the loop takes four of K: BM texels of A, 4 x 2 of B, 32 vec4 multiply-adds.
+// Each invocation owns a BM x 8 block of C: 32 accumulators (two vec4s a row), which is
+// more than the 16 AVX registers hold (each component of a vec4 is a register of eight
+// lanes), but the loads cost more than the spills. A step of the loop takes four of K:
+// BM texels of A, 4 x 2 of B, 128 vec4 multiply-adds.
+// Measured side by side on 2 busy cores at 1024^3, packing included: 16 x 8 blocks and
+// 8 x 16 ran alike, 2.5 to 8 times as fast as matmul_cpu.wgsl, 4 x 8 at about half their
+// speed, 16 x 16 no faster than 16 x 8 with six seconds of compiling; 16 x 8 keeps the
+// tile narrow for attention's 16- and 32-column products, and compiles in 1 to 3 s, where
+// matmul_cpu.wgsl takes 8 to 14. A workgroup of 8 x 8 invocations gained nothing.
 // One dispatch sums k_begin <= k < k_end (multiples of 4, save the last k_end), storing C
 // when k_begin is 0 and adding to it otherwise, as matmul.wgsl does.
 
@@ -38,21 +42,22 @@ struct Dims {
 @group(0) @binding(3) var<uniform> dims: Dims;
 
 const WG: u32 = 8u;   // invocations per workgroup, side by side along the columns
-const BM: u32 = 4u;   // rows of C per invocation (and per workgroup)
+const BM: u32 = 16u;  // rows of C per invocation (and per workgroup)
 const BN: u32 = 64u;  // columns of C per workgroup: WG invocations x 8 columns each
 
-// Store (or add, after the first chunk of K) four columns of one row, those inside C.
-fn store4(c_base: u32, row: u32, col: u32, v: vec4<f32>) {
+// Store (or add, after the first chunk of K) one row's eight columns, those inside C.
+fn store_row(c_base: u32, row: u32, col: u32, lo: vec4<f32>, hi: vec4<f32>) {
   if (row >= dims.m) {
     return;
   }
-  for (var j = 0u; j < 4u; j++) {
+  for (var j = 0u; j < 8u; j++) {
     if (col + j < dims.n) {
       let o = c_base + row * dims.n + col + j;
+      let v = select(hi[j % 4u], lo[j % 4u], j < 4u);
       if (dims.k_begin == 0u) {
-        c[o] = v[j];
+        c[o] = v;
       } else {
-        c[o] += v[j];
+        c[o] += v;
       }
     }
   }
@@ -69,37 +74,97 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let t1 = min(i32(col / 4u) + 1, last);
   let ya = i32(wg.z * dims.a_rows + row0);
   let yb = i32(wg.z * dims.b_rows);
-  var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
-  var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0);
-  var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0);
-  var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0);
+  var c0a = vec4<f32>(0.0); var c0b = vec4<f32>(0.0);
+  var c1a = vec4<f32>(0.0); var c1b = vec4<f32>(0.0);
+  var c2a = vec4<f32>(0.0); var c2b = vec4<f32>(0.0);
+  var c3a = vec4<f32>(0.0); var c3b = vec4<f32>(0.0);
+  var c4a = vec4<f32>(0.0); var c4b = vec4<f32>(0.0);
+  var c5a = vec4<f32>(0.0); var c5b = vec4<f32>(0.0);
+  var c6a = vec4<f32>(0.0); var c6b = vec4<f32>(0.0);
+  var c7a = vec4<f32>(0.0); var c7b = vec4<f32>(0.0);
+  var c8a = vec4<f32>(0.0); var c8b = vec4<f32>(0.0);
+  var c9a = vec4<f32>(0.0); var c9b = vec4<f32>(0.0);
+  var c10a = vec4<f32>(0.0); var c10b = vec4<f32>(0.0);
+  var c11a = vec4<f32>(0.0); var c11b = vec4<f32>(0.0);
+  var c12a = vec4<f32>(0.0); var c12b = vec4<f32>(0.0);
+  var c13a = vec4<f32>(0.0); var c13b = vec4<f32>(0.0);
+  var c14a = vec4<f32>(0.0); var c14b = vec4<f32>(0.0);
+  var c15a = vec4<f32>(0.0); var c15b = vec4<f32>(0.0);
   let steps = i32((dims.k_end + 3u) / 4u);
   for (var s = i32(dims.k_begin / 4u); s < steps; s++) {
-    let a0 = textureLoad(ta, vec2<i32>(s, ya), 0);
+    let a0 = textureLoad(ta, vec2<i32>(s, ya + 0), 0);
     let a1 = textureLoad(ta, vec2<i32>(s, ya + 1), 0);
     let a2 = textureLoad(ta, vec2<i32>(s, ya + 2), 0);
     let a3 = textureLoad(ta, vec2<i32>(s, ya + 3), 0);
+    let a4 = textureLoad(ta, vec2<i32>(s, ya + 4), 0);
+    let a5 = textureLoad(ta, vec2<i32>(s, ya + 5), 0);
+    let a6 = textureLoad(ta, vec2<i32>(s, ya + 6), 0);
+    let a7 = textureLoad(ta, vec2<i32>(s, ya + 7), 0);
+    let a8 = textureLoad(ta, vec2<i32>(s, ya + 8), 0);
+    let a9 = textureLoad(ta, vec2<i32>(s, ya + 9), 0);
+    let a10 = textureLoad(ta, vec2<i32>(s, ya + 10), 0);
+    let a11 = textureLoad(ta, vec2<i32>(s, ya + 11), 0);
+    let a12 = textureLoad(ta, vec2<i32>(s, ya + 12), 0);
+    let a13 = textureLoad(ta, vec2<i32>(s, ya + 13), 0);
+    let a14 = textureLoad(ta, vec2<i32>(s, ya + 14), 0);
+    let a15 = textureLoad(ta, vec2<i32>(s, ya + 15), 0);
     let k = yb + 4 * s;
     var b0 = textureLoad(tb, vec2<i32>(t0, k), 0);
     var b1 = textureLoad(tb, vec2<i32>(t1, k), 0);
-    c00 += a0.x * b0; c01 += a0.x * b1; c10 += a1.x * b0; c11 += a1.x * b1;
-    c20 += a2.x * b0; c21 += a2.x * b1; c30 += a3.x * b0; c31 += a3.x * b1;
+    c0a += a0.x * b0; c0b += a0.x * b1; c1a += a1.x * b0; c1b += a1.x * b1;
+    c2a += a2.x * b0; c2b += a2.x * b1; c3a += a3.x * b0; c3b += a3.x * b1;
+    c4a += a4.x * b0; c4b += a4.x * b1; c5a += a5.x * b0; c5b += a5.x * b1;
+    c6a += a6.x * b0; c6b += a6.x * b1; c7a += a7.x * b0; c7b += a7.x * b1;
+    c8a += a8.x * b0; c8b += a8.x * b1; c9a += a9.x * b0; c9b += a9.x * b1;
+    c10a += a10.x * b0; c10b += a10.x * b1; c11a += a11.x * b0; c11b += a11.x * b1;
+    c12a += a12.x * b0; c12b += a12.x * b1; c13a += a13.x * b0; c13b += a13.x * b1;
+    c14a += a14.x * b0; c14b += a14.x * b1; c15a += a15.x * b0; c15b += a15.x * b1;
     b0 = textureLoad(tb, vec2<i32>(t0, k + 1), 0);
     b1 = textureLoad(tb, vec2<i32>(t1, k + 1), 0);
-    c00 += a0.y * b0; c01 += a0.y * b1; c10 += a1.y * b0; c11 += a1.y * b1;
-    c20 += a2.y * b0; c21 += a2.y * b1; c30 += a3.y * b0; c31 += a3.y * b1;
+    c0a += a0.y * b0; c0b += a0.y * b1; c1a += a1.y * b0; c1b += a1.y * b1;
+    c2a += a2.y * b0; c2b += a2.y * b1; c3a += a3.y * b0; c3b += a3.y * b1;
+    c4a += a4.y * b0; c4b += a4.y * b1; c5a += a5.y * b0; c5b += a5.y * b1;
+    c6a += a6.y * b0; c6b += a6.y * b1; c7a += a7.y * b0; c7b += a7.y * b1;
+    c8a += a8.y * b0; c8b += a8.y * b1; c9a += a9.y * b0; c9b += a9.y * b1;
+    c10a += a10.y * b0; c10b += a10.y * b1; c11a += a11.y * b0; c11b += a11.y * b1;
+    c12a += a12.y * b0; c12b += a12.y * b1; c13a += a13.y * b0; c13b += a13.y * b1;
+    c14a += a14.y * b0; c14b += a14.y * b1; c15a += a15.y * b0; c15b += a15.y * b1;
     b0 = textureLoad(tb, vec2<i32>(t0, k + 2), 0);
     b1 = textureLoad(tb, vec2<i32>(t1, k + 2), 0);
-    c00 += a0.z * b0; c01 += a0.z * b1; c10 += a1.z * b0; c11 += a1.z * b1;
-    c20 += a2.z * b0; c21 += a2.z * b1; c30 += a3.z * b0; c31 += a3.z * b1;
+    c0a += a0.z * b0; c0b += a0.z * b1; c1a += a1.z * b0; c1b += a1.z * b1;
+    c2a += a2.z * b0; c2b += a2.z * b1; c3a += a3.z * b0; c3b += a3.z * b1;
+    c4a += a4.z * b0; c4b += a4.z * b1; c5a += a5.z * b0; c5b += a5.z * b1;
+    c6a += a6.z * b0; c6b += a6.z * b1; c7a += a7.z * b0; c7b += a7.z * b1;
+    c8a += a8.z * b0; c8b += a8.z * b1; c9a += a9.z * b0; c9b += a9.z * b1;
+    c10a += a10.z * b0; c10b += a10.z * b1; c11a += a11.z * b0; c11b += a11.z * b1;
+    c12a += a12.z * b0; c12b += a12.z * b1; c13a += a13.z * b0; c13b += a13.z * b1;
+    c14a += a14.z * b0; c14b += a14.z * b1; c15a += a15.z * b0; c15b += a15.z * b1;
     b0 = textureLoad(tb, vec2<i32>(t0, k + 3), 0);
     b1 = textureLoad(tb, vec2<i32>(t1, k + 3), 0);
-    c00 += a0.w * b0; c01 += a0.w * b1; c10 += a1.w * b0; c11 += a1.w * b1;
-    c20 += a2.w * b0; c21 += a2.w * b1; c30 += a3.w * b0; c31 += a3.w * b1;
+    c0a += a0.w * b0; c0b += a0.w * b1; c1a += a1.w * b0; c1b += a1.w * b1;
+    c2a += a2.w * b0; c2b += a2.w * b1; c3a += a3.w * b0; c3b += a3.w * b1;
+    c4a += a4.w * b0; c4b += a4.w * b1; c5a += a5.w * b0; c5b += a5.w * b1;
+    c6a += a6.w * b0; c6b += a6.w * b1; c7a += a7.w * b0; c7b += a7.w * b1;
+    c8a += a8.w * b0; c8b += a8.w * b1; c9a += a9.w * b0; c9b += a9.w * b1;
+    c10a += a10.w * b0; c10b += a10.w * b1; c11a += a11.w * b0; c11b += a11.w * b1;
+    c12a += a12.w * b0; c12b += a12.w * b1; c13a += a13.w * b0; c13b += a13.w * b1;
+    c14a += a14.w * b0; c14b += a14.w * b1; c15a += a15.w * b0; c15b += a15.w * b1;
   }
   let c_base = wg.z * dims.m * dims.n;
-  store4(c_base, row0, col, c00); store4(c_base, row0, col + 4u, c01);
-  store4(c_base, row0 + 1u, col, c10); store4(c_base, row0 + 1u, col + 4u, c11);
-  store4(c_base, row0 + 2u, col, c20); store4(c_base, row0 + 2u, col + 4u, c21);
-  store4(c_base, row0 + 3u, col, c30); store4(c_base, row0 + 3u, col + 4u, c31);
+  store_row(c_base, row0 + 0u, col, c0a, c0b);
+  store_row(c_base, row0 + 1u, col, c1a, c1b);
+  store_row(c_base, row0 + 2u, col, c2a, c2b);
+  store_row(c_base, row0 + 3u, col, c3a, c3b);
+  store_row(c_base, row0 + 4u, col, c4a, c4b);
+  store_row(c_base, row0 + 5u, col, c5a, c5b);
+  store_row(c_base, row0 + 6u, col, c6a, c6b);
+  store_row(c_base, row0 + 7u, col, c7a, c7b);
+  store_row(c_base, row0 + 8u, col, c8a, c8b);
+  store_row(c_base, row0 + 9u, col, c9a, c9b);
+  store_row(c_base, row0 + 10u, col, c10a, c10b);
+  store_row(c_base, row0 + 11u, col, c11a, c11b);
+  store_row(c_base, row0 + 12u, col, c12a, c12b);
+  store_row(c_base, row0 + 13u, col, c13a, c13b);
+  store_row(c_base, row0 + 14u, col, c14a, c14b);
+  store_row(c_base, row0 + 15u, col, c15a, c15b);
 }
