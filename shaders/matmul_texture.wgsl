@@ -19,9 +19,10 @@
 // BM texels of A, 4 x 2 of B, 128 vec4 multiply-adds.
 // Measured side by side on 2 busy cores at 1024^3, packing included: 16 x 8 blocks and
 // 8 x 16 ran alike, 2.5 to 8 times as fast as matmul_cpu.wgsl, 4 x 8 at about half their
-// speed, 16 x 16 no faster than 16 x 8 with six seconds of compiling; 16 x 8 keeps the
-// tile narrow for attention's 16- and 32-column products, and compiles in 1 to 3 s, where
-// matmul_cpu.wgsl takes 8 to 14. A workgroup of 8 x 8 invocations gained nothing.
+// speed, 16 x 16 no faster than 16 x 8 and slower to compile; 16 x 8 keeps the tile narrow
+// for attention's 16- and 32-column products. It compiles in about a second (without
+// Mesa's shader cache), where matmul_cpu.wgsl took about 20. A workgroup of 8 x 8
+// invocations gained nothing.
 // One dispatch sums k_begin <= k < k_end (multiples of 4, save the last k_end), storing C
 // when k_begin is 0 and adding to it otherwise, as matmul.wgsl does.
 
@@ -150,21 +151,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     c12a += a12.w * b0; c12b += a12.w * b1; c13a += a13.w * b0; c13b += a13.w * b1;
     c14a += a14.w * b0; c14b += a14.w * b1; c15a += a15.w * b0; c15b += a15.w * b1;
   }
+  // One call of store_row, in a loop over the rows: llvmpipe makes every store a loop over
+  // the lanes, and sixteen inlined copies of store_row took 5 to 9 s to compile, not 1.
   let c_base = wg.z * dims.m * dims.n;
-  store_row(c_base, row0 + 0u, col, c0a, c0b);
-  store_row(c_base, row0 + 1u, col, c1a, c1b);
-  store_row(c_base, row0 + 2u, col, c2a, c2b);
-  store_row(c_base, row0 + 3u, col, c3a, c3b);
-  store_row(c_base, row0 + 4u, col, c4a, c4b);
-  store_row(c_base, row0 + 5u, col, c5a, c5b);
-  store_row(c_base, row0 + 6u, col, c6a, c6b);
-  store_row(c_base, row0 + 7u, col, c7a, c7b);
-  store_row(c_base, row0 + 8u, col, c8a, c8b);
-  store_row(c_base, row0 + 9u, col, c9a, c9b);
-  store_row(c_base, row0 + 10u, col, c10a, c10b);
-  store_row(c_base, row0 + 11u, col, c11a, c11b);
-  store_row(c_base, row0 + 12u, col, c12a, c12b);
-  store_row(c_base, row0 + 13u, col, c13a, c13b);
-  store_row(c_base, row0 + 14u, col, c14a, c14b);
-  store_row(c_base, row0 + 15u, col, c15a, c15b);
+  for (var r = 0u; r < BM; r++) {
+    var lo = c0a;
+    var hi = c0b;
+    switch r {
+      case 1u: { lo = c1a; hi = c1b; }
+      case 2u: { lo = c2a; hi = c2b; }
+      case 3u: { lo = c3a; hi = c3b; }
+      case 4u: { lo = c4a; hi = c4b; }
+      case 5u: { lo = c5a; hi = c5b; }
+      case 6u: { lo = c6a; hi = c6b; }
+      case 7u: { lo = c7a; hi = c7b; }
+      case 8u: { lo = c8a; hi = c8b; }
+      case 9u: { lo = c9a; hi = c9b; }
+      case 10u: { lo = c10a; hi = c10b; }
+      case 11u: { lo = c11a; hi = c11b; }
+      case 12u: { lo = c12a; hi = c12b; }
+      case 13u: { lo = c13a; hi = c13b; }
+      case 14u: { lo = c14a; hi = c14b; }
+      case 15u: { lo = c15a; hi = c15b; }
+      default: {}
+    }
+    store_row(c_base, row0 + r, col, lo, hi);
+  }
 }
