@@ -37,15 +37,18 @@ SHADER_PATH = shader_folder() / "matmul.wgsl"
 TILE_ROWS = 64
 TILE_COLS = 64
 
-# The two matmul kernels and the (rows, columns) of C one workgroup of each computes, as
-# their BM and BN say (a test checks): matmul.wgsl stages tiles in workgroup memory, as
-# GPUs want; matmul_cpu.wgsl keeps a 16 x 16 block per invocation in registers, as CPU
-# adapters (llvmpipe) want. Both take the same buffers and uniform.
-MATMUL_TILES = {"matmul": (TILE_ROWS, TILE_COLS), "matmul_cpu": (16, 128)}
+# The matmul kernels and the (rows, columns) of C one workgroup of each computes, as their
+# BM and BN say (a test checks): matmul.wgsl stages tiles in workgroup memory, as GPUs
+# want; matmul_cpu.wgsl keeps a 16 x 16 block per invocation in registers and reads the
+# buffers directly, for CPU adapters on hosts without textures; matmul_texture.wgsl reads
+# A and B from textures that matmul_pack.wgsl fills first, the fastest on llvmpipe (its
+# header says why). The first two take the same buffers and uniform.
+MATMUL_TILES = {"matmul": (TILE_ROWS, TILE_COLS), "matmul_cpu": (16, 128), "matmul_texture": (16, 64)}
+PACK_GROUP = 8  # matmul_pack.wgsl's workgroup is PACK_GROUP x PACK_GROUP texels
 
 # Each kernel's shader (shaders/NAME.wgsl, entry point `main`). Every one takes its
-# storage buffers at bindings 0.. and then a 32-byte uniform of parameters.
-KERNELS = ("matmul", "matmul_cpu", "softmax", "layernorm", "activation", "add")
+# storage buffers (or textures) at bindings 0.. and then a 32-byte uniform of parameters.
+KERNELS = ("matmul", "matmul_cpu", "matmul_texture", "matmul_pack", "softmax", "layernorm", "activation", "add")
 
 TRANSPOSE_A, TRANSPOSE_B = 1, 2  # the matmul kernels' `dims.flags`
 
@@ -90,6 +93,12 @@ def _groups(m: int, n: int, batch: int = 1, kernel: str = "matmul") -> tuple[int
     return -(-n // cols), -(-m // rows), batch
 
 
+def _not_power_of_two(size: int) -> int:
+    """``size``, or one more where it is a power of two (1 and 2 become 3)."""
+    size = max(size, 3)
+    return size + 1 if size & (size - 1) == 0 else size
+
+
 def spread(groups: int, most: int) -> tuple[int, int, int]:
     """`groups` workgroups laid out x-major over x and y, within `most` per dimension; the
     shaders number them wg.y * num_workgroups.x + wg.x and skip those past the end."""
@@ -107,10 +116,14 @@ class Backend:
     """
 
     builds = 0  # pipelines built in this process (or page), all kernels together
+    # Whether this host implements alloc_texture (and binds textures in dispatch), which
+    # matmul_texture needs; a host without it gives CPU adapters matmul_cpu instead.
+    has_textures = False
 
     def __init__(self) -> None:
         self._pipelines: dict[str, Any] = {}
         self._scratch: dict[str, tuple[int, Any]] = {}  # run()'s buffers, reused by size
+        self._textures: dict[str, tuple[int, int, Any]] = {}  # matmul_texture's packed operands
         self.constants: dict[tuple[float, int], Any] = {}  # gpu_array's kept constant arrays
         # Cells may call from threads: run() holds this over its shared scratch buffers, and
         # a host may hold it over its queue (re-entrant, so run() can call the primitives).
@@ -147,14 +160,23 @@ class Backend:
         raise NotImplementedError
 
     def dispatch(self, kernel: str, buffers: list[Any], uniform: array[int], groups: tuple[int, int, int]) -> None:
-        """Queue one pass of ``kernel`` over ``buffers`` (bindings 0..) and its uniform."""
+        """Queue one pass of ``kernel`` over ``buffers`` (bindings 0..: buffers, or textures
+        from alloc_texture) and its uniform."""
+        raise NotImplementedError
+
+    def alloc_texture(self, width: int, height: int) -> Any:
+        """A width x height rgba32float texture that kernels can write (as a storage
+        texture) and read (with textureLoad); only where ``has_textures``."""
         raise NotImplementedError
 
     # -- written once for both hosts ----------------------------------------------------
     def matmul_kernel(self) -> str:
-        """The matmul kernel for this adapter: matmul_cpu on a CPU (llvmpipe, or a browser's
-        fallback adapter), where loads cost more than arithmetic; the tiled one elsewhere."""
-        return "matmul_cpu" if self.info().get("type") == "CPU" else "matmul"
+        """The matmul kernel for this adapter: on a CPU (llvmpipe, or a browser's fallback
+        adapter), where loads from buffers cost more than arithmetic, matmul_texture where
+        the host has textures and matmul_cpu where not; the tiled one elsewhere."""
+        if self.info().get("type") != "CPU":
+            return "matmul"
+        return "matmul_texture" if self.has_textures else "matmul_cpu"
 
     def pipeline(self, kernel: str) -> Any:
         """The kernel's pipeline, built on first use and kept for the process (or page)."""
@@ -217,9 +239,90 @@ class Backend:
                 f"workgroups, but this GPU dispatches at most {most} per dimension"
             )
         flags = (TRANSPOSE_A if transpose_a else 0) | (TRANSPOSE_B if transpose_b else 0)
+        if kernel == "matmul_texture":
+            if self._matmul_textures(
+                buffers,
+                (m, k, n),
+                batch=batch,
+                a_stride=a_stride,
+                b_stride=b_stride,
+                transpose_a=transpose_a,
+                transpose_b=transpose_b,
+                groups=groups,
+            ):
+                return
+            kernel, groups = "matmul_cpu", _groups(m, n, batch, "matmul_cpu")  # past the texture limits
         for begin, end in _chunks(k):
             dims = _dims(m, k, n, begin, end, a_stride=a_stride, b_stride=b_stride, flags=flags)
             self.dispatch(kernel, list(buffers), dims, groups)
+
+    def _texture(self, role: str, width: int, height: int) -> Any:
+        """The packed operand ``role`` ("a" or "b"): a texture of at least width x height,
+        kept and reused while big enough. Reuse is safe: the queue runs passes in order,
+        so the next pack waits for the product that read the last one."""
+        # Sizes never a power of two: llvmpipe compiles a kernel again for each mix of
+        # power-of-two and other texture sizes it meets (a second or more each time).
+        width, height = _not_power_of_two(width), _not_power_of_two(height)
+        held = self._textures.get(role)
+        if held is not None and held[0] >= width and held[1] >= height:
+            return held[2]
+        if held is not None:
+            self.free(held[2])  # textures are destroyed as buffers are
+            width, height = max(width, held[0]), max(height, held[1])
+        texture = self.alloc_texture(width, height)
+        self._textures[role] = (width, height, texture)
+        return texture
+
+    def _pack(
+        self, role: str, source: Any, *, rows: int, cols: int, stride: int, transposed: bool, padded: int, count: int
+    ) -> Any:
+        """Queue matmul_pack.wgsl: ``count`` rows x cols matrices of ``source`` (``stride``
+        floats apart, stored cols x rows if ``transposed``) into the texture ``role``, four
+        columns a texel, rows padded with zeros to ``padded``."""
+        width, height = -(-cols // 4), count * padded
+        texture = self._texture(role, width, height)
+        uniform = params(rows, cols, stride, int(transposed), padded, count)
+        groups = (-(-width // PACK_GROUP), -(-height // PACK_GROUP), 1)
+        self.dispatch("matmul_pack", [source, texture], uniform, groups)
+        return texture
+
+    def _matmul_textures(
+        self,
+        buffers: tuple[Any, Any, Any],
+        shape: tuple[int, int, int],
+        *,
+        batch: int,
+        a_stride: int,
+        b_stride: int,
+        transpose_a: bool,
+        transpose_b: bool,
+        groups: tuple[int, int, int],
+    ) -> bool:
+        """Queue matmul_texture: pack A and B into textures, then the product; False (and
+        nothing queued) where the textures would pass the device's size limit. ``shape``
+        is the product's (M, K, N)."""
+        m, k, n = shape
+        rows = MATMUL_TILES["matmul_texture"][0]
+        padded_m, padded_k = -(-m // rows) * rows, -(-k // 4) * 4
+        a_count, b_count = (batch if a_stride else 1), (batch if b_stride else 1)
+        most = self._limit("max-texture-dimension-2d")
+        sizes = (-(-k // 4), -(-n // 4), a_count * padded_m, b_count * padded_k)
+        if max(_not_power_of_two(size) for size in sizes) > most:
+            return False
+        a, b, c = buffers
+        with self._lock:  # the scratch textures are shared by every product
+            ta = self._pack(
+                "a", a, rows=m, cols=k, stride=a_stride, transposed=transpose_a, padded=padded_m, count=a_count
+            )
+            tb = self._pack(
+                "b", b, rows=k, cols=n, stride=b_stride, transposed=transpose_b, padded=padded_k, count=b_count
+            )
+            for begin, end in _chunks(k):
+                dims = _dims(
+                    m, k, n, begin, end, a_stride=padded_m if a_stride else 0, b_stride=padded_k if b_stride else 0
+                )
+                self.dispatch("matmul_texture", [ta, tb, c], dims, groups)
+        return True
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``a @ b`` for 2-D, C-contiguous float32 arrays, as a new float32 array. A product

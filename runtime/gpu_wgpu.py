@@ -13,6 +13,7 @@ class WgpuNative(Backend):
     pipeline per kernel, built on first use."""
 
     builds = 0  # pipelines built in this process; tests check each kernel builds once
+    has_textures = True
 
     def __init__(self, wgpu: Any, adapter: Any) -> None:
         super().__init__()
@@ -82,8 +83,20 @@ class WgpuNative(Backend):
             data = self._device.queue.read_buffer(buffer, 0, 4 * count)
         memoryview(out).cast("B")[:] = data
 
+    def alloc_texture(self, width: int, height: int) -> Any:
+        usage = self._wgpu.TextureUsage
+        return self._device.create_texture(
+            size=(width, height, 1),
+            format=self._wgpu.TextureFormat.rgba32float,
+            usage=usage.STORAGE_BINDING | usage.TEXTURE_BINDING,
+        )
+
     def free(self, buffer: Any) -> None:
         buffer.destroy()
+
+    def _resource(self, bound: Any) -> Any:
+        """What a bind group entry takes: a view of a texture, or the whole of a buffer."""
+        return bound.create_view() if isinstance(bound, self._wgpu.GPUTexture) else {"buffer": bound}
 
     def dispatch(self, kernel: str, buffers: list[Any], uniform: array[int], groups: tuple[int, int, int]) -> None:
         usage = self._wgpu.BufferUsage
@@ -94,7 +107,7 @@ class WgpuNative(Backend):
             params = self._device.create_buffer_with_data(data=uniform, usage=usage.UNIFORM)
             bind_group = self._device.create_bind_group(
                 layout=pipeline.get_bind_group_layout(0),
-                entries=[{"binding": i, "resource": {"buffer": buf}} for i, buf in enumerate([*buffers, params])],
+                entries=[{"binding": i, "resource": self._resource(buf)} for i, buf in enumerate([*buffers, params])],
             )
             encoder = self._device.create_command_encoder()
             compute = encoder.begin_compute_pass()

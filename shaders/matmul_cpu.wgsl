@@ -1,7 +1,8 @@
 // matmul_cpu.wgsl: C[z] = op(A[z]) * op(B[z]), the same product as matmul.wgsl (its
 // bindings, its `dims` uniform, its chunks of K), shaped for adapters that are CPUs:
 // Mesa's llvmpipe, which runs a workgroup on one CPU thread with eight invocations in the
-// lanes of AVX registers. runtime/gpu_backend.py picks it when the adapter says "CPU".
+// lanes of AVX registers. runtime/gpu_backend.py picks it when the adapter says "CPU" and
+// the host cannot bind textures (the page, for now); else matmul_texture.wgsl, faster.
 //
 // Why another kernel: llvmpipe (Mesa 22) turns every load from a storage or workgroup
 // buffer into a loop over the eight lanes, with a branch and a scalar load per lane, even
@@ -17,7 +18,9 @@
 // A GPU keeps matmul.wgsl: 256 accumulators per invocation would spill there.
 //
 // The accumulators are written out one per row, four vec4s each (an array indexed in a
-// loop ran 2x slower and compiled 50x longer here). Rows and columns past the edge of C
+// loop ran 2x slower and compiled 50x longer here), by one call of store_row in a loop
+// over the rows: with sixteen calls, the stores took most of the compile time (33 s
+// without Mesa's shader cache on the loaded machine, 2 s with one call). Rows and columns past the edge of C
 // are clamped to its last row and column for loading, so the inner loop has no branch,
 // and skipped when storing. `dims.flags` bit 0 reads A transposed (stored K x M), bit 1
 // reads B transposed (stored N x K), so attention's q @ k^T needs no copy: the strides
@@ -157,20 +160,31 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let a15 = a[i15 + ka]; c150 += a15 * b0; c151 += a15 * b1; c152 += a15 * b2; c153 += a15 * b3;
   }
 
-  store_row(c_base, row0 + 0u, col, c00, c01, c02, c03);
-  store_row(c_base, row0 + 1u, col, c10, c11, c12, c13);
-  store_row(c_base, row0 + 2u, col, c20, c21, c22, c23);
-  store_row(c_base, row0 + 3u, col, c30, c31, c32, c33);
-  store_row(c_base, row0 + 4u, col, c40, c41, c42, c43);
-  store_row(c_base, row0 + 5u, col, c50, c51, c52, c53);
-  store_row(c_base, row0 + 6u, col, c60, c61, c62, c63);
-  store_row(c_base, row0 + 7u, col, c70, c71, c72, c73);
-  store_row(c_base, row0 + 8u, col, c80, c81, c82, c83);
-  store_row(c_base, row0 + 9u, col, c90, c91, c92, c93);
-  store_row(c_base, row0 + 10u, col, c100, c101, c102, c103);
-  store_row(c_base, row0 + 11u, col, c110, c111, c112, c113);
-  store_row(c_base, row0 + 12u, col, c120, c121, c122, c123);
-  store_row(c_base, row0 + 13u, col, c130, c131, c132, c133);
-  store_row(c_base, row0 + 14u, col, c140, c141, c142, c143);
-  store_row(c_base, row0 + 15u, col, c150, c151, c152, c153);
+  // One call of store_row, in a loop over the rows: llvmpipe makes every store a loop over
+  // the lanes, and sixteen inlined copies of store_row took most of the compile time.
+  for (var r = 0u; r < BM; r++) {
+    var v0 = c00;
+    var v1 = c01;
+    var v2 = c02;
+    var v3 = c03;
+    switch r {
+      case 1u: { v0 = c10; v1 = c11; v2 = c12; v3 = c13; }
+      case 2u: { v0 = c20; v1 = c21; v2 = c22; v3 = c23; }
+      case 3u: { v0 = c30; v1 = c31; v2 = c32; v3 = c33; }
+      case 4u: { v0 = c40; v1 = c41; v2 = c42; v3 = c43; }
+      case 5u: { v0 = c50; v1 = c51; v2 = c52; v3 = c53; }
+      case 6u: { v0 = c60; v1 = c61; v2 = c62; v3 = c63; }
+      case 7u: { v0 = c70; v1 = c71; v2 = c72; v3 = c73; }
+      case 8u: { v0 = c80; v1 = c81; v2 = c82; v3 = c83; }
+      case 9u: { v0 = c90; v1 = c91; v2 = c92; v3 = c93; }
+      case 10u: { v0 = c100; v1 = c101; v2 = c102; v3 = c103; }
+      case 11u: { v0 = c110; v1 = c111; v2 = c112; v3 = c113; }
+      case 12u: { v0 = c120; v1 = c121; v2 = c122; v3 = c123; }
+      case 13u: { v0 = c130; v1 = c131; v2 = c132; v3 = c133; }
+      case 14u: { v0 = c140; v1 = c141; v2 = c142; v3 = c143; }
+      case 15u: { v0 = c150; v1 = c151; v2 = c152; v3 = c153; }
+      default: {}
+    }
+    store_row(c_base, row0 + r, col, v0, v1, v2, v3);
+  }
 }

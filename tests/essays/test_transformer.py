@@ -217,11 +217,6 @@ def test_generation_is_seeded_and_stays_in_the_vocabulary(tf):
     assert a == b and len(a) == 20 and set(a) <= set(tf.chars)
 
 
-def test_transposer_is_the_transposition_as_a_product(tf):
-    x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    np.testing.assert_array_equal(x.reshape(-1) @ tf.transposer(3, 4), x.T.reshape(-1))
-
-
 # --- the GPU
 
 
@@ -243,6 +238,21 @@ def test_gpu_forward_matches_numpy_on_the_tiny_configuration(tf):
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
     # a shorter context than the model's (generation starts with one character)
     np.testing.assert_allclose(tf.GpuGPT(model)(idx[:, :2]), model(idx[:, :2]), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.gpu
+def test_gpu_forward_reads_the_keys_transposed_in_place(tf, monkeypatch):
+    # Q Kᵀ is one gpu.matmul(q, k, transpose_b=True) per head and block, no permutation product
+    from runtime import gpu
+
+    if not gpu.available():
+        pytest.skip("no GPU adapter (wgpu found no Vulkan, Metal or DirectX 12 device)")
+    calls, matmul = [], gpu.matmul
+    monkeypatch.setattr(gpu, "matmul", lambda *args, **flags: calls.append(flags) or matmul(*args, **flags))
+    model = tiny_model(tf)
+    model.train(False)
+    tf.GpuGPT(model)(np.random.default_rng(3).integers(0, tf.vocab_size, (2, 4)))
+    assert calls == [{"transpose_b": True}] * (TINY["layers"] * TINY["heads"])
 
 
 # --- the whole essay, and the numbers its prose quotes

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime import gpu, gpu_wgpu
+from runtime import gpu, gpu_backend, gpu_wgpu
 from runtime.gpu_backend import MATMUL_TILES
 
 pytestmark = pytest.mark.gpu
@@ -292,7 +292,13 @@ def test_a_batch_of_heads_is_one_dispatch(backend, monkeypatch):
     original = type(backend).dispatch
     monkeypatch.setattr(type(backend), "dispatch", lambda self, *args: calls.append(args[0]) or original(self, *args))
     gpu.matmul(gpu.asarray(rand(16, 32, 16)), gpu.asarray(rand(16, 16, 32)))
-    assert calls == [backend.matmul_kernel()]
+    assert without_packs(calls) == [backend.matmul_kernel()]
+    assert len(calls) <= 3  # matmul_texture packs each operand once, for all heads at a time
+
+
+def without_packs(kernels):
+    """The dispatches of a product but matmul_texture's packing of its operands."""
+    return [kernel for kernel in kernels if kernel != "matmul_pack"]
 
 
 def test_a_chain_stays_on_the_device_and_is_read_back_once(backend, monkeypatch):
@@ -404,7 +410,7 @@ def test_each_kernel_builds_its_pipeline_once(backend):
     assert gpu_wgpu.WgpuNative.builds == builds
     assert backend._pipelines == pipelines
     assert backend.matmul_kernel() in pipelines  # built at set-up
-    assert set(pipelines) - set(MATMUL_TILES) == {"softmax", "activation", "layernorm", "add"}
+    assert set(pipelines) - set(MATMUL_TILES) - {"matmul_pack"} == {"softmax", "activation", "layernorm", "add"}
 
 
 def test_without_a_gpu_the_new_kernels_answer_none(monkeypatch):
@@ -435,10 +441,61 @@ def kernel(request, backend, monkeypatch):
     return request.param
 
 
-def test_a_cpu_adapter_gets_the_register_kernel_and_a_gpu_the_tiled_one(backend, monkeypatch):
-    for kind, expected in (("CPU", "matmul_cpu"), ("DiscreteGPU", "matmul"), ("Unknown", "matmul")):
-        monkeypatch.setattr(backend, "info", lambda kind=kind: {"type": kind})
-        assert backend.matmul_kernel() == expected
+def test_a_cpu_adapter_gets_a_cpu_kernel_and_a_gpu_the_tiled_one(backend, monkeypatch):
+    for textures in (True, False):
+        monkeypatch.setattr(backend, "has_textures", textures)
+        on_cpu = "matmul_texture" if textures else "matmul_cpu"
+        for kind, expected in (("CPU", on_cpu), ("DiscreteGPU", "matmul"), ("Unknown", "matmul")):
+            monkeypatch.setattr(backend, "info", lambda kind=kind: {"type": kind})
+            assert backend.matmul_kernel() == expected
+
+
+def test_texture_sizes_are_never_powers_of_two():
+    # llvmpipe compiles a kernel once per mix of power-of-two and other texture sizes
+    assert [gpu_backend._not_power_of_two(size) for size in (1, 2, 3, 4, 5, 8, 255, 256, 1024)] == [
+        3,
+        3,
+        3,
+        5,
+        5,
+        9,
+        255,
+        257,
+        1025,
+    ]
+
+
+def test_the_texture_kernel_reuses_its_textures_while_they_are_big_enough(backend, monkeypatch):
+    monkeypatch.setattr(backend, "matmul_kernel", lambda: "matmul_texture")
+    allocated = []
+    original = type(backend).alloc_texture
+    monkeypatch.setattr(
+        type(backend), "alloc_texture", lambda self, *size: allocated.append(size) or original(self, *size)
+    )
+    monkeypatch.setattr(backend, "_textures", {})
+    big, small = random_pair(70, 90, 50, seed=1), random_pair(9, 17, 33, seed=2)
+    for a, b in (big, small, big):
+        assert_close_to_numpy(a, b, gpu.matmul(gpu.asarray(a), gpu.asarray(b)).numpy())
+    assert allocated == [(23, 80), (13, 92)]  # A: 90 / 4 texels x 70 rows (to 80); B: 50 / 4 x 90 (to 92)
+    assert all(size & (size - 1) for pair in allocated for size in pair)
+
+
+def test_past_the_texture_limit_the_texture_kernel_reads_the_buffers(backend, monkeypatch):
+    monkeypatch.setattr(backend, "matmul_kernel", lambda: "matmul_texture")
+    limit = backend._limit
+    monkeypatch.setattr(backend, "_limit", lambda name: 19 if name == "max-texture-dimension-2d" else limit(name))
+    dispatches = []
+    dispatch = type(backend).dispatch
+    monkeypatch.setattr(
+        type(backend), "dispatch", lambda self, *args: dispatches.append(args[0]) or dispatch(self, *args)
+    )
+    a, b = random_pair(5, 17, 3, seed=3)  # B packs into 20 rows of texels: past 19
+    assert_close_to_numpy(a, b, gpu.matmul(gpu.asarray(a), gpu.asarray(b)).numpy())
+    assert dispatches == ["matmul_cpu"]
+    dispatches.clear()
+    a, b = random_pair(5, 15, 3, seed=3)  # 16 rows, allocated as 17: within it
+    assert_close_to_numpy(a, b, gpu.matmul(gpu.asarray(a), gpu.asarray(b)).numpy())
+    assert dispatches == ["matmul_pack", "matmul_pack", "matmul_texture"]
 
 
 ODD = (1, 3, 17, 33, 65)  # none a multiple of a tile, of 16, or (but 1) of 4
@@ -503,7 +560,7 @@ def test_attention_scores_with_transpose_b_upload_nothing_more(backend, monkeypa
     monkeypatch.setattr(cls, "write", lambda self, *args: writes.append(args[2]) or write(self, *args))
     monkeypatch.setattr(cls, "dispatch", lambda self, *args: dispatches.append(args[0]) or dispatch(self, *args))
     scores = gpu.matmul(*on_device, transpose_b=True)
-    assert writes == [] and dispatches == [backend.matmul_kernel()]
+    assert writes == [] and without_packs(dispatches) == [backend.matmul_kernel()]
     expected = batched_reference(q, np.swapaxes(k, -1, -2))
     np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
