@@ -73,14 +73,14 @@ format: install
 check: lint
 	$(BIN)/python -m pytest -q -m "not browser and not gpu and not slow"
 
-# PYTEST_ARGS="-n 2" runs the suite on two processes (pytest-xdist): about 4.5 min instead
-# of 6 on a 2-core machine. CI runs it in one, the way every test was written to pass.
+# PYTEST_ARGS="-n 2" runs the suite on two processes (pytest-xdist). CI runs it in one, the
+# way every test was written to pass.
 test: install test-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Everything make test runs, and the tiers too long for it: the repository's essays built
-# incrementally against clean (ESSAYS_DIFF_FULL) and the chapters that train for minutes
-# (ESSAYS_FULL).
+# incrementally against clean (ESSAYS_DIFF_FULL) and the chapters run whole (ESSAYS_FULL;
+# make test keeps chapter 1's --strict build and every chapter's small-size tests).
 test-full: install test-deps
 	ESSAYS_FULL=1 ESSAYS_DIFF_FULL=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

@@ -96,13 +96,20 @@ def run_essay(path: Path, *series: str) -> dict:
     return kernel.namespace
 
 
-def trains_for_minutes(chapter: str):
-    """A mark for the whole-essay tests of a chapter whose cells train for minutes: more than
-    make test's budget holds, so they run in `make test-full` (ESSAYS_FULL=1). The chapter's
-    fast tests (its math against finite differences) run everywhere."""
+def full_tier(why: str):
+    """A mark for tests that run a whole chapter (or re-run its training): `why` says how
+    long that takes. They run in `make test-full` (ESSAYS_FULL=1), so that make test stays
+    well inside its 15 minutes; the chapter's fast tests (its math against finite
+    differences, at small sizes) run everywhere, and chapter 1's --strict build of the whole
+    essay stands for the rest in make test."""
     import pytest
 
     return pytest.mark.skipif(
         os.environ.get("ESSAYS_FULL") != "1",
-        reason=f"{chapter}'s cells train for minutes: its whole-essay tests run in `make test-full` (ESSAYS_FULL=1)",
+        reason=f"{why}: it runs in `make test-full` (ESSAYS_FULL=1)",
     )
+
+
+def trains_for_minutes(chapter: str):
+    """The mark for the whole-essay tests of a chapter whose cells train for minutes."""
+    return full_tier(f"{chapter}'s cells train for minutes")

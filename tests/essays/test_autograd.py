@@ -206,12 +206,16 @@ def test_requires_grad_and_accumulation(ag):
 # ----- the whole essay -----------------------------------------------------------------
 
 
+WHOLE_CHAPTER = essay_modules.full_tier("chapter 2's whole essay runs for a minute or more on two cores")
+
+
 @pytest.fixture(scope="module")
 def ns():
     return essay_modules.run_essay(ESSAY, "01-bigram", "02-autograd")
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_hand_gradients_and_the_first_draft(ns):
     assert ns["a"].grad == 6.0
     assert ns["by_hand"] == {"a": 6.0, "b": -8.0, "c": -4.0, "f": 2.0}
@@ -221,6 +225,7 @@ def test_hand_gradients_and_the_first_draft(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_numbers_the_prose_quotes(ns):
     assert ns["worst_error"] < 1e-9  # "better than one part in a billion"
     assert f"{ns['worst_error']:.1e}" == "1.4e-10"  # "the largest difference is 1.4 × 10⁻¹⁰"
@@ -246,6 +251,7 @@ def test_numbers_the_prose_quotes(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_autograd_bigram_reaches_chapter_ones_weights(ns):
     W, W_hand = ns["W"].data, ns["W_hand"].array
     assert W.dtype == np.float32

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import essay_modules
 import numpy as np
 import pytest
 
@@ -71,11 +72,10 @@ def test_numbers_the_prose_quotes(ns):
     assert ns["uniform_loss"] == pytest.approx(np.log(27))
 
 
+@essay_modules.full_tier("the 100 iterations at a learning rate of 150 take a minute or more on two cores")
 def test_at_a_learning_rate_of_150_the_loss_never_settles(ns):
     """The prose: from the weights after the first step, the training cell at η = 150 bounces
     between about 2.5 and 2.9 all the way to the 100th iteration, far above η = 50's 2.47."""
-    import essay_modules
-
     cell = next(c for c in parse_essay(ESSAY).cells if c.anchor == "iteration")
     source = cell.source.replace('show(training_chart(losses, W), "training")', "")
     assert "show(" not in source  # the chart only: the iteration itself runs as written

@@ -138,12 +138,16 @@ def test_the_training_loop_is_seeded_and_runs_without_threadpoolctl(modules, mon
 # ----- the whole essay -----------------------------------------------------------------
 
 
+WHOLE_CHAPTER = essay_modules.full_tier("chapter 4's whole essay trains its networks again")
+
+
 @pytest.fixture(scope="module")
 def ns():
     return essay_modules.run_essay(ESSAY, "01-bigram", "02-autograd", "03-mlp")
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_each_fix_lowers_the_development_loss(ns):
     dev = ns["dev_losses"]
     assert list(dev) == ["unscaled", "small output layer", "W1 × 0.2", "Kaiming"]
@@ -154,6 +158,7 @@ def test_each_fix_lowers_the_development_loss(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_numbers_the_prose_quotes(ns):
     text = ESSAY.read_text(encoding="utf-8")
     text = " ".join(text.split())  # the prose wraps lines anywhere
@@ -209,6 +214,7 @@ def test_numbers_the_prose_quotes(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_hockey_stick(ns):
     unscaled, small = ns["batch_losses"]["unscaled"], ns["batch_losses"]["small output layer"]
     assert unscaled[0] > 20 and "from above 20" in ESSAY.read_text(encoding="utf-8")
@@ -220,6 +226,7 @@ def test_the_hockey_stick(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_histograms_and_the_map(ns):
     """ "The pre-activations spread from about −15 to 15, and the outputs pile up in the two
     bars at −1 and 1"; after W1 × 0.2, "only a few dots of the map are white"."""

@@ -59,12 +59,16 @@ def test_lookup_gradient_sums_repeated_rows(ops):
 # ----- the whole essay -----------------------------------------------------------------
 
 
+WHOLE_CHAPTER = essay_modules.full_tier("chapter 3's whole essay trains for about half a minute on two cores")
+
+
 @pytest.fixture(scope="module")
 def ns():
     return essay_modules.run_essay(ESSAY, "01-bigram", "02-autograd")
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_development_loss_is_at_most_2_20(ns):
     assert ns["steps_done"] == 40_000
     assert ns["dev_loss"] <= 2.20
@@ -76,6 +80,7 @@ def test_the_development_loss_is_at_most_2_20(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_split_is_seeded_80_10_10_by_name(ns):
     sizes = ns["split_sizes"]
     assert sizes == {"train": 171_741, "dev": 21_438, "test": 21_585}
@@ -84,6 +89,7 @@ def test_the_split_is_seeded_80_10_10_by_name(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_numbers_the_prose_quotes(ns):
     text = ESSAY.read_text(encoding="utf-8")
     prose = " ".join(text.split())  # sentences as one line each, however the file wraps them
@@ -120,6 +126,7 @@ def test_numbers_the_prose_quotes(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_sweep_falls_then_turns_up(ns):
     losses = np.convolve(ns["sweep_losses"], np.ones(50) / 50, mode="valid")
     assert len(ns["sweep_losses"]) == 1000
@@ -128,6 +135,7 @@ def test_the_sweep_falls_then_turns_up(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_the_gpu_products(ns):
     timings = ns["timings"]
     assert set(timings) == {"hidden layer", "output layer"}
@@ -138,6 +146,7 @@ def test_the_gpu_products(ns):
 
 
 @pytest.mark.slow
+@WHOLE_CHAPTER
 def test_twenty_names(ns):
     samples = ns["samples"]
     assert len(samples) == 20 and all(re.fullmatch(r"[a-z]*", s) for s in samples)
