@@ -5,7 +5,7 @@ this step decides which values the site ships and writes them, once each, named 
 digest of their bytes, plus one small manifest per essay (`_static/state/<slug>.json`):
 
     {"version": 1,
-     "entries": [{"kind": "pickle", "file": "<digest>.pickle", "size": 41000, "shipped": true,
+     "entries": [{"kind": "json", "file": "<digest>.json", "size": 41000, "shipped": true,
                   ...}, {"kind": "def", "source": "def f(x): ...", ...}, ...],
      "boundaries": [{"name": <index into entries>, ...}, null, ...]}
 
@@ -38,8 +38,10 @@ DOWNLOAD_BYTES_PER_SECOND = 2_000_000  # a modest connection
 PAGE_SLOWDOWN = 3.0  # Pyodide runs pure Python about this many times slower than CPython
 SMALL_BYTES = 100_000  # under this, a value always travels
 DEFAULT_BUDGET = 20_000_000
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: values as typed JSON (runtime/state_json.py), no pickles
 STATE = "_static/state"
+DATA = ("json", "npy")  # the kinds whose value is a file of its own
+KINDS = frozenset([*DATA, "module", "import", "def", "lost"])
 
 
 @dataclass
@@ -126,7 +128,11 @@ def _collect(results: list[CellResult], published: set[str] | None) -> _Seen:
         names: dict[str, int] = {}
         for name, raw in sorted(result.state.items()):
             entry: dict[str, Any] = dict(raw)
-            if entry["kind"] in ("pickle", "npy"):
+            if entry["kind"] not in KINDS:
+                # a kind this build does not write (an older cache's "pickle"): never
+                # published, and a name the page cannot restore
+                entry = {"kind": "lost", "reason": f"recorded in a form this build no longer ships ({entry['kind']})"}
+            if entry["kind"] in DATA:
                 digest = str(entry["digest"])
                 if digest not in seen.made and secret is not None:
                     seen.withheld[digest] = secret
@@ -171,10 +177,10 @@ def plan_state(results: list[CellResult], budget: int, published: set[str] | Non
     shipped, cost = _choose(seen, budget)
     files: list[tuple[str, str]] = []
     for entry in seen.entries:
-        if entry["kind"] not in ("pickle", "npy"):
+        if entry["kind"] not in DATA:
             continue
         digest = str(entry.pop("digest"))
-        ext = "npy" if entry["kind"] == "npy" else "pickle"
+        ext = entry["kind"]  # "json" or "npy": the file's own extension
         entry["file"] = f"{digest}.{ext}"
         parts = [str(p) for p in entry.get("parts", [])]
         entry["parts"] = [f"{p}.npy" for p in parts]

@@ -40,7 +40,7 @@ class StateRecorder:
             if name in SKIP or name.startswith("__"):
                 continue
             entry = describe(name, value, namespace, self.filename, cells)
-            if entry["kind"] in ("pickle", "npy"):
+            if entry["kind"] in ("json", "npy"):
                 encoded = entry.pop("encoded")
                 for digest, data in [(encoded.digest, encoded.data), *encoded.parts.items()]:
                     put_blob(folder, data, digest)
@@ -82,6 +82,8 @@ def describe(
         entry["parts"] = sorted(encoded.parts)
     if encoded.needs:
         entry["needs"] = encoded.needs
+    if encoded.modules:
+        entry["modules"] = encoded.modules
     if encoded.scalar:
         entry["scalar"] = True
     return entry

@@ -17,7 +17,7 @@ from builder.state import (
 
 
 def value(digest: str, size: int) -> dict:
-    return {"kind": "pickle", "digest": digest, "size": size}
+    return {"kind": "json", "digest": digest, "size": size}
 
 
 def test_the_cost_model_weighs_download_against_three_times_the_build():
@@ -38,7 +38,7 @@ def test_each_value_is_listed_once_however_many_boundaries_hold_it():
     manifest = plan.manifest
     assert manifest["boundaries"][0]["a"] == manifest["boundaries"][1]["a"]
     assert manifest["boundaries"][2] is None  # no state after a cell that timed out
-    assert plan.files == [("d1", "pickle"), ("d2", "pickle")]
+    assert plan.files == [("d1", "json"), ("d2", "json")]
     assert (plan.cost.values, plan.cost.bytes) == (2, 30)
 
 
@@ -58,7 +58,7 @@ def test_the_budget_keeps_the_dearest_to_recompute_per_byte():
     ]
     plan = plan_state(results, 4_000_000)
     assert plan is not None
-    assert plan.files == [("t", "pickle")]
+    assert plan.files == [("t", "json")]
     assert plan.cost.over_budget == 1
     cheap = plan.manifest["entries"][plan.manifest["boundaries"][1]["cheap"]]
     assert cheap["why"] == "over the essay's state budget"

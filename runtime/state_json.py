@@ -1,0 +1,697 @@
+"""Data values as typed JSON, the form the page's state travels in (both hosts).
+
+A value becomes a tree of JSON nodes. The JSON atoms stand for themselves (null, true,
+false, a number of up to 53 bits, a finite float written so that it reads back exactly,
+a string) and a JSON array is a list; everything else is an object whose "t" names its
+type, from a closed list:
+
+    {"t": "tuple", "v": [...]}          list (when shared), set, frozenset, deque (+ "maxlen")
+    {"t": "dict", "s": {"k": ...}}      a dict whose keys are all str; else "v": [[k, v], ...]
+    {"t": "int", "v": "-0x1f..."}       an int past 2**53, in hex (no digit limit applies)
+    {"t": "float", "v": "nan"}          nan, inf, -inf
+    {"t": "complex", "v": [re, im]}, {"t": "bytes", "v": base64}, bytearray, range, slice,
+    OrderedDict, Counter, defaultdict (its factory by name, from a fixed list, or a def),
+    date, datetime, time, timedelta, timezone, Fraction, Decimal (its exact str)
+    {"t": "npy", "p": digest}           a numpy array (or "scalar": true), its .npy part
+    {"t": "type", "n": "int"}           a builtin type as a value, from the same fixed list
+    {"t": "def", "n": "f"}              the essay's function or class, by name
+    {"t": "ext", "m": "autograd", "q": "Tensor"}   a function or class of an essay's module
+    {"t": "obj", "c": <def or ext>, "d": {...}, "s": {...}}   an object of such a class:
+                                        its __dict__ and __slots__ values
+    {"t": "ref", "i": 3}                the object whose node carried "i": 3
+
+Shared references and cycles: an object met twice carries "i" where it is first written,
+and "ref" nodes point at it, so identities survive. Mutable containers and objects exist
+before their contents are read, so a cycle through them comes back; a tuple or frozenset
+is made from its items, so a cycle through one (`l = []; l.append((l,))`) is refused when
+written, with that reason.
+
+Reading constructs only the types above: no node names a callable to call. A "def" is
+looked up in the page's namespace, an "ext" only in a module an essay exports (the page
+already runs those when a cell imports them), and an object is made by object.__new__ and
+filled in, never by calling its class. A class whose objects pickle themselves their own
+way (__reduce__, __getstate__, ...) or that derives from a library's class is refused when
+written. A class may name attributes that are not carried (`__essay_transient__ = ("_backward",)`):
+they are left out, so after a restore the class's own attribute of that name answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import datetime
+import decimal
+import fractions
+import importlib
+import json
+import math
+import sys
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT = "essays-state"
+VERSION = 1
+SAFE_INT = 2**53  # past this, a JSON reader other than Python's may round an int
+TRANSIENT = "__essay_transient__"
+# the ways a class can make its objects pickle differently from their attributes: the
+# page would not run them, so such objects are refused rather than restored wrongly
+_OWN_PICKLING = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__", "__getnewargs__", "__getnewargs_ex__")
+# a defaultdict's factory, when it is one of these: by name, looked up in this table
+FACTORIES: dict[str, type] = {
+    t.__name__: t
+    for t in (list, dict, set, frozenset, tuple, int, float, complex, str, bytes, bool)
+    + (collections.OrderedDict, collections.Counter, collections.deque)
+}
+_MUTABLE = (list, dict, set, bytearray, collections.deque, collections.OrderedDict, collections.Counter)
+
+
+class NotPortable(Exception):
+    """A value that cannot cross to the page; str() is the reason ("a generator")."""
+
+
+class StateFormatError(ValueError):
+    """A state file the page will not read: an unknown tag, a reference to something that
+    is not an essay's definition, a malformed node. str() says which."""
+
+
+@dataclass
+class Written:
+    """A value's JSON bytes, the .npy parts of the arrays inside it (digest -> bytes), the
+    essay definitions it refers to and the essays' modules it imports."""
+
+    data: bytes
+    parts: dict[str, bytes] = field(default_factory=dict)
+    needs: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+
+
+# ----- which classes and modules are the essays' own ---------------------------------------
+
+_exported_cache: dict[tuple[str, str], bool] = {}
+
+
+def is_exported_module(name: str) -> bool:
+    """Whether the imported module `name` is one an essay exports (its file starts with
+    the header builder/pipeline/modules.py writes)."""
+    from .imports import _HEADER
+
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str):
+        return False
+    key = (name, path)
+    if key not in _exported_cache:
+        try:
+            with open(path, encoding="utf-8") as file:
+                _exported_cache[key] = _HEADER.match(file.readline()) is not None
+        except (OSError, UnicodeDecodeError):
+            _exported_cache[key] = False
+    return _exported_cache[key]
+
+
+def essay_class(cls: type) -> bool:
+    """A class the essay defined, or one of an essay's exported modules."""
+    return cls.__module__ == "__main__" or is_exported_module(cls.__module__)
+
+
+def describe_class(cls: type) -> str:
+    where = "" if cls.__module__ in ("builtins", "__main__") else cls.__module__ + "."
+    return f"{where}{cls.__qualname__}"
+
+
+# ----- writing ----------------------------------------------------------------------------
+
+
+def _numpy() -> Any:
+    return sys.modules.get("numpy")  # only when the essay imported it
+
+
+def _float(x: float) -> Any:
+    # repr round-trips every finite float exactly (-0.0 included); JSON has no nan or inf
+    return x if math.isfinite(x) else {"t": "float", "v": repr(x)}
+
+
+def _int(x: int) -> Any:
+    return x if -SAFE_INT < x < SAFE_INT else {"t": "int", "v": hex(x)}
+
+
+def _b64(data: bytes | bytearray) -> str:
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def _ordered(items: Iterable[Any]) -> list[Any]:
+    """A set's items in a stable order when they compare (str, numbers): its iteration
+    order follows string hashing, which changes between processes, and the file's digest
+    must not."""
+    listed = list(items)
+    try:
+        return sorted(listed)
+    except TypeError:
+        return listed
+
+
+class _Writer:
+    def __init__(
+        self, namespace: Mapping[str, Any], digest: Callable[[bytes], str], npy: Callable[[Any], bytes]
+    ) -> None:
+        self.namespace = namespace
+        self.digest = digest
+        self.npy = npy
+        self.seen: dict[int, int] = {}  # id -> times met, in the counting pass
+        self.ids: dict[int, int] = {}  # id -> its "i", once written
+        self.building: set[int] = set()  # tuples and frozensets being written
+        self.states: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.out = Written(b"")
+
+    # -- the objects a node holds, for the counting pass (the same the writing visits)
+    def children(self, value: Any) -> Iterable[Any]:
+        kind = type(value)
+        if kind in (list, tuple, set, frozenset, collections.deque):
+            return _ordered(value) if kind in (set, frozenset) else value
+        if kind in (dict, collections.OrderedDict, collections.Counter, collections.defaultdict):
+            return [x for pair in value.items() for x in pair]
+        if kind is slice:
+            return (value.start, value.stop, value.step)
+        if kind is complex or kind is range:
+            return ()
+        if self._object(value):
+            own, slots = self.state_of(value)
+            return [*own.values(), *slots.values()]
+        return ()
+
+    def count(self, value: Any) -> None:
+        if value is None or type(value) in (bool, int, float, str, bytes):
+            return
+        key = id(value)
+        self.seen[key] = self.seen.get(key, 0) + 1
+        if self.seen[key] == 1:
+            for child in self.children(value):
+                self.count(child)
+
+    def _object(self, value: Any) -> bool:
+        kind = type(value)
+        return not isinstance(value, type) and kind.__module__ not in ("builtins",) and essay_class(kind)
+
+    def state_of(self, value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An essay object's attributes: (its __dict__, its slots' values), without the
+        attributes its class declares transient."""
+        key = id(value)
+        if key in self.states:
+            return self.states[key]
+        cls = type(value)
+        said = f"a {describe_class(cls)}"
+        for base in cls.__mro__[:-1]:
+            if not essay_class(base):
+                raise NotPortable(f"{said} (its class derives from {describe_class(base)})")
+            hooks = [h for h in _OWN_PICKLING if h in base.__dict__]
+            if hooks:
+                raise NotPortable(f"{said} (its class defines {hooks[0]}, which the page would not run)")
+        transient = getattr(cls, TRANSIENT, ())
+        if not isinstance(transient, tuple) or not all(isinstance(n, str) for n in transient):
+            raise NotPortable(f"{said} (its {TRANSIENT} is not a tuple of names)")
+        own: dict[str, Any] = {}
+        for name, item in getattr(value, "__dict__", {}).items():
+            if not isinstance(name, str):
+                raise NotPortable(f"{said} (an attribute named by a {type(name).__name__})")
+            if name not in transient:
+                own[name] = item
+        slots: dict[str, Any] = {}
+        for base in cls.__mro__[:-1]:
+            declared = base.__dict__.get("__slots__", ())
+            for name in (declared,) if isinstance(declared, str) else declared:
+                if name in ("__dict__", "__weakref__") or name in transient:
+                    continue
+                stored = f"_{base.__name__.lstrip('_')}{name}" if name.startswith("__") else name
+                slot = base.__dict__.get(stored)
+                if isinstance(slot, types.MemberDescriptorType):
+                    try:
+                        slots[stored] = slot.__get__(value, cls)
+                    except AttributeError:  # a slot never set stays unset
+                        pass
+        self.states[key] = (own, slots)
+        return own, slots
+
+    def definition(self, value: Any) -> dict[str, Any] | None:
+        """A node naming an essay's function or class, or None when `value` is none."""
+        module = getattr(value, "__module__", None)
+        if module == "__main__":
+            name = value.__name__
+            if self.namespace.get(name) is value and value.__qualname__ == name:
+                if name not in self.out.needs:
+                    self.out.needs.append(name)
+                return {"t": "def", "n": name}
+            if isinstance(value, type):
+                raise NotPortable("a class made by a call")
+            raise NotPortable("a lambda" if value.__name__ == "<lambda>" else "a closure made by a call")
+        if isinstance(module, str) and is_exported_module(module):
+            qualname = value.__qualname__
+            found: Any = sys.modules[module]
+            for part in qualname.split("."):
+                found = getattr(found, part, None)
+            if found is not value:
+                raise NotPortable(f"a {module}.{qualname} not reachable by its name")
+            if module not in self.out.modules:
+                self.out.modules.append(module)
+            return {"t": "ext", "m": module, "q": qualname}
+        return None
+
+    def write(self, value: Any) -> Any:
+        if value is None or type(value) in (bool, str):
+            return value
+        kind = type(value)
+        if kind is int:
+            return _int(value)
+        if kind is float:
+            return _float(value)
+        key = id(value)
+        if key in self.ids:
+            return {"t": "ref", "i": self.ids[key]}
+        if key in self.building:
+            raise NotPortable(f"a {kind.__name__} that holds itself")
+        shared = self.seen.get(key, 0) > 1 and kind is not bytes
+        node = self._node(value, key, shared)
+        return node
+
+    def _mark(self, node: dict[str, Any], key: int, shared: bool) -> dict[str, Any]:
+        if shared:
+            self.ids[key] = len(self.ids)
+            node["i"] = self.ids[key]
+        return node
+
+    def _node(self, value: Any, key: int, shared: bool) -> Any:
+        kind = type(value)
+        if kind in _MUTABLE or kind is collections.defaultdict or self._object(value):
+            # made before what it holds, in the reader too, so a cycle through it comes back
+            head = self._mark({"t": ""}, key, shared)
+            return self._mutable(value, head)
+        if kind in (tuple, frozenset, slice):
+            self.building.add(key)
+            items = [self.write(x) for x in (_ordered(value) if kind is frozenset else self.children(value))]
+            self.building.discard(key)
+            return self._mark({"t": kind.__name__, "v": items}, key, shared)
+        return self._mark(self._plain(value), key, shared)
+
+    def _pairs(self, mapping: Mapping[Any, Any]) -> dict[str, Any]:
+        if all(type(k) is str for k in mapping):
+            return {"s": {k: self.write(v) for k, v in mapping.items()}}
+        return {"v": [[self.write(k), self.write(v)] for k, v in mapping.items()]}
+
+    def _mutable(self, value: Any, node: dict[str, Any]) -> dict[str, Any]:
+        kind = type(value)
+        if kind is list:
+            node["t"] = "list"
+            node["v"] = [self.write(x) for x in value]
+            return node if "i" in node else node["v"]  # a list nobody shares is a JSON array
+        if kind is set:
+            node.update(t="set", v=[self.write(x) for x in _ordered(value)])
+        elif kind is bytearray:
+            node.update(t="bytearray", v=_b64(value))
+        elif kind is collections.deque:
+            node.update(t="deque", v=[self.write(x) for x in value], maxlen=value.maxlen)
+        elif kind is collections.defaultdict:
+            factory = value.default_factory
+            if factory is None or FACTORIES.get(getattr(factory, "__name__", "")) is factory:
+                node.update(t="defaultdict", f=None if factory is None else factory.__name__)
+            elif (named := self.definition(factory)) is not None:
+                node.update(t="defaultdict", f=named)
+            else:
+                raise NotPortable(f"a defaultdict of {describe_kind(factory)}")
+            node.update(self._pairs(value))
+        elif kind in (dict, collections.OrderedDict, collections.Counter):
+            node["t"] = kind.__name__
+            node.update(self._pairs(value))
+        else:  # an object of an essay's class
+            named = self.definition(kind)
+            if named is None:  # essay_class said it was one
+                raise NotPortable(describe_kind(value))
+            own, slots = self.state_of(value)
+            node.update(t="obj", c=named, d={k: self.write(v) for k, v in own.items()})
+            if slots:
+                node["s"] = {k: self.write(v) for k, v in slots.items()}
+        return node
+
+    def _plain(self, value: Any) -> dict[str, Any]:
+        kind = type(value)
+        np = _numpy()
+        if np is not None and (kind is np.ndarray or isinstance(value, np.generic)):
+            data = self.npy(value)
+            name = self.digest(data)
+            self.out.parts[name] = data
+            node: dict[str, Any] = {"t": "npy", "p": name}
+            if isinstance(value, np.generic):
+                node["scalar"] = True
+            return node
+        if kind is complex:
+            return {"t": "complex", "v": [_float(value.real), _float(value.imag)]}
+        if kind is bytes:
+            return {"t": "bytes", "v": _b64(value)}
+        if kind is range:
+            return {"t": "range", "v": [_int(value.start), _int(value.stop), _int(value.step)]}
+        if kind is fractions.Fraction:
+            return {"t": "Fraction", "v": [_int(value.numerator), _int(value.denominator)]}
+        if kind is decimal.Decimal:
+            return {"t": "Decimal", "v": str(value)}
+        if kind is datetime.timedelta:
+            return {"t": "timedelta", "v": [value.days, value.seconds, value.microseconds]}
+        if kind is datetime.date:
+            return {"t": "date", "v": [value.year, value.month, value.day]}
+        if kind is datetime.datetime or kind is datetime.time:
+            fields = ["year", "month", "day"] if kind is datetime.datetime else []
+            fields += ["hour", "minute", "second", "microsecond"]
+            node = {"t": kind.__name__, "v": [getattr(value, f) for f in fields], "fold": value.fold}
+            if value.tzinfo is not None:
+                node["tz"] = self.write(value.tzinfo)
+            return node
+        if kind is datetime.timezone:
+            offset = value.utcoffset(None)
+            name = value.tzname(None)
+            default = datetime.timezone(offset).tzname(None)
+            return {"t": "timezone", "v": self.write(offset), "name": None if name == default else name}
+        if isinstance(value, type) and FACTORIES.get(value.__name__) is value:
+            return {"t": "type", "n": value.__name__}  # a builtin type as a value: [int, float]
+        if isinstance(value, (types.FunctionType, type)):
+            named = self.definition(value)
+            if named is not None:
+                return named
+        # refused before anything asks the object to describe itself: a library's object
+        # may do real work for that (copy a GPU buffer back, draw a figure)
+        raise NotPortable(describe_kind(value))
+
+
+def describe_kind(value: Any) -> str:
+    """What a value is, in words, for a reason the page shows ("a generator")."""
+    import io
+
+    if isinstance(value, types.GeneratorType):
+        return "a generator"
+    if isinstance(value, (types.CoroutineType, types.AsyncGeneratorType)):
+        return "a coroutine"
+    if isinstance(value, io.IOBase):
+        return "a file object" if value.closed else "an open file"
+    if isinstance(value, types.LambdaType) and value.__name__ == "<lambda>":
+        return "a lambda"
+    if isinstance(value, types.FunctionType) and "<locals>" in value.__qualname__:
+        return "a closure made by a call"
+    kind = type(value)
+    if kind.__module__.startswith("runtime.gpu") or "wgpu" in kind.__module__ or "GPU" in kind.__name__:
+        return "data on the GPU"
+    ours = kind.__module__ in ("builtins", "__main__") or is_exported_module(kind.__module__)
+    return f"a {describe_class(kind)}" + ("" if ours else " (a library's object)")
+
+
+def write_value(
+    value: Any, namespace: Mapping[str, Any], digest: Callable[[bytes], str], npy: Callable[[Any], bytes]
+) -> Written:
+    """`value` as the bytes of a JSON file; NotPortable says what in it cannot travel."""
+    writer = _Writer(namespace, digest, npy)
+    try:
+        writer.count(value)
+        tree = writer.write(value)
+    except RecursionError:
+        raise NotPortable("a structure too deep to copy") from None
+    text = json.dumps(
+        {"format": FORMAT, "version": VERSION, "value": tree}, separators=(",", ":"), allow_nan=False
+    )
+    writer.out.data = text.encode("utf-8")
+    return writer.out
+
+
+# ----- reading ----------------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> Any:
+    raise StateFormatError(f"a bare {name} (the writer tags them)")
+
+
+class _Reader:
+    def __init__(self, namespace: Mapping[str, Any], part: Callable[[str], bytes]) -> None:
+        self.namespace = namespace
+        self.part = part
+        self.table: dict[int, Any] = {}
+        self._exported: dict[str, str] | None = None
+
+    def exported(self, module: str) -> bool:
+        if self._exported is None:
+            from .imports import exported_modules
+
+            self._exported = exported_modules()
+        return module in self._exported
+
+    def read(self, node: Any) -> Any:
+        if node is None or type(node) in (bool, int, float, str):
+            return node
+        if type(node) is list:
+            return [self.read(x) for x in node]
+        if type(node) is not dict or not isinstance(node.get("t"), str):
+            raise StateFormatError(f"a node that is neither a JSON value nor tagged: {str(node)[:60]}")
+        tag = node["t"]
+        handler = getattr(self, "read_" + tag, None) if tag.isidentifier() else None
+        if handler is None:
+            raise StateFormatError(f"an unknown tag {tag!r}")
+        return handler(node)
+
+    def _made(self, node: dict[str, Any], value: Any) -> Any:
+        if "i" in node:
+            if type(node["i"]) is not int or node["i"] in self.table:
+                raise StateFormatError(f"a node numbered {node['i']!r} twice or oddly")
+            self.table[node["i"]] = value
+        return value
+
+    def _items(self, node: dict[str, Any], key: str = "v") -> list[Any]:
+        items = node.get(key)
+        if type(items) is not list:
+            raise StateFormatError(f"a {node['t']} without its list of items")
+        return items
+
+    def _fill(self, node: dict[str, Any], target: Any) -> Any:
+        """Read a mapping's pairs into `target` (made and numbered first)."""
+        if "s" in node:
+            pairs = node["s"]
+            if type(pairs) is not dict:
+                raise StateFormatError(f"a {node['t']} whose names are not an object")
+            for k, v in pairs.items():
+                target[k] = self.read(v)
+        else:
+            for pair in self._items(node):
+                if type(pair) is not list or len(pair) != 2:
+                    raise StateFormatError(f"a {node['t']} entry that is not a pair")
+                target[self.read(pair[0])] = self.read(pair[1])
+        return target
+
+    def read_ref(self, node: dict[str, Any]) -> Any:
+        if node.get("i") not in self.table:
+            raise StateFormatError(f"a reference to object {node.get('i')!r}, which is not made yet")
+        return self.table[node["i"]]
+
+    def read_int(self, node: dict[str, Any]) -> int:
+        return int(self._text(node), 16)
+
+    def read_float(self, node: dict[str, Any]) -> float:
+        text = self._text(node)
+        if text not in ("nan", "inf", "-inf"):
+            raise StateFormatError(f"a float {text!r} that is not nan or infinite")
+        return float(text)
+
+    def _text(self, node: dict[str, Any]) -> str:
+        if type(node.get("v")) is not str:
+            raise StateFormatError(f"a {node['t']} without its text")
+        return str(node["v"])
+
+    def _numbers(self, node: dict[str, Any], count: int, kinds: tuple[type, ...] = (int,)) -> list[Any]:
+        got = [self.read(x) for x in self._items(node)]
+        if len(got) != count or not all(type(x) in kinds for x in got):
+            raise StateFormatError(f"a {node['t']} with other than {count} numbers")
+        return got
+
+    def read_complex(self, node: dict[str, Any]) -> complex:
+        re, im = self._numbers(node, 2, (float,))
+        return complex(re, im)
+
+    def read_bytes(self, node: dict[str, Any]) -> bytes:
+        return self._made(node, base64.b64decode(self._text(node), validate=True))
+
+    def read_bytearray(self, node: dict[str, Any]) -> bytearray:
+        return self._made(node, bytearray(base64.b64decode(self._text(node), validate=True)))
+
+    def read_range(self, node: dict[str, Any]) -> range:
+        return self._made(node, range(*self._numbers(node, 3)))
+
+    def read_slice(self, node: dict[str, Any]) -> slice:
+        start, stop, step = (self.read(x) for x in self._items(node))
+        return self._made(node, slice(start, stop, step))
+
+    def read_tuple(self, node: dict[str, Any]) -> tuple[Any, ...]:
+        return self._made(node, tuple(self.read(x) for x in self._items(node)))
+
+    def read_frozenset(self, node: dict[str, Any]) -> frozenset[Any]:
+        return self._made(node, frozenset(self.read(x) for x in self._items(node)))
+
+    def read_list(self, node: dict[str, Any]) -> list[Any]:
+        made: list[Any] = self._made(node, [])
+        made.extend(self.read(x) for x in self._items(node))
+        return made
+
+    def read_set(self, node: dict[str, Any]) -> set[Any]:
+        made: set[Any] = self._made(node, set())
+        made.update(self.read(x) for x in self._items(node))
+        return made
+
+    def read_deque(self, node: dict[str, Any]) -> collections.deque[Any]:
+        maxlen = node.get("maxlen")
+        if maxlen is not None and type(maxlen) is not int:
+            raise StateFormatError("a deque whose maxlen is not a number")
+        made: collections.deque[Any] = self._made(node, collections.deque(maxlen=maxlen))
+        made.extend(self.read(x) for x in self._items(node))
+        return made
+
+    def read_dict(self, node: dict[str, Any]) -> dict[Any, Any]:
+        return self._fill(node, self._made(node, {}))
+
+    def read_OrderedDict(self, node: dict[str, Any]) -> collections.OrderedDict[Any, Any]:
+        return self._fill(node, self._made(node, collections.OrderedDict()))
+
+    def read_Counter(self, node: dict[str, Any]) -> collections.Counter[Any]:
+        return self._fill(node, self._made(node, collections.Counter()))
+
+    def read_defaultdict(self, node: dict[str, Any]) -> collections.defaultdict[Any, Any]:
+        named = node.get("f")
+        if named is None:
+            factory: Any = None
+        elif type(named) is str and named in FACTORIES:
+            factory = FACTORIES[named]
+        elif type(named) is dict and named.get("t") in ("def", "ext"):
+            factory = self.read(named)
+        else:
+            raise StateFormatError(f"a defaultdict whose factory {str(named)[:40]!r} is not on the list")
+        return self._fill(node, self._made(node, collections.defaultdict(factory)))
+
+    def read_type(self, node: dict[str, Any]) -> type:
+        name = node.get("n")
+        if type(name) is not str or name not in FACTORIES:
+            raise StateFormatError(f"a type {str(name)[:40]!r} that is not on the list")
+        return FACTORIES[name]
+
+    def read_Fraction(self, node: dict[str, Any]) -> fractions.Fraction:
+        numerator, denominator = self._numbers(node, 2)
+        return fractions.Fraction(numerator, denominator)
+
+    def read_Decimal(self, node: dict[str, Any]) -> decimal.Decimal:
+        return decimal.Decimal(self._text(node))
+
+    def read_timedelta(self, node: dict[str, Any]) -> datetime.timedelta:
+        days, seconds, micro = self._numbers(node, 3)
+        return datetime.timedelta(days, seconds, micro)
+
+    def read_date(self, node: dict[str, Any]) -> datetime.date:
+        return datetime.date(*self._numbers(node, 3))
+
+    def _tz(self, node: dict[str, Any]) -> datetime.tzinfo | None:
+        if "tz" not in node:
+            return None
+        tz = self.read(node["tz"])
+        if type(tz) is not datetime.timezone:
+            raise StateFormatError(f"a {node['t']} whose time zone is not a timezone")
+        return tz
+
+    def _fold(self, node: dict[str, Any]) -> int:
+        fold = node.get("fold", 0)
+        if fold not in (0, 1):
+            raise StateFormatError(f"a {node['t']} whose fold is {fold!r}")
+        return int(fold)
+
+    def read_datetime(self, node: dict[str, Any]) -> datetime.datetime:
+        fields = self._numbers(node, 7)
+        return datetime.datetime(*fields, tzinfo=self._tz(node), fold=self._fold(node))
+
+    def read_time(self, node: dict[str, Any]) -> datetime.time:
+        fields = self._numbers(node, 4)
+        return datetime.time(*fields, tzinfo=self._tz(node), fold=self._fold(node))
+
+    def read_timezone(self, node: dict[str, Any]) -> datetime.timezone:
+        offset = self.read(node.get("v"))
+        name = node.get("name")
+        if type(offset) is not datetime.timedelta or (name is not None and type(name) is not str):
+            raise StateFormatError("a timezone without its offset")
+        return datetime.timezone(offset) if name is None else datetime.timezone(offset, name)
+
+    def read_npy(self, node: dict[str, Any]) -> Any:
+        name = node.get("p")
+        if type(name) is not str or not name.isalnum():
+            raise StateFormatError("an array without its part's digest")
+        return load_npy(self.part(name), bool(node.get("scalar")))
+
+    def read_def(self, node: dict[str, Any]) -> Any:
+        name = node.get("n")
+        if type(name) is not str:
+            raise StateFormatError("a definition without its name")
+        found = self.namespace.get(name)
+        if found is None:
+            raise StateFormatError(f"the essay's {name} is not defined")
+        if not isinstance(found, (types.FunctionType, type)):
+            raise StateFormatError(f"the essay's {name} is not a function or class")
+        return found
+
+    def read_ext(self, node: dict[str, Any]) -> Any:
+        module, qualname = node.get("m"), node.get("q")
+        if type(module) is not str or type(qualname) is not str:
+            raise StateFormatError("a module's definition without its names")
+        parts = qualname.split(".")
+        if not self.exported(module) or any(not p.isidentifier() or p.startswith("__") for p in parts):
+            raise StateFormatError(f"{module}.{qualname}, which no essay exports")
+        found: Any = importlib.import_module(module)
+        for part in parts:
+            found = getattr(found, part, None)
+        if not isinstance(found, (types.FunctionType, type)) or found.__module__ != module:
+            raise StateFormatError(f"{module}.{qualname}, which is not a function or class of {module}")
+        return found
+
+    def read_obj(self, node: dict[str, Any]) -> Any:
+        named = node.get("c")
+        if type(named) is not dict or named.get("t") not in ("def", "ext"):
+            raise StateFormatError("an object without its class")
+        cls = self.read(named)
+        plain = isinstance(cls, type) and all(
+            b.__module__ == "__main__" or self.exported(b.__module__) for b in cls.__mro__[:-1]
+        )
+        if not plain:
+            raise StateFormatError(f"an object of {describe_class(cls)}, which is not an essay's plain class")
+        made = self._made(node, object.__new__(cls))
+        own, slots = node.get("d", {}), node.get("s", {})
+        if type(own) is not dict or type(slots) is not dict:
+            raise StateFormatError("an object whose attributes are not an object")
+        if own:
+            # its __dict__, filled without calling the class's __setattr__
+            object.__getattribute__(made, "__dict__").update({k: self.read(v) for k, v in own.items()})
+        for name, value in slots.items():
+            slot = next((b.__dict__[name] for b in cls.__mro__ if name in b.__dict__), None)
+            if not isinstance(slot, types.MemberDescriptorType):
+                raise StateFormatError(f"{describe_class(cls)} has no slot {name!r}")
+            slot.__set__(made, self.read(value))
+        return made
+
+
+def load_npy(data: bytes, scalar: bool = False) -> Any:
+    import io
+
+    import numpy as np
+
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    return array[()] if scalar else array
+
+
+def read_value(data: bytes, namespace: Mapping[str, Any], part: Callable[[str], bytes]) -> Any:
+    """The value a state file holds; StateFormatError says why a file is refused.
+    `namespace`: where "def" names are found; `part(digest)`: an array's .npy bytes."""
+    try:
+        document = json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, StateFormatError):
+            raise
+        raise StateFormatError(f"not a state file ({exc})") from None
+    if type(document) is not dict or document.get("format") != FORMAT:
+        raise StateFormatError("not a state file")
+    if document.get("version") != VERSION:
+        raise StateFormatError(f"a state file of version {document.get('version')!r}, not {VERSION}")
+    return _Reader(namespace, part).read(document.get("value"))
