@@ -31,8 +31,7 @@ looked up in the page's namespace, an "ext" only in a module an essay exports (t
 already runs those when a cell imports them), and an object is made by object.__new__ and
 filled in, never by calling its class. A class whose objects pickle themselves their own
 way (__reduce__, __getstate__, ...) or that derives from a library's class is refused when
-written. A class may name attributes that are not carried (`__essay_transient__ = ("_backward",)`):
-they are left out, so after a restore the class's own attribute of that name answers.
+written.
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ from typing import Any
 FORMAT = "essays-state"
 VERSION = 1
 SAFE_INT = 2**53  # past this, a JSON reader other than Python's may round an int
-TRANSIENT = "__essay_transient__"
 # the ways a class can make its objects pickle differently from their attributes: the
 # page would not run them, so such objects are refused rather than restored wrongly
 _OWN_PICKLING = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__", "__getnewargs__", "__getnewargs_ex__")
@@ -119,6 +117,11 @@ def essay_class(cls: type) -> bool:
 def describe_class(cls: type) -> str:
     where = "" if cls.__module__ in ("builtins", "__main__") else cls.__module__ + "."
     return f"{where}{cls.__qualname__}"
+
+
+def a(name: str) -> str:
+    """ "an autograd.Tensor", "a list": the article a reason's noun takes."""
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
 
 
 # ----- writing ----------------------------------------------------------------------------
@@ -195,33 +198,28 @@ class _Writer:
         return not isinstance(value, type) and kind.__module__ not in ("builtins",) and essay_class(kind)
 
     def state_of(self, value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """An essay object's attributes: (its __dict__, its slots' values), without the
-        attributes its class declares transient."""
+        """An essay object's attributes: (its __dict__, its slots' values)."""
         key = id(value)
         if key in self.states:
             return self.states[key]
         cls = type(value)
-        said = f"a {describe_class(cls)}"
+        said = a(describe_class(cls))
         for base in cls.__mro__[:-1]:
             if not essay_class(base):
                 raise NotPortable(f"{said} (its class derives from {describe_class(base)})")
             hooks = [h for h in _OWN_PICKLING if h in base.__dict__]
             if hooks:
                 raise NotPortable(f"{said} (its class defines {hooks[0]}, which the page would not run)")
-        transient = getattr(cls, TRANSIENT, ())
-        if not isinstance(transient, tuple) or not all(isinstance(n, str) for n in transient):
-            raise NotPortable(f"{said} (its {TRANSIENT} is not a tuple of names)")
         own: dict[str, Any] = {}
         for name, item in getattr(value, "__dict__", {}).items():
             if not isinstance(name, str):
                 raise NotPortable(f"{said} (an attribute named by a {type(name).__name__})")
-            if name not in transient:
-                own[name] = item
+            own[name] = item
         slots: dict[str, Any] = {}
         for base in cls.__mro__[:-1]:
             declared = base.__dict__.get("__slots__", ())
             for name in (declared,) if isinstance(declared, str) else declared:
-                if name in ("__dict__", "__weakref__") or name in transient:
+                if name in ("__dict__", "__weakref__"):
                     continue
                 stored = f"_{base.__name__.lstrip('_')}{name}" if name.startswith("__") else name
                 slot = base.__dict__.get(stored)
@@ -247,11 +245,13 @@ class _Writer:
             raise NotPortable("a lambda" if value.__name__ == "<lambda>" else "a closure made by a call")
         if isinstance(module, str) and is_exported_module(module):
             qualname = value.__qualname__
+            if "<" in qualname:  # made by a call (a lambda, a closure): no name reaches it
+                raise NotPortable(describe_kind(value))
             found: Any = sys.modules[module]
             for part in qualname.split("."):
                 found = getattr(found, part, None)
             if found is not value:
-                raise NotPortable(f"a {module}.{qualname} not reachable by its name")
+                raise NotPortable(f"{a(module)}.{qualname} not reachable by its name")
             if module not in self.out.modules:
                 self.out.modules.append(module)
             return {"t": "ext", "m": module, "q": qualname}
@@ -269,7 +269,7 @@ class _Writer:
         if key in self.ids:
             return {"t": "ref", "i": self.ids[key]}
         if key in self.building:
-            raise NotPortable(f"a {kind.__name__} that holds itself")
+            raise NotPortable(f"{a(kind.__name__)} that holds itself")
         shared = self.seen.get(key, 0) > 1 and kind is not bytes
         node = self._node(value, key, shared)
         return node
@@ -398,7 +398,7 @@ def describe_kind(value: Any) -> str:
     if kind.__module__.startswith("runtime.gpu") or "wgpu" in kind.__module__ or "GPU" in kind.__name__:
         return "data on the GPU"
     ours = kind.__module__ in ("builtins", "__main__") or is_exported_module(kind.__module__)
-    return f"a {describe_class(kind)}" + ("" if ours else " (a library's object)")
+    return a(describe_class(kind)) + ("" if ours else " (a library's object)")
 
 
 def write_value(
