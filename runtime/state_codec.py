@@ -35,7 +35,7 @@ from typing import Any
 
 from .state_json import NotPortable, StateFormatError, describe_kind, load_npy, read_value, write_value
 
-__all__ = ["NotPortable", "StateFormatError", "describe_kind", "load_npy", "encode_value", "decode_json"]
+__all__ = ["NotPortable", "StateFormatError", "decode_json", "describe_kind", "encode_value", "load_npy"]
 
 SKIP = frozenset({"__builtins__", "__name__", "__doc__", "show", "display"})  # the kernel's own names
 

@@ -46,9 +46,9 @@ import json
 import math
 import sys
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 FORMAT = "essays-state"
 VERSION = 1
@@ -58,10 +58,9 @@ SAFE_INT = 2**53  # past this, a JSON reader other than Python's may round an in
 _OWN_PICKLING = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__", "__getnewargs__", "__getnewargs_ex__")
 # a defaultdict's factory, when it is one of these: by name, looked up in this table
 FACTORIES: dict[str, type] = {
-    t.__name__: t
-    for t in (list, dict, set, frozenset, tuple, int, float, complex, str, bytes, bool)
-    + (collections.OrderedDict, collections.Counter, collections.deque)
+    t.__name__: t for t in (list, dict, set, frozenset, tuple, int, float, complex, str, bytes, bool)
 }
+FACTORIES.update(OrderedDict=collections.OrderedDict, Counter=collections.Counter, deque=collections.deque)
 _MUTABLE = (list, dict, set, bytearray, collections.deque, collections.OrderedDict, collections.Counter)
 
 
@@ -235,8 +234,8 @@ class _Writer:
         """A node naming an essay's function or class, or None when `value` is none."""
         module = getattr(value, "__module__", None)
         if module == "__main__":
-            name = value.__name__
-            if self.namespace.get(name) is value and value.__qualname__ == name:
+            name: str = value.__name__
+            if self.namespace.get(name) is value and getattr(value, "__qualname__", None) == name:
                 if name not in self.out.needs:
                     self.out.needs.append(name)
                 return {"t": "def", "n": name}
@@ -411,9 +410,7 @@ def write_value(
         tree = writer.write(value)
     except RecursionError:
         raise NotPortable("a structure too deep to copy") from None
-    text = json.dumps(
-        {"format": FORMAT, "version": VERSION, "value": tree}, separators=(",", ":"), allow_nan=False
-    )
+    text = json.dumps({"format": FORMAT, "version": VERSION, "value": tree}, separators=(",", ":"), allow_nan=False)
     writer.out.data = text.encode("utf-8")
     return writer.out
 
@@ -423,6 +420,10 @@ def write_value(
 
 def _refuse_constant(name: str) -> Any:
     raise StateFormatError(f"a bare {name} (the writer tags them)")
+
+
+_T = TypeVar("_T")
+_M = TypeVar("_M", bound="MutableMapping[Any, Any]")
 
 
 class _Reader:
@@ -452,7 +453,7 @@ class _Reader:
             raise StateFormatError(f"an unknown tag {tag!r}")
         return handler(node)
 
-    def _made(self, node: dict[str, Any], value: Any) -> Any:
+    def _made(self, node: dict[str, Any], value: _T) -> _T:
         if "i" in node:
             if type(node["i"]) is not int or node["i"] in self.table:
                 raise StateFormatError(f"a node numbered {node['i']!r} twice or oddly")
@@ -465,7 +466,7 @@ class _Reader:
             raise StateFormatError(f"a {node['t']} without its list of items")
         return items
 
-    def _fill(self, node: dict[str, Any], target: Any) -> Any:
+    def _fill(self, node: dict[str, Any], target: _M) -> _M:
         """Read a mapping's pairs into `target` (made and numbered first)."""
         if "s" in node:
             pairs = node["s"]
@@ -477,7 +478,8 @@ class _Reader:
             for pair in self._items(node):
                 if type(pair) is not list or len(pair) != 2:
                     raise StateFormatError(f"a {node['t']} entry that is not a pair")
-                target[self.read(pair[0])] = self.read(pair[1])
+                key = self.read(pair[0])  # the key first, as it was written (refs follow)
+                target[key] = self.read(pair[1])
         return target
 
     def read_ref(self, node: dict[str, Any]) -> Any:
@@ -602,12 +604,12 @@ class _Reader:
         return int(fold)
 
     def read_datetime(self, node: dict[str, Any]) -> datetime.datetime:
-        fields = self._numbers(node, 7)
-        return datetime.datetime(*fields, tzinfo=self._tz(node), fold=self._fold(node))
+        y, mo, d, h, mi, sec, us = self._numbers(node, 7)
+        return datetime.datetime(y, mo, d, h, mi, sec, us, tzinfo=self._tz(node), fold=self._fold(node))
 
     def read_time(self, node: dict[str, Any]) -> datetime.time:
-        fields = self._numbers(node, 4)
-        return datetime.time(*fields, tzinfo=self._tz(node), fold=self._fold(node))
+        h, mi, sec, us = self._numbers(node, 4)
+        return datetime.time(h, mi, sec, us, tzinfo=self._tz(node), fold=self._fold(node))
 
     def read_timezone(self, node: dict[str, Any]) -> datetime.timezone:
         offset = self.read(node.get("v"))
