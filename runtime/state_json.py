@@ -165,6 +165,7 @@ class _Writer:
         self.ids: dict[int, int] = {}  # id -> its "i", once written
         self.building: set[int] = set()  # tuples and frozensets being written
         self.states: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.mutable: set[int] = set()  # what an update in place can change, met counting
         self.out = Written(b"")
 
     # -- the objects a node holds, for the counting pass (the same the writing visits)
@@ -189,6 +190,11 @@ class _Writer:
         key = id(value)
         self.seen[key] = self.seen.get(key, 0) + 1
         if self.seen[key] == 1:
+            np = _numpy()
+            if type(value) in _MUTABLE or type(value) is collections.defaultdict or self._object(value):
+                self.mutable.add(key)
+            elif np is not None and type(value) is np.ndarray:
+                self.mutable.add(key)
             for child in self.children(value):
                 self.count(child)
 
@@ -415,6 +421,19 @@ def write_value(
     return writer.out
 
 
+def mutable_ids(value: Any) -> set[int]:
+    """The ids of the mutable objects in a value (lists, dicts, arrays, essay objects,
+    itself included), valid while the value lives: two names whose values share one must
+    travel together, or an update through one would not show through the other.
+    NotPortable for a value that cannot travel."""
+    writer = _Writer({}, lambda data: "", lambda value: b"")
+    try:
+        writer.count(value)
+    except RecursionError:
+        raise NotPortable("a structure too deep to copy") from None
+    return writer.mutable
+
+
 # ----- reading ----------------------------------------------------------------------------
 
 
@@ -451,7 +470,10 @@ class _Reader:
         handler = getattr(self, "read_" + tag, None) if tag.isidentifier() else None
         if handler is None:
             raise StateFormatError(f"an unknown tag {tag!r}")
-        return handler(node)
+        value = handler(node)
+        if "i" in node and node["i"] not in self.table:  # a shared array, tuple, date, ...
+            self._made(node, value)
+        return value
 
     def _made(self, node: dict[str, Any], value: _T) -> _T:
         if "i" in node:

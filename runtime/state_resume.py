@@ -147,9 +147,15 @@ def restore(plan_json: str, folder: str) -> str:
         with open(os.path.join(folder, name), "rb") as f:
             return f.read()
 
+    groups: dict[str, Any] = {}  # a file that several names share, read once: they stay one object
+
     def load(entry: dict[str, Any]) -> Any:
         if entry["kind"] == "npy":
             return load_npy(read(entry["file"]), bool(entry.get("scalar")))
+        if "member" in entry:
+            if entry["file"] not in groups:
+                groups[entry["file"]] = decode_json(read(entry["file"]), namespace, lambda d: read(f"{d}.npy"))
+            return groups[entry["file"]][entry["member"]]
         return decode_json(read(entry["file"]), namespace, lambda digest: read(f"{digest}.npy"))
 
     for name, entry in entries.items():

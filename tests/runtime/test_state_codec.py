@@ -172,3 +172,22 @@ def test_a_librarys_object_is_refused_before_it_is_asked_to_reduce_itself():
     with pytest.raises(NotPortable, match=r"a list holding a somelib\.gpu"):
         encode_value([1, Handle()], {})
     assert asked == []
+
+
+def test_names_that_share_an_object_are_one_value_that_each_names_its_member(tmp_path):
+    kernel = Kernel()
+    source = (
+        "import numpy as np\nW = np.ones(2)\nb = [0.0]\nparams = [W, b]\nalias = b\n"
+        "alone = [1, 2]\ngen = (i for i in [])\nheld = [alone, gen]"
+    )
+    assert kernel.execute(source, "essay.md").ok
+    recorder = StateRecorder("essay.md")
+    recorder.add(0, 1, source)
+    entries, blobs = recorder.record(kernel.namespace, tmp_path)
+    group = {n: entries[n] for n in ("W", "b", "params", "alias")}
+    assert {e["member"] for e in group.values()} == set(group)
+    assert len({e["digest"] for e in group.values()}) == 1  # one file for the four
+    assert entries["alone"]["kind"] == "lost"  # it shares a list with `held`, which holds a generator
+    assert entries["alone"]["reason"] == "it shares an object with `held`: a list holding a generator"
+    assert entries["held"]["reason"] == "a list holding a generator"
+    assert "member" not in entries["gen"] and entries["gen"]["kind"] == "lost"

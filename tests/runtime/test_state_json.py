@@ -347,3 +347,13 @@ def test_a_result_tensor_holding_its_backward_closure_is_refused(exported_module
     ns = essay_namespace("from auto import Tensor\nw = Tensor([1.0])\nloss = w + w")
     with pytest.raises(NotPortable, match=r"an auto\.Tensor holding a closure made by a call"):
         encode_value(ns["loss"], ns)
+
+
+def test_an_array_and_other_immutables_met_twice_stay_one_object():
+    weights = np.zeros(3)
+    when = datetime.date(2024, 1, 1)
+    back = round_trip({"params": [weights, weights], "again": weights, "dates": [when, when]})
+    assert back["params"][0] is back["params"][1] is back["again"]
+    back["again"] += 1  # an update in place, as a training step makes, is seen through every name
+    assert back["params"][0].tolist() == [1.0, 1.0, 1.0]
+    assert back["dates"][0] is back["dates"][1]
