@@ -191,9 +191,8 @@ class _Writer:
         self.seen[key] = self.seen.get(key, 0) + 1
         if self.seen[key] == 1:
             np = _numpy()
-            if type(value) in _MUTABLE or type(value) is collections.defaultdict or self._object(value):
-                self.mutable.add(key)
-            elif np is not None and type(value) is np.ndarray:
+            array = np is not None and type(value) is np.ndarray
+            if array or type(value) in _MUTABLE or type(value) is collections.defaultdict or self._object(value):
                 self.mutable.add(key)
             for child in self.children(value):
                 self.count(child)

@@ -104,7 +104,9 @@ def test_a_generator_the_cell_reads_sends_the_page_to_an_earlier_state(resumed):
     assert got["plan"]["why"] == "`gen` (a generator) cannot be restored"
 
 
-TALLY = MODULE_HEADER.format(source="02-tally.md") + """
+TALLY = (
+    MODULE_HEADER.format(source="02-tally.md")
+    + """
 from collections import Counter
 
 
@@ -116,6 +118,7 @@ class Tally:
     def top(self, n):
         return self.counts.most_common(n) + sorted(self.seen.items())
 """
+)
 TALLY_CELLS = [
     "from tally import Tally\nt = Tally('a bb a ccc a bb'.split())\nboth = {'x': t, 'y': t}",
     "t.top(2), both['x'] is both['y'] is t, type(t).__module__, type(t).__name__",

@@ -183,7 +183,7 @@ def test_names_that_share_an_object_are_one_value_that_each_names_its_member(tmp
     assert kernel.execute(source, "essay.md").ok
     recorder = StateRecorder("essay.md")
     recorder.add(0, 1, source)
-    entries, blobs = recorder.record(kernel.namespace, tmp_path)
+    entries, _ = recorder.record(kernel.namespace, tmp_path)
     group = {n: entries[n] for n in ("W", "b", "params", "alias")}
     assert {e["member"] for e in group.values()} == set(group)
     assert len({e["digest"] for e in group.values()}) == 1  # one file for the four
