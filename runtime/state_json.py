@@ -13,6 +13,9 @@ type, from a closed list:
     OrderedDict, Counter, defaultdict (its factory by name, from a fixed list, or a def),
     date, datetime, time, timedelta, timezone, Fraction, Decimal (its exact str)
     {"t": "npy", "p": digest}           a numpy array (or "scalar": true), its .npy part
+    {"t": "Generator", "bg": "PCG64", "state": {...}}   a numpy Generator: its bit
+                                        generator's kind (from a fixed list) and state
+    {"t": "Random", "v": [...]}         a random.Random, by its getstate()
     {"t": "type", "n": "int"}           a builtin type as a value, from the same fixed list
     {"t": "def", "n": "f"}              the essay's function or class, by name
     {"t": "ext", "m": "autograd", "q": "Tensor"}   a function or class of an essay's module
@@ -44,6 +47,7 @@ import fractions
 import importlib
 import json
 import math
+import random
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
@@ -62,6 +66,8 @@ FACTORIES: dict[str, type] = {
 }
 FACTORIES.update(OrderedDict=collections.OrderedDict, Counter=collections.Counter, deque=collections.deque)
 _MUTABLE = (list, dict, set, bytearray, collections.deque, collections.OrderedDict, collections.Counter)
+# numpy's bit generators a Generator may travel with: each restores from its `state` dict
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
 class NotPortable(Exception):
@@ -76,7 +82,8 @@ class StateFormatError(ValueError):
 @dataclass
 class Written:
     """A value's JSON bytes, the .npy parts of the arrays inside it (digest -> bytes), the
-    essay definitions it refers to and the essays' modules it imports."""
+    essay definitions it refers to and the modules the page imports to read it (the essays'
+    modules whose classes it holds; numpy for a Generator)."""
 
     data: bytes
     parts: dict[str, bytes] = field(default_factory=dict)
@@ -191,7 +198,9 @@ class _Writer:
         self.seen[key] = self.seen.get(key, 0) + 1
         if self.seen[key] == 1:
             np = _numpy()
-            array = np is not None and type(value) is np.ndarray
+            array = type(value) is random.Random or (
+                np is not None and type(value) in (np.ndarray, np.random.Generator)
+            )
             if array or type(value) in _MUTABLE or type(value) is collections.defaultdict or self._object(value):
                 self.mutable.add(key)
             for child in self.children(value):
@@ -336,7 +345,9 @@ class _Writer:
                 node["s"] = {k: self.write(v) for k, v in slots.items()}
         return node
 
-    def _plain(self, value: Any) -> dict[str, Any]:
+    def _library(self, value: Any) -> dict[str, Any] | None:
+        """The library values that travel: numpy arrays and scalars (as .npy parts), numpy
+        Generators and random.Random (by their state); None for anything else."""
         kind = type(value)
         np = _numpy()
         if np is not None and (kind is np.ndarray or isinstance(value, np.generic)):
@@ -346,6 +357,23 @@ class _Writer:
             node: dict[str, Any] = {"t": "npy", "p": name}
             if isinstance(value, np.generic):
                 node["scalar"] = True
+            return node
+        if np is not None and kind is np.random.Generator:
+            bits = type(value.bit_generator).__name__
+            if bits not in BIT_GENERATORS or type(value.bit_generator).__module__.split(".")[0] != "numpy":
+                raise NotPortable(f"a numpy Generator of a {bits} (not one of numpy's own)")
+            if "numpy" not in self.out.modules:
+                self.out.modules.append("numpy")
+            # its draws go on as the build's would; its seed sequence (spawn()) is not carried
+            return {"t": "Generator", "bg": bits, "state": self.write(value.bit_generator.state)}
+        if kind is random.Random:
+            return {"t": "Random", "v": self.write(value.getstate())}
+        return None
+
+    def _plain(self, value: Any) -> dict[str, Any]:
+        kind = type(value)
+        node = self._library(value)
+        if node is not None:
             return node
         if kind is complex:
             return {"t": "complex", "v": [_float(value.real), _float(value.imag)]}
@@ -644,6 +672,28 @@ class _Reader:
         if type(name) is not str or not name.isalnum():
             raise StateFormatError("an array without its part's digest")
         return load_npy(self.part(name), bool(node.get("scalar")))
+
+    def read_Generator(self, node: dict[str, Any]) -> Any:
+        import numpy as np
+
+        bits = node.get("bg")
+        if type(bits) is not str or bits not in BIT_GENERATORS:
+            raise StateFormatError(f"a Generator whose bit generator {str(bits)[:40]!r} is not on the list")
+        state = self.read(node.get("state"))
+        maker = getattr(np.random, bits)()  # seeded from the OS, then given the build's state
+        try:
+            maker.state = state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise StateFormatError(f"a {bits} state that numpy refuses ({exc})") from None
+        return np.random.Generator(maker)
+
+    def read_Random(self, node: dict[str, Any]) -> random.Random:
+        made = random.Random()
+        try:
+            made.setstate(self.read(node.get("v")))
+        except (TypeError, ValueError) as exc:
+            raise StateFormatError(f"a Random state that random refuses ({exc})") from None
+        return made
 
     def read_def(self, node: dict[str, Any]) -> Any:
         name = node.get("n")

@@ -113,6 +113,7 @@ def test_the_reasons_say_what_could_not_travel():
             "def adder(n):\n    def add(x):\n        return x + n\n    return add\n"
             "add3 = adder(3)\n"
             "rng = random.Random(0)\n"
+            "sys_rng = random.SystemRandom()\n"
             "held = {'g': (i for i in [])}",
         ]
     )
@@ -122,9 +123,10 @@ def test_the_reasons_say_what_could_not_travel():
         "f": "an open file",
         "square": "a lambda",
         "add3": "a closure made by a call",
-        "rng": "a random.Random (a library's object)",
         "held": "a dict holding a generator",
+        "sys_rng": "a random.SystemRandom (a library's object)",
     }
+    assert entries["rng"]["kind"] == "json"  # a random.Random travels by its getstate()
     assert entries["random"] == {"kind": "module", "module": "random"}
     assert entries["adder"]["kind"] == "def"
 

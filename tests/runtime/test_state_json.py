@@ -357,3 +357,31 @@ def test_an_array_and_other_immutables_met_twice_stay_one_object():
     back["again"] += 1  # an update in place, as a training step makes, is seen through every name
     assert back["params"][0].tolist() == [1.0, 1.0, 1.0]
     assert back["dates"][0] is back["dates"][1]
+
+
+def test_random_generators_carry_on_drawing_as_the_builds_would():
+    rng = np.random.default_rng(42)
+    rng.standard_normal(5)  # partway through its stream
+    py = random.Random(7)
+    py.random()
+    holder = {"rng": rng, "again": rng, "py": py, "mt": np.random.Generator(np.random.MT19937(3))}
+    encoded = encode_value(holder, {})
+    assert "numpy" in encoded.modules  # the page loads numpy before it reads the file
+    back = decode_json(encoded.data, {}, encoded.parts.__getitem__)
+    assert back["rng"] is back["again"] and type(back["rng"]) is np.random.Generator
+    assert back["rng"].standard_normal(3).tolist() == rng.standard_normal(3).tolist()
+    assert back["mt"].integers(0, 1000, 4).tolist() == holder["mt"].integers(0, 1000, 4).tolist()
+    assert back["py"].random() == py.random()
+
+
+@pytest.mark.parametrize(
+    ("node", "said"),
+    [
+        ({"t": "Generator", "bg": "os.system", "state": {}}, "bit generator 'os.system' is not on the list"),
+        ({"t": "Generator", "bg": "PCG64", "state": {"t": "dict", "s": {}}}, "a PCG64 state that numpy refuses"),
+        ({"t": "Random", "v": [1, 2]}, "a Random state that random refuses"),
+    ],
+)
+def test_a_generators_state_the_library_refuses_is_a_format_error(node, said):
+    with pytest.raises(StateFormatError, match=said):
+        decode_json(doc(node), {}, lambda digest: b"")
