@@ -145,3 +145,16 @@ def test_an_object_of_an_exported_modules_class_comes_back_in_the_page(resumed, 
     assert "import tally" in got["plan"]["packages_code"] and "class Tally" in got["plan"]["packages_code"]
     assert got["result"]["ok"], got["result"]["html"]
     assert got["result"] == expected
+
+
+RANDOM_CELLS = ["import random\nr = random.Random(5)\nfirst = r.random()", "r.random(), r.randint(1, 10**6)"]
+
+
+def test_a_random_generator_goes_on_in_the_page_where_the_build_left_it(resumed, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    build_state(state, RANDOM_CELLS)
+    got = resumed(1, RANDOM_CELLS, state=state)
+    assert got["plan"]["boundary"] == 1
+    assert got["result"]["ok"], got["result"]["html"]
+    assert got["result"] == every_cell_in_cpython(RANDOM_CELLS)
