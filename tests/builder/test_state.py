@@ -191,3 +191,15 @@ def test_a_warm_cache_whose_entries_hold_pickles_publishes_none(project):
     xs = manifest["entries"][manifest["boundaries"][0]["xs"]]
     assert xs["kind"] == "lost" and "(pickle)" in xs["reason"]
     assert not any(p.suffix == ".pickle" for p in project.site.rglob("*"))
+
+
+def test_the_budget_weighs_a_value_by_the_boundaries_it_serves():
+    """A chapter's data, made in its first cell and held to its end, goes before a later
+    cell's value that took longer to make but serves one boundary: leaving the data out
+    would take every boundary away from the page."""
+    data = value("data", 3_000_000)
+    results = [CellResult("ok", seconds=2.0, state={"data": data})]
+    results += [CellResult("ok", seconds=1.0, state={"data": data}) for _ in range(8)]
+    results += [CellResult("ok", seconds=10.0, state={"data": data, "late": value("late", 3_000_000)})]
+    plan = plan_state(results, 4_000_000)
+    assert plan is not None and plan.files == [("data", "json")]
