@@ -33,7 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .state_json import NotPortable, StateFormatError, describe_kind, load_npy, read_value, write_value
+from .state_json import NotPortable, StateFormatError, describe_kind, load_npy, write_value
+from .state_json_read import read_value
 
 __all__ = ["NotPortable", "StateFormatError", "decode_json", "describe_kind", "encode_value", "load_npy"]
 
