@@ -5,7 +5,7 @@ this step decides which values the site ships and writes them, once each, named 
 digest of their bytes, plus one small manifest per essay (`_static/state/<slug>.json`):
 
     {"version": 1,
-     "entries": [{"kind": "pickle", "file": "<digest>.pickle", "size": 41000, "shipped": true,
+     "entries": [{"kind": "json", "file": "<digest>.json", "size": 41000, "shipped": true,
                   ...}, {"kind": "def", "source": "def f(x): ...", ...}, ...],
      "boundaries": [{"name": <index into entries>, ...}, null, ...]}
 
@@ -18,7 +18,8 @@ making it again in the page: at DOWNLOAD_BYTES_PER_SECOND (2 MB/s) against PAGE_
 (3) times the build's time for the cell that made it. Values under SMALL_BYTES always
 travel (one request; recomputing means running cells). The shipped values of an essay stay
 within its budget (essays.toml's `state_budget`, a front matter's `state-budget`; default
-DEFAULT_BUDGET), the dearest to recompute per byte first. A value left out is recomputed:
+DEFAULT_BUDGET), the dearest to recompute per byte first, each value's time weighed by the
+number of boundaries that hold it. A value left out is recomputed:
 the page starts from an earlier boundary that does not need it, and runs the cells between.
 """
 
@@ -38,8 +39,10 @@ DOWNLOAD_BYTES_PER_SECOND = 2_000_000  # a modest connection
 PAGE_SLOWDOWN = 3.0  # Pyodide runs pure Python about this many times slower than CPython
 SMALL_BYTES = 100_000  # under this, a value always travels
 DEFAULT_BUDGET = 20_000_000
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: values as typed JSON (runtime/state_json.py), no pickles
 STATE = "_static/state"
+DATA = ("json", "npy")  # the kinds whose value is a file of its own
+KINDS = frozenset([*DATA, "module", "import", "def", "lost"])
 
 
 @dataclass
@@ -111,10 +114,11 @@ class _Seen:
     made: dict[str, float]  # a value's digest -> the build's seconds for the cell that made it
     sizes: dict[str, int]
     withheld: dict[str, str]  # a value's digest -> why it is never published
+    held: dict[str, int]  # a value's digest -> how many boundaries hold it
 
 
 def _collect(results: list[CellResult], published: set[str] | None) -> _Seen:
-    seen = _Seen([], [], {}, {}, {})
+    seen = _Seen([], [], {}, {}, {}, {})
     places: dict[str, int] = {}  # an entry's JSON -> its place in seen.entries
     secret: str | None = None  # once a cell read what the site does not publish
     for number, result in enumerate(results, start=1):
@@ -124,13 +128,21 @@ def _collect(results: list[CellResult], published: set[str] | None) -> _Seen:
             seen.boundaries.append(None)
             continue
         names: dict[str, int] = {}
+        counted: set[str] = set()
         for name, raw in sorted(result.state.items()):
             entry: dict[str, Any] = dict(raw)
-            if entry["kind"] in ("pickle", "npy"):
+            if entry["kind"] not in KINDS:
+                # a kind this build does not write (an older cache's "pickle"): never
+                # published, and a name the page cannot restore
+                entry = {"kind": "lost", "reason": f"recorded in a form this build no longer ships ({entry['kind']})"}
+            if entry["kind"] in DATA:
                 digest = str(entry["digest"])
                 if digest not in seen.made and secret is not None:
                     seen.withheld[digest] = secret
                 seen.made.setdefault(digest, result.seconds)
+                if digest not in counted:  # once per boundary, though several names share it
+                    counted.add(digest)
+                    seen.held[digest] = seen.held.get(digest, 0) + 1
                 seen.sizes[digest] = int(entry["size"])
             key = json.dumps(entry, sort_keys=True)
             if key not in places:
@@ -143,11 +155,13 @@ def _collect(results: list[CellResult], published: set[str] | None) -> _Seen:
 
 def _choose(seen: _Seen, budget: int) -> tuple[set[str], StateCost]:
     """The values that travel: worth it by the model, then within the budget, the dearest
-    to recompute per byte first."""
+    to recompute per byte first, a value's time counted once for each boundary that holds
+    it: a value left out takes every such boundary away from the page (a chapter's data,
+    made in its first cell and read to its end, before a late cell's by-product)."""
     made, sizes = seen.made, seen.sizes
     wanted = sorted(
         (d for d in made if d not in seen.withheld and worth_shipping(sizes[d], made[d])),
-        key=lambda d: (sizes[d] > SMALL_BYTES, -made[d] / max(sizes[d], 1), d),
+        key=lambda d: (sizes[d] > SMALL_BYTES, -made[d] * seen.held[d] / max(sizes[d], 1), d),
     )
     shipped: set[str] = set()
     cost = StateCost()
@@ -171,10 +185,10 @@ def plan_state(results: list[CellResult], budget: int, published: set[str] | Non
     shipped, cost = _choose(seen, budget)
     files: list[tuple[str, str]] = []
     for entry in seen.entries:
-        if entry["kind"] not in ("pickle", "npy"):
+        if entry["kind"] not in DATA:
             continue
         digest = str(entry.pop("digest"))
-        ext = "npy" if entry["kind"] == "npy" else "pickle"
+        ext = entry["kind"]  # "json" or "npy": the file's own extension
         entry["file"] = f"{digest}.{ext}"
         parts = [str(p) for p in entry.get("parts", [])]
         entry["parts"] = [f"{p}.npy" for p in parts]

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import json
 import os
 from typing import Any
 
 from .analysis import global_reads
 from .page import kernel
-from .state_codec import decode_pickle, load_npy
+from .state_codec import decode_json, load_npy
 
-DATA = ("pickle", "npy")
+DATA = ("json", "npy")
+MANIFEST_VERSION = 2  # builder/state.py's: values as typed JSON
 
 
 def needed_names(sources: list[str]) -> set[str] | None:
@@ -67,9 +69,11 @@ def _check(manifest: dict[str, Any], b: int, sources: list[str]) -> tuple[dict[s
         todo.extend(n for n in more if n in names and n not in chosen)
     values = {n: e for n, e in chosen.items() if e["kind"] in DATA}
     files = sorted({f for e in values.values() for f in [e["file"], *e.get("parts", [])]})
+    exported = sorted({m for e in values.values() for m in e.get("modules", [])})
     imports = sorted(
         {e["module"] for e in chosen.values() if e["kind"] in ("module", "import")}
         | ({"numpy"} if any(f.endswith(".npy") for f in files) else set())
+        | set(exported)
     )
     plan = {
         "boundary": b,
@@ -79,10 +83,37 @@ def _check(manifest: dict[str, Any], b: int, sources: list[str]) -> tuple[dict[s
         "values": len(values),
         # what the page loads first (its package loader reads imports from code)
         "packages_code": "\n".join(
-            [f"import {m}" for m in imports] + [e["source"] for e in chosen.values() if e["kind"] == "def"]
+            [f"import {m}" for m in imports]
+            + [e["source"] for e in chosen.values() if e["kind"] == "def"]
+            # the essays' modules among them: what those import is loaded too
+            + _module_texts(imports)
         ),
     }
     return plan, None
+
+
+def _module_texts(names: list[str]) -> list[str]:
+    """The text of the essays' modules `names`, and of the essays' modules they import, as
+    the page has them on sys.path (the package loader reads imports from code)."""
+    from .analysis import imported_modules
+    from .imports import exported_modules
+
+    exported = exported_modules()
+    texts: list[str] = []
+    todo, done = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in done or name not in exported:
+            continue
+        done.add(name)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        with open(spec.origin, encoding="utf-8") as file:
+            text = file.read()
+        texts.append(text)
+        todo.extend(sorted(imported_modules(text)))
+    return texts
 
 
 def plan(manifest_text: str, sources_json: str, latest: int) -> str:
@@ -91,6 +122,8 @@ def plan(manifest_text: str, sources_json: str, latest: int) -> str:
     `latest` itself could not when an earlier one serves; or {"boundary": 0, "why": ...}."""
     manifest = json.loads(manifest_text)
     sources = json.loads(sources_json)
+    if manifest.get("version") != MANIFEST_VERSION:
+        return json.dumps({"boundary": 0, "why": "the build's state is of another version than the page's"})
     first_why: str | None = None
     for b in range(min(latest, len(sources)), 0, -1):
         found, why = _check(manifest, b, sources)
@@ -114,10 +147,16 @@ def restore(plan_json: str, folder: str) -> str:
         with open(os.path.join(folder, name), "rb") as f:
             return f.read()
 
+    groups: dict[str, Any] = {}  # a file that several names share, read once: they stay one object
+
     def load(entry: dict[str, Any]) -> Any:
         if entry["kind"] == "npy":
             return load_npy(read(entry["file"]), bool(entry.get("scalar")))
-        return decode_pickle(read(entry["file"]), namespace, lambda digest: read(f"{digest}.npy"))
+        if "member" in entry:
+            if entry["file"] not in groups:
+                groups[entry["file"]] = decode_json(read(entry["file"]), namespace, lambda d: read(f"{d}.npy"))
+            return groups[entry["file"]][entry["member"]]
+        return decode_json(read(entry["file"]), namespace, lambda digest: read(f"{digest}.npy"))
 
     for name, entry in entries.items():
         if entry["kind"] == "module":

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the worker imports the cache's modules: no Markdown parser 
     from builder.pipeline.parse import Cell
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
-FORMAT = 7  # bump when the layout of an entry or a key's derivation changes (7: entries carry the portable state)
+FORMAT = 8  # bump when the layout of an entry or a key's derivation changes (8: the portable state as typed JSON, no pickles)
 
 
 def content_keys(cells: Sequence[Cell], imports: Sequence[Mapping[str, str]] | None = None) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from builder.state import (
 
 
 def value(digest: str, size: int) -> dict:
-    return {"kind": "pickle", "digest": digest, "size": size}
+    return {"kind": "json", "digest": digest, "size": size}
 
 
 def test_the_cost_model_weighs_download_against_three_times_the_build():
@@ -38,7 +38,7 @@ def test_each_value_is_listed_once_however_many_boundaries_hold_it():
     manifest = plan.manifest
     assert manifest["boundaries"][0]["a"] == manifest["boundaries"][1]["a"]
     assert manifest["boundaries"][2] is None  # no state after a cell that timed out
-    assert plan.files == [("d1", "pickle"), ("d2", "pickle")]
+    assert plan.files == [("d1", "json"), ("d2", "json")]
     assert (plan.cost.values, plan.cost.bytes) == (2, 30)
 
 
@@ -58,7 +58,7 @@ def test_the_budget_keeps_the_dearest_to_recompute_per_byte():
     ]
     plan = plan_state(results, 4_000_000)
     assert plan is not None
-    assert plan.files == [("t", "pickle")]
+    assert plan.files == [("t", "json")]
     assert plan.cost.over_budget == 1
     cheap = plan.manifest["entries"][plan.manifest["boundaries"][1]["cheap"]]
     assert cheap["why"] == "over the essay's state budget"
@@ -152,3 +152,54 @@ def test_the_command_says_what_each_essays_state_weighs(project):
     size = json.loads((project.site / "_static" / "state" / "01-state.json").read_text(encoding="utf-8"))
     shipped = [e["size"] for e in size["entries"] if e.get("shipped")]
     assert f"state shipped for the pages: 01-state 1 value, {shipped[0]} B" in done.stdout
+
+
+def test_an_older_kind_in_a_cached_entry_is_never_published():
+    """An entry recorded before the state was JSON says "pickle": its name is lost, no file."""
+    results = [CellResult("ok", seconds=1.0, state={"a": value("old", 10) | {"kind": "pickle"}, "b": value("new", 5)})]
+    plan = plan_state(results, 1_000)
+    assert plan is not None and plan.files == [("new", "json")]
+    entries = plan.manifest["entries"]
+    old = entries[plan.manifest["boundaries"][0]["a"]]
+    assert old == {"kind": "lost", "reason": "recorded in a form this build no longer ships (pickle)"}
+    assert plan.manifest["version"] == 2
+
+
+@pytest.mark.slow
+def test_a_warm_cache_whose_entries_hold_pickles_publishes_none(project):
+    """A cache written by a build from before (its entries' state of kind "pickle", their
+    blobs pickles) must not put a pickle in the site when a later build reuses it."""
+    import pickle
+
+    from builder.cache.store import read_packed, write_packed
+
+    project.write("01-state.md", ESSAY.format(front=""))
+    project.build()
+    entries = [p for p in project.root.rglob("cells/*/*.pickle") if ".essays-cache" in p.parts]
+    assert entries
+    for path in entries:  # what the older build wrote under the same keys
+        data = pickle.loads(read_packed(path))
+        for entry in (data.get("state") or {}).values():
+            if entry["kind"] == "json":
+                entry["kind"] = "pickle"
+        write_packed(path, pickle.dumps(data))
+    result = project.build()
+    assert all(r.cached for r in result.essays[0].results)
+    state = project.site / "_static" / "state"
+    assert sorted({p.suffix for p in state.iterdir()}) == [".json"]
+    manifest = json.loads((state / "01-state.json").read_text(encoding="utf-8"))
+    xs = manifest["entries"][manifest["boundaries"][0]["xs"]]
+    assert xs["kind"] == "lost" and "(pickle)" in xs["reason"]
+    assert not any(p.suffix == ".pickle" for p in project.site.rglob("*"))
+
+
+def test_the_budget_weighs_a_value_by_the_boundaries_it_serves():
+    """A chapter's data, made in its first cell and held to its end, goes before a later
+    cell's value that took longer to make but serves one boundary: leaving the data out
+    would take every boundary away from the page."""
+    data = value("data", 3_000_000)
+    results = [CellResult("ok", seconds=2.0, state={"data": data})]
+    results += [CellResult("ok", seconds=1.0, state={"data": data}) for _ in range(8)]
+    results += [CellResult("ok", seconds=10.0, state={"data": data, "late": value("late", 3_000_000)})]
+    plan = plan_state(results, 4_000_000)
+    assert plan is not None and plan.files == [("data", "json")]

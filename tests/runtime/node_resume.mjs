@@ -1,23 +1,23 @@
 // Starts Pyodide (npm `pyodide`, under Node) from the build's state and runs one cell:
-// reads {state, sources, latest} on stdin (`state`: a folder with the essay's manifest,
-// essay.json, and the values it ships), restores through runtime/state_resume.py as the
-// page's worker does, runs the last source, and prints the plan and the run's result.
-import { readFileSync, readdirSync } from "node:fs";
+// reads {state, sources, latest, modules} on stdin (`state`: a folder with the essay's
+// manifest, essay.json, and the values it ships; `modules`: the essays' exported modules,
+// name -> text, written where the page writes them), restores through
+// runtime/state_resume.py as the page's worker does, runs the last source, and prints the
+// plan and the run's result.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadPyodide } from "pyodide";
+import { pageInPyodide } from "./node_page.mjs";
 
 const root = process.argv[2];
 const job = JSON.parse(readFileSync(0, "utf8"));
-const py = await loadPyodide();
-py.FS.mkdirTree("/home/pyodide/runtime");
-for (const name of readdirSync(join(root, "runtime")).filter((n) => n.endsWith(".py"))) {
-  py.FS.writeFile("/home/pyodide/runtime/" + name, readFileSync(join(root, "runtime", name)));
+const { py, page } = await pageInPyodide(root);
+for (const [name, text] of Object.entries(job.modules || {})) {
+  py.FS.writeFile("/home/pyodide/modules/" + name + ".py", text);
 }
-py.pyimport("sys").path.insert(0, "/home/pyodide");
-py.pyimport("runtime.page").setup("/home/pyodide");
 const resume = py.pyimport("runtime.state_resume");
 const manifest = readFileSync(join(job.state, "essay.json"), "utf8");
 const plan = JSON.parse(resume.plan(manifest, JSON.stringify(job.sources), job.latest));
+py.pyimport("importlib").invalidate_caches(); // the modules were written after set-up
 py.FS.mkdirTree("/home/pyodide/state");
 for (const name of plan.files || []) {
   py.FS.writeFile("/home/pyodide/state/" + name, readFileSync(join(job.state, name)));
@@ -26,5 +26,5 @@ const restored = plan.boundary
   ? JSON.parse(resume.restore(JSON.stringify(plan), "/home/pyodide/state"))
   : null;
 const last = job.sources.length;
-const result = JSON.parse(py.pyimport("runtime.page").run(job.sources[last - 1], "cell " + last));
+const result = JSON.parse(page.run(job.sources[last - 1], "cell " + last));
 process.stdout.write(JSON.stringify({ plan, restored, result }));

@@ -280,6 +280,8 @@ def state_files(site: Path, skipped: set[str]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for path in sorted((site / STATE).glob("*.json")):
         manifest = json.loads(path.read_text(encoding="utf-8"))
+        if "boundaries" not in manifest:
+            continue  # a value (runtime/state_json.py), compared below when a manifest ships it
         page = f"{path.stem}.html#cell "
         cut = min((int(s[len(page) :]) for s in skipped if s.startswith(page)), default=None)
         boundaries = manifest["boundaries"]
