@@ -205,9 +205,12 @@ class Worker:
         files = sorted(self.folder.glob("cell-*.out"), key=lambda p: int(p.stem.split("-")[1]))
         if not files:
             return ""
-        with open(files[-1], "rb") as f:
-            f.seek(max(0, files[-1].stat().st_size - CRASH_TAIL))
-            return f.read().decode("utf-8", "replace").strip()
+        try:
+            with open(files[-1], "rb") as f:
+                f.seek(max(0, files[-1].stat().st_size - CRASH_TAIL))
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:  # a cancelled build removes the folder as its worker dies: nothing to say
+            return ""
 
     def _end_group(self) -> None:
         """Kill what the worker's cells started and left in its process group, once the

@@ -90,3 +90,15 @@ def test_two_builds_in_one_process_stop_separately(project):
     results = outcome["b"]
     assert isinstance(results, list) and [r.status for r in results] == ["ok", "ok"]
     assert tokens["a"].live() == [] and tokens["b"].live() == []
+
+
+def test_a_crash_seen_as_the_build_removes_the_workers_folder_is_told_without_its_output(tmp_path):
+    """Cancelling removes the worker's folder while the thread that waits on the worker sees
+    it die: the output file it had just listed is gone, and that is not an error of its own."""
+    from types import SimpleNamespace
+
+    from builder.execution.worker import Worker
+
+    gone = tmp_path / "cell-3.out"
+    folder = SimpleNamespace(glob=lambda pattern: [gone])  # listed, then removed before it is read
+    assert Worker._last_output(SimpleNamespace(folder=folder)) == ""  # type: ignore[arg-type]
