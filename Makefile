@@ -73,9 +73,9 @@ format: install
 check: lint
 	$(BIN)/python -m pytest -q -m "not browser and not gpu and not slow"
 
-# Two processes (pytest-xdist): on this 2-core machine the suite took 12:21 so, against 16:07
-# in one, as each waits on browsers and worker processes. Every test also passes in one
-# process, and under a load of 14: `make test PYTEST_ARGS=` runs it that way.
+# Two processes (pytest-xdist): on this 2-core machine the suite took 12:21 this way against
+# 16:07 in one, since much of it waits on browsers and worker processes. The tests are
+# written to pass in one process too: `make test PYTEST_ARGS=` runs it that way.
 PYTEST_ARGS ?= -n 2
 test: install test-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
