@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,29 @@ CHROMIUM_ARGS = [
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a child Python: this one, with the repository importable."""
     return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+
+
+def run_node_harness(script: str, *args: str, stdin: str) -> Any:
+    """Run one of tests/runtime's Node harnesses (they start the page's Python through
+    node_page.mjs) with the repository as its first argument, `stdin` as its input, and
+    return the JSON it prints; skip where Node or the npm install is missing."""
+    import json
+    import shutil
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    if not (ROOT / "node_modules" / "pyodide").is_dir():
+        pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
+    out = subprocess.run(
+        ["node", str(ROOT / "tests" / "runtime" / script), str(ROOT), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
 
 
 def wait_for(predicate, what: str, timeout: float = WAIT) -> None:

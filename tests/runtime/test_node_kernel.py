@@ -2,11 +2,10 @@
 no browser) give the same outputs as under CPython."""
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from support import run_node_harness
 
 pytestmark = pytest.mark.slow  # Node and Pyodide start in seconds, not milliseconds
 
@@ -36,20 +35,7 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def pyodide_results():
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    if not (ROOT / "node_modules" / "pyodide").is_dir():
-        pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
-    out = subprocess.run(
-        ["node", str(ROOT / "tests" / "runtime" / "node_kernel.mjs"), str(ROOT)],
-        input=json.dumps(CELLS),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return run_node_harness("node_kernel.mjs", stdin=json.dumps(CELLS))
 
 
 def cpython_results():

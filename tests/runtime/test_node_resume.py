@@ -4,12 +4,11 @@ come back from the files the build writes, and the last cell runs on them as it 
 after every cell above."""
 
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import run_node_harness
 
 from builder.execution.state import StateRecorder
 from builder.records import CellResult
@@ -60,24 +59,12 @@ def build_state(folder: Path, cells: list[str] = CELLS) -> None:
 
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory):
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    if not (ROOT / "node_modules" / "pyodide").is_dir():
-        pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
     folder = tmp_path_factory.mktemp("state")
     build_state(folder)
 
     def run(latest: int, sources: list[str] = CELLS, state: Path = folder, modules: dict | None = None) -> dict:
-        out = subprocess.run(
-            ["node", str(ROOT / "tests" / "runtime" / "node_resume.mjs"), str(ROOT)],
-            input=json.dumps({"state": str(state), "sources": sources, "latest": latest, "modules": modules or {}}),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=180,
-        )
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
+        job = {"state": str(state), "sources": sources, "latest": latest, "modules": modules or {}}
+        return run_node_harness("node_resume.mjs", stdin=json.dumps(job))
 
     return run
 

@@ -1,12 +1,10 @@
 """In Pyodide (npm `pyodide` under Node), what a cell prints reaches the page's `emit` while
 the cell still runs, and the outputs at its end are those of a run without it."""
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from support import run_node_harness
 
 pytestmark = pytest.mark.slow  # Node and Pyodide start in seconds, not milliseconds
 
@@ -15,20 +13,7 @@ CELL = "import time\nprint('first')\nt = time.time()\nwhile time.time() - t < 1.
 
 
 def test_the_first_line_arrives_before_the_cell_ends():
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    if not (ROOT / "node_modules" / "pyodide").is_dir():
-        pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
-    out = subprocess.run(
-        ["node", str(ROOT / "tests" / "runtime" / "node_stream.mjs"), str(ROOT)],
-        input=CELL,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,
-    )
-    assert out.returncode == 0, out.stderr
-    ran = json.loads(out.stdout)
+    ran = run_node_harness("node_stream.mjs", stdin=CELL)
     assert "".join(c["text"] for c in ran["chunks"]) == "first\nsecond\n"
     first = next(c for c in ran["chunks"] if c["text"] == "first")
     assert first["at"] < ran["ended"] - 900, "sent before the second of busy work, not at the end"

@@ -3,12 +3,11 @@ installs them (runtime/js/worker/wheels.js): fetched when a cell's imports need 
 what they require first, once, and named with the address tried when one cannot be had."""
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from distributions import make_distribution
+from support import run_node_harness
 
 from builder.pipeline.page_packages import PagePackages
 from builder.pipeline.wheels import build_wheel
@@ -19,20 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_in_node(folder: Path, cells: list[str]) -> list[dict]:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    if not (ROOT / "node_modules" / "pyodide").is_dir():
-        pytest.skip("node_modules/pyodide is missing: run `make install` (npm ci)")
-    out = subprocess.run(
-        ["node", str(ROOT / "tests" / "runtime" / "node_wheels.mjs"), str(ROOT), str(folder)],
-        input=json.dumps(cells),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return run_node_harness("node_wheels.mjs", str(folder), stdin=json.dumps(cells))
 
 
 @pytest.fixture(scope="module")
