@@ -59,9 +59,17 @@ def execute_essay(
     neither, none is recorded. `threads`: the worker's share of the cores for its numerical
     libraries (worker.threads_per_worker)."""
     run = EssayRun(
-        essay, default_timeout, progress, cache, modules, keys=keys, cancel=cancel, timeouts=timeouts, state=state
+        essay,
+        default_timeout,
+        progress,
+        cache,
+        modules,
+        keys=keys,
+        cancel=cancel,
+        timeouts=timeouts,
+        state=state,
+        threads=threads,
     )
-    run.threads = threads
     run.started = started
     return run.run()
 
@@ -91,8 +99,10 @@ class EssayRun:
         cancel: CancelToken | None = None,
         timeouts: Timeouts | None = None,
         state: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         self.modules = modules
+        self.threads = threads  # the numerical libraries' threads (None: their default)
         self.state = state
         self.cancel = cancel if cancel is not None else CancelToken()
         self.cells = essay.cells
@@ -119,7 +129,6 @@ class EssayRun:
         self.timeouts = timeouts if cache is not None else None
         self.started: Callable[[Cell], None] | None = None
         self._iterations: dict[int, tuple[int, int]] = {}  # cell index -> (done, total) last reported
-        self.threads: int | None = None  # the numerical libraries' threads (None: their default)
 
     def run(self) -> list[CellResult]:
         first_miss = self._take_cached()
