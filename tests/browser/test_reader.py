@@ -342,6 +342,30 @@ def test_on_a_phone_titles_over_side_by_side_plots_do_not_overlap_and_the_chart_
 # ----- 6. keyboard -------------------------------------------------------------------------
 
 
+CELL_BOXES = """() => [...document.querySelectorAll("[data-cell]")].map((s) => {
+    const r = s.getBoundingClientRect();
+    return [s.dataset.cell, Math.round(r.top + scrollY), Math.round(r.height)];
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_loading_the_editors_moves_nothing_on_the_page(browser, site, width):
+    # The editors load on the first pointer over a cell. Had they a box of their own, every
+    # cell below would jump (by 20 px a cell, measured) between a reader's aim and the click,
+    # and the click would land on another button.
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(site[1] + "01-page.html")
+        page.wait_for_function(OPEN)
+        before = page.evaluate(CELL_BOXES)
+        page.evaluate("window.essayPage.loadEditor()")
+        page.locator("[data-cell='0'] .cm-content").wait_for()
+        assert page.locator(".cell-editor").count() == len(before)
+        assert page.evaluate(CELL_BOXES) == before
+    finally:
+        page.close()
+
+
 def test_shift_enter_scrolls_the_next_cell_into_view(browser, site):
     context = browser.new_context(viewport={"width": 900, "height": 320})
     context.set_default_timeout(90_000)
@@ -404,6 +428,7 @@ def test_iterations_are_kept_across_a_reload_and_reset_forgets_them(page):
     assert cell(page, 2).get_by_label("Iterations").input_value() == "7"
     cell(page, 2).get_by_role("button", name="Reset").click()
     assert cell(page, 2).get_by_label("Iterations").input_value() == "5"
+    assert page.locator(".kernel-status").count() == 0  # a Reset to the build's code needs no Python
     page.reload()
     page.wait_for_function(OPEN)
     assert cell(page, 2).get_by_label("Iterations").input_value() == "5"

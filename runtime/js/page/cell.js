@@ -295,7 +295,8 @@ export class Cell {
     if (this.#markEdited(code)) saved.set(saved.key(this.codeId), code);
     else saved.remove(saved.key(this.codeId));
     if (!this.running) this.setStale(code !== this.outputCode ? STALE_EDITED : null);
-    this.host.ensureKernel(this).catch(() => {}); // the first edit starts Python's download; a focus does not
+    // the first edit starts Python's download; a focus does not, nor a Reset to the build's code
+    if (code !== this.original) this.host.ensureKernel(this).catch(() => {});
   }
 
   /** Enable the controls (runtime/ui.py) the output shows that are not yet. */
