@@ -11,7 +11,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
+from importlib import resources, util
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,10 @@ def math_font(cache_folder: Path | None = None) -> bytes:
     """The math font for the site: its subset where fontTools can make one, else all of it.
     `cache_folder`: where subsets are kept between builds (None: made every time)."""
     try:
-        import brotli  # noqa: F401  # WOFF2's compression; fontTools imports it when it saves
         import fontTools
+
+        if util.find_spec("brotli") is None:  # WOFF2's compression, which fontTools uses to save
+            raise ImportError("brotli")
     except ImportError:
         # the whole font as WOFF, under the same name: a browser reads a font file by its
         # signature, and the name's format() in style.css is only a hint
