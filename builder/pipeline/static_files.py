@@ -71,13 +71,13 @@ def math_font(cache_folder: Path | None = None) -> bytes:
     `cache_folder`: where subsets are kept between builds (None: made every time)."""
     try:
         import fontTools
-
-        if util.find_spec("brotli") is None:  # WOFF2's compression, which fontTools uses to save
-            raise ImportError("brotli")
     except ImportError:
-        # the whole font as WOFF, under the same name: a browser reads a font file by its
-        # signature, and the name's format() in style.css is only a hint
         return MATH_FONT.read_bytes()
+    # WOFF2 (brotli) is a quarter smaller than WOFF (zlib): 44 KB against 58 KB, which every
+    # page with math fetches before its first formula is set. Without brotli (fonttools[woff]
+    # brings it) the subset is WOFF, under the same file name: a browser reads a font by its
+    # signature, and the format() in style.css is only a hint.
+    flavor = "woff2" if util.find_spec("brotli") is not None else "woff"
     font_bytes = MATH_FONT.read_bytes()
     key = hashlib.sha256(
         b"\0".join(
@@ -85,14 +85,15 @@ def math_font(cache_folder: Path | None = None) -> bytes:
                 font_bytes,
                 repr(sorted(MATH_CHARACTERS)).encode(),
                 repr(SUBSET_OPTIONS).encode(),
+                flavor.encode(),
                 fontTools.version.encode(),
             ]
         )
     ).hexdigest()
-    cached = cache_folder / MATH_FONT_CACHE / f"noto-sans-math-{key[:32]}.woff2" if cache_folder else None
+    cached = cache_folder / MATH_FONT_CACHE / f"noto-sans-math-{key[:32]}.{flavor}" if cache_folder else None
     if cached is not None and cached.is_file():
         return cached.read_bytes()
-    subset = _subset_font(font_bytes)
+    subset = _subset_font(font_bytes, flavor)
     if cached is not None:
         try:
             _write_atomic(cached, subset)
@@ -108,15 +109,12 @@ def font_cache(config: Config) -> Path | None:
 
 
 SUBSET_OPTIONS = {
-    # WOFF2 (brotli) is a quarter smaller than WOFF (zlib): 44 KB against 58 KB, which every
-    # page with math fetches before its first formula is set
-    "flavor": "woff2",
     "layout_features": ["*"],
     "name_IDs": ["*"],  # the licence and the names stay with the font
 }
 
 
-def _subset_font(font_bytes: bytes) -> bytes:
+def _subset_font(font_bytes: bytes, flavor: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -128,7 +126,7 @@ def _subset_font(font_bytes: bytes) -> bytes:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=MATH_CHARACTERS)
     subsetter.subset(font)
-    font.flavor = options.flavor  # the subsetter's own save() does this; TTFont.save() keeps the input's
+    font.flavor = flavor
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()

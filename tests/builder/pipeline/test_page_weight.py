@@ -55,3 +55,14 @@ def test_the_math_font_has_the_letters_formulas_are_set_in_and_stays_small():
         assert char in cmap, hex(char)
     assert font_bytes[:4] == b"wOF2"  # WOFF2: a quarter smaller than WOFF
     assert len(font_bytes) < 48_000
+
+
+def test_without_brotli_the_math_font_is_a_woff_subset_not_the_whole_font(monkeypatch):
+    pytest.importorskip("fontTools", reason="the subset needs fontTools")
+    if not static_files.MATH_FONT.is_file():
+        pytest.skip("@fontsource/noto-sans-math is missing: run `make install` (npm ci)")
+    real = static_files.util.find_spec
+    monkeypatch.setattr(static_files.util, "find_spec", lambda name: None if name == "brotli" else real(name))
+    font_bytes = static_files.math_font.__wrapped__(None)
+    assert font_bytes[:4] == b"wOFF"  # the browser reads the signature; the name's format() is a hint
+    assert len(font_bytes) < 62_000

@@ -90,7 +90,7 @@ def test_the_math_font_subset_is_kept_on_disk_and_read_back_unchanged(tmp_path, 
     kept = list((tmp_path / static_files.MATH_FONT_CACHE).iterdir())
     assert first == made and len(kept) == 1 and kept[0].read_bytes() == made
 
-    def refuse(font_bytes: bytes) -> bytes:
+    def refuse(font_bytes: bytes, flavor: str) -> bytes:
         raise AssertionError("subset again although the cache has it")
 
     monkeypatch.setattr(static_files, "_subset_font", refuse)
