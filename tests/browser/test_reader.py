@@ -348,20 +348,41 @@ CELL_BOXES = """() => [...document.querySelectorAll("[data-cell]")].map((s) => {
 })"""
 
 
+@pytest.fixture(scope="module")
+def long_cells(tmp_path_factory):
+    """The URL of an essay with two long cells, the second wholly below the first screen
+    (CodeMirror guesses the height of lines it has not drawn), between two short cells."""
+    source = tmp_path_factory.mktemp("long-cells-source")
+    lines = "\n".join(f"v{i} = {i}" for i in range(150))
+    (source / "01-long.md").write_text(
+        f"# Long\n\n<script>\na = 1\n</script>\n\n<script>\n{lines}\n</script>\n\n"
+        f"<script>\n{lines}\n</script>\n\n<script>\nb = 2\n</script>\n",
+        encoding="utf-8",
+    )
+    server, url = serve(build_fixture_site(tmp_path_factory.mktemp("long-cells"), fixtures=source))
+    yield url + "01-long.html"
+    server.shutdown()
+
+
 @pytest.mark.parametrize("width", [1280, 390])
-def test_loading_the_editors_moves_nothing_on_the_page(browser, site, width):
-    # The editors load on the first pointer over a cell. Had they a box of their own, every
-    # cell below would jump (by 20 px a cell, measured) between a reader's aim and the click,
-    # and the click would land on another button.
+def test_loading_the_editors_moves_nothing_on_the_page(browser, long_cells, width):
+    # The editors load on the first pointer over a cell. Had they a box of their own, the
+    # cells below would jump (by 20 px a cell, and by 72 px more under a long cell out of
+    # view, measured) between a reader's aim and the click, which lands on another button.
     page = browser.new_page(viewport={"width": width, "height": 900})
     try:
-        page.goto(site[1] + "01-page.html")
+        page.goto(long_cells)
         page.wait_for_function(OPEN)
         before = page.evaluate(CELL_BOXES)
         page.evaluate("window.essayPage.loadEditor()")
         page.locator("[data-cell='0'] .cm-content").wait_for()
-        assert page.locator(".cell-editor").count() == len(before)
+        assert page.locator(".cell-editor").count() == len(before) == 4
         assert page.evaluate(CELL_BOXES) == before
+        # an edit gives the editor its code's own height: 149 lines fewer, a shorter box
+        page.evaluate("window.essayPage.cells[1].editor.set('v = 1')")
+        page.wait_for_function(
+            "document.querySelector(\"[data-cell='1'] .cell-editor\").getBoundingClientRect().height < 100"
+        )
     finally:
         page.close()
 

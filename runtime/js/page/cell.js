@@ -166,6 +166,8 @@ export class Cell {
      * @type {HTMLElement}
      */
     this.tabStop = this.code;
+    /** @type {HTMLElement | null} the editor's frame, once it loaded */
+    this.editorHolder = null;
     this.#layOut();
     this.#wireControls();
 
@@ -291,6 +293,7 @@ export class Cell {
 
   /** @param {string} code */
   #changed(code) {
+    if (this.editorHolder) this.editorHolder.style.minHeight = ""; // the code's own height from now on
     const saved = this.host.saved;
     if (this.#markEdited(code)) saved.set(saved.key(this.codeId), code);
     else saved.remove(saved.key(this.codeId));
@@ -349,12 +352,22 @@ export class Cell {
     return (this.iterations() || this.defaultIterations) > 1;
   }
 
+  /** The highlighted code's height on the page, before the editor takes its place. */
+  codeHeight() {
+    return this.editor instanceof PendingEditor ? this.code.getBoundingClientRect().height : 0;
+  }
+
   /** Swap the stand-in for the editor that loaded (CodeMirror, or a textarea). */
-  upgradeEditor() {
+  upgradeEditor(height = 0) {
     if (!(this.editor instanceof PendingEditor)) return;
     const doc = this.editor.get();
     const holder = document.createElement("div");
     holder.className = "cell-editor";
+    // An editor out of view guesses the height of the lines it has not drawn yet, short of
+    // theirs (by 72 px on chapter 1's cell 5): the highlighted code's height holds the place
+    // until the reader's first edit, so nothing below moves when the editors arrive.
+    if (height > 0 && doc === this.original) holder.style.minHeight = height + "px";
+    this.editorHolder = holder;
     const hadFocus = this.code.contains(document.activeElement);
     this.code.replaceWith(holder);
     this.editor = makeEditor(holder, doc, this.handlers);

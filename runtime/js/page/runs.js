@@ -95,9 +95,11 @@ export class EssayPage {
   /** Every cell becomes an editor (CodeMirror, or a textarea where it cannot load). */
   loadEditor() {
     if (!this.editorLoading) {
-      this.editorLoading = loadEditorBundle(this.base).then(() =>
-        this.cells.forEach((c) => c.upgradeEditor()),
-      );
+      this.editorLoading = loadEditorBundle(this.base).then(() => {
+        // every height read before any editor is made: one layout, not one per cell
+        const heights = this.cells.map((c) => c.codeHeight());
+        this.cells.forEach((c, i) => c.upgradeEditor(heights[i]));
+      });
     }
     return this.editorLoading;
   }
