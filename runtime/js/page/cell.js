@@ -166,8 +166,6 @@ export class Cell {
      * @type {HTMLElement}
      */
     this.tabStop = this.code;
-    /** @type {HTMLElement | null} the editor's frame, once it loaded */
-    this.editorHolder = null;
     this.#layOut();
     this.#wireControls();
 
@@ -293,7 +291,7 @@ export class Cell {
 
   /** @param {string} code */
   #changed(code) {
-    if (this.editorHolder) this.editorHolder.style.minHeight = ""; // the code's own height from now on
+    this.tabStop.style.minHeight = ""; // the editor's frame (once loaded) takes its code's own height from now on
     const saved = this.host.saved;
     if (this.#markEdited(code)) saved.set(saved.key(this.codeId), code);
     else saved.remove(saved.key(this.codeId));
@@ -367,7 +365,6 @@ export class Cell {
     // theirs (by 72 px on chapter 1's cell 5): the highlighted code's height holds the place
     // until the reader's first edit, so nothing below moves when the editors arrive.
     if (height > 0 && doc === this.original) holder.style.minHeight = height + "px";
-    this.editorHolder = holder;
     const hadFocus = this.code.contains(document.activeElement);
     this.code.replaceWith(holder);
     this.editor = makeEditor(holder, doc, this.handlers);
